@@ -1,0 +1,1 @@
+"""Slack transport and process entry points: Bolt app, rendering, runners, settings, CLI."""

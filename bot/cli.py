@@ -1,0 +1,88 @@
+"""`connect-bot`: run (Socket Mode), serve (HTTP), shell (no Slack), db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.settings import Settings, SettingsError, load_settings, require
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="connect-bot", description="Run the Connect onboarding in Slack."
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+    verbs.add_parser("run", help="Socket Mode (needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN)")
+    serve = verbs.add_parser("serve", help="HTTP mode: POST /slack/events, GET /healthz")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--threads", type=int, default=8, help="HTTP worker threads")
+    shell = verbs.add_parser("shell", help="talk to the bot in this terminal, with no Slack")
+    shell.add_argument("--user", default="U0LOCAL", help="the user id you speak as")
+    shell.add_argument("--channel", default="C0LOCAL", help="the channel id you speak in")
+    shell.add_argument("--team", default="T0LOCAL", help="the team (workspace) id")
+    db = verbs.add_parser("db", help="database maintenance")
+    db_verbs = db.add_subparsers(dest="db_verb", required=True, metavar="ACTION")
+    db_verbs.add_parser("upgrade", help="apply the schema migrations")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
+    try:
+        settings = load_settings()
+        return _run(args, settings)
+    except SettingsError as exc:
+        print(f"connect-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here so that `--help` and setting errors answer without loading Slack or SQL.
+    from bot.app import build_app, build_core
+    from commands.onboarding import Caller
+
+    if args.verb == "run":
+        require(settings, "SLACK_APP_TOKEN", "SLACK_BOT_TOKEN")
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        core = build_core(settings)
+        app = build_app(settings, core)
+        SocketModeHandler(app, settings.slack_app_token).start()
+        return 0
+    if args.verb == "serve":
+        require(settings, "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
+        from bot.http import serve
+
+        core = build_core(settings)
+        app = build_app(settings, core)
+        serve(app, core.db, host=args.host, port=args.port, threads=args.threads)
+        return 0
+    if args.verb == "shell":
+        from bot.shell import run_shell
+
+        core = build_core(settings)
+        caller = Caller(user_id=args.user, channel_id=args.channel, team_id=args.team)
+        run_shell(core.router, caller, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+        return 0
+    if args.verb == "db":
+        core = build_core(settings)  # build_core applies the migrations
+        print(f"database at head: {core.db.engine.url.render_as_string(hide_password=True)}")
+        return 0
+    raise AssertionError(args.verb)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Turn command results into Slack messages: Jinja2 templates for the text, Block Kit around it.
+
+Each template defines up to four Jinja blocks - header, context, body, footer - that become a
+header block, context blocks, section blocks and a closing context block. Their concatenation is
+the message's `text` (notifications, screen readers, and the shell's plain text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot import mrkdwn
+from commands import results
+from commands.regions import REGIONS
+from commands.steps import STEP_ACTIONS, StepState
+
+# Slack's limits: https://docs.slack.dev/reference/block-kit/blocks
+SECTION_TEXT_LIMIT = 3_000
+HEADER_TEXT_LIMIT = 150
+CONTEXT_TEXT_LIMIT = 2_000
+MAX_BLOCKS = 50
+
+STATE_ICONS: dict[StepState, str] = {
+    StepState.DONE: "✅",
+    StepState.IN_PROGRESS: "🔄",
+    StepState.NOT_STARTED: "⬜",
+    StepState.NOT_APPLICABLE: "➖",  # noqa: RUF001 (the emoji, not a minus sign)
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    blocks: list[Block]
+    public: bool
+
+    def blocks_json(self) -> list[dict[str, Any]]:
+        return [block.to_dict() for block in self.blocks]
+
+
+def _finalize(item: Any) -> str:
+    # Autoescape for mrkdwn: whatever a template prints is escaped unless it is already Mrkdwn.
+    if item is None:
+        return ""
+    return mrkdwn.value(item) if isinstance(item, str | int) else mrkdwn.escape(str(item))
+
+
+def _region(code: str | None) -> str:
+    return code.upper() if code in REGIONS else "region not set"
+
+
+_env = Environment(
+    loader=PackageLoader("bot", "templates"),
+    finalize=_finalize,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=False,
+    # HTML autoescaping would write &#39; that Slack shows literally; _finalize escapes for mrkdwn.
+    autoescape=False,  # noqa: S701
+)
+_env.filters.update(
+    raw=mrkdwn.Mrkdwn,  # for macro output, which is mrkdwn already
+    user=mrkdwn.user,
+    when=mrkdwn.when,
+    day=mrkdwn.day,
+    code=mrkdwn.code,
+    text=mrkdwn.text,
+)
+_env.globals.update(icons=STATE_ICONS, actions=STEP_ACTIONS, region=_region, StepState=StepState)
+
+_env.globals["m"] = _env.get_template("_macros.j2").module
+
+_TEMPLATES: dict[type, str] = {
+    results.Opened: "opened.j2",
+    results.Status: "status.j2",
+    results.StepChanged: "step_changed.j2",
+    results.Closed: "closed.j2",
+    results.Listing: "listing.j2",
+    results.Help: "help.j2",
+    results.Refusal: "refusal.j2",
+}
+
+
+def render(result: results.Result) -> Message:
+    template = _env.get_template(_TEMPLATES[type(result)])
+    # Blocks are rendered one by one, so everything they use comes in through the context.
+    context = template.new_context({"r": result, "o": getattr(result, "onboarding", None)})
+    parts = {
+        name: "".join(template.blocks[name](context)).strip()
+        for name in ("header", "context", "body", "footer")
+        if name in template.blocks
+    }
+    blocks: list[Block] = []
+    if parts.get("header"):
+        # Header blocks are plain text: Slack shows it literally, so undo the mrkdwn escaping.
+        title = _cut(mrkdwn.unescape(parts["header"]), HEADER_TEXT_LIMIT)
+        blocks.append(HeaderBlock(text=PlainTextObject(text=title, emoji=True)))
+    if parts.get("context"):
+        blocks.append(_context(parts["context"]))
+    for chunk in _chunks(parts.get("body", ""), SECTION_TEXT_LIMIT):
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
+    if parts.get("footer"):
+        blocks.append(_context(parts["footer"]))
+    text = "\n".join(p for p in parts.values() if p)
+    return Message(text=text, blocks=blocks[:MAX_BLOCKS], public=result.public)
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=_cut(text, CONTEXT_TEXT_LIMIT))])
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _chunks(text: str, limit: int) -> Sequence[str]:
+    """Split at line ends so no section exceeds Slack's limit and no line is cut in two."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.splitlines():
+        line = _cut(line, limit)
+        if current and len(current) + 1 + len(line) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current.strip():
+        chunks.append(current)
+    return chunks

@@ -1,0 +1,119 @@
+"""Configuration: environment variables, read once into one Settings object at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is the one line shown at start-up."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///connect.db"
+    connect_dns_nameservers: Annotated[tuple[str, ...], NoDecode] = ()
+    connect_gateway_profile: Path | None = None
+    connect_allow_private_targets: bool = False
+    connect_secret_key: str | None = Field(default=None, repr=False)
+    connect_engineers: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("connect_dns_nameservers", mode="before")
+    @classmethod
+    def _nameservers(cls, value: object) -> tuple[str, ...]:
+        items = _split_list(value)
+        for item in items:
+            _check_host_port(item)
+        return items
+
+    @field_validator("connect_engineers", mode="before")
+    @classmethod
+    def _engineers(cls, value: object) -> tuple[str, ...]:
+        items = _split_list(value)
+        for item in items:
+            if not item.isalnum() or item[0] not in "UW":
+                raise ValueError(f"{item!r} is not a Slack user id such as U012AB3CD")
+        return items
+
+    @field_validator("connect_gateway_profile")
+    @classmethod
+    def _profile(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a readable file")
+        return value
+
+
+def _split_list(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list | tuple):
+        return tuple(str(v) for v in value)
+    raise ValueError("must be a comma-separated list")
+
+
+def _check_host_port(item: str) -> None:
+    host, port = item, None
+    if item.startswith("["):  # [::1]:5353
+        host, _, rest = item[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else None
+    elif item.count(":") == 1:
+        host, port = item.split(":")
+    if not host:
+        raise ValueError(f"{item!r} has no host")
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"{item!r} has a bad port; write host or host:port")
+
+
+def load_settings() -> Settings:
+    """Read the environment, or raise SettingsError naming the first bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None
+
+
+def require(settings: Settings, *names: str) -> None:
+    """Stop start-up with one line naming the first missing variable the runner needs."""
+    for name in names:
+        if not getattr(settings, name.lower()):
+            raise SettingsError(f"{name} is not set; the chosen runner needs it.")

@@ -1,0 +1,111 @@
+"""Parse `/connect <verb> [customer] [args] [--flags]` into a Command, or say what is wrong."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from commands.text import Text
+from commands.verbs import VERBS, Verb
+
+# Slack caps a slash command's text well below this; the shell has no cap, so we set one.
+MAX_COMMAND_CHARS = 4_000
+KEY_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])$")
+# Slack's clients turn straight quotes into curly ones; people still mean a quoted argument.
+_CURLY_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class UsageError(ValueError):
+    """The command cannot be understood; `text` says why, `verb` picks the usage shown."""
+
+    def __init__(self, text: Text, verb: Verb | None = None) -> None:
+        super().__init__(text.template)
+        self.text = text
+        self.verb = verb
+
+
+@dataclass(frozen=True)
+class Command:
+    verb: str
+    args: tuple[str, ...] = ()
+    flags: dict[str, str | bool] = field(default_factory=dict)
+
+
+def parse(raw: str) -> Command:
+    text = raw.strip()
+    if len(text) > MAX_COMMAND_CHARS:
+        raise UsageError(
+            Text(
+                "That command is {length} characters long; /connect takes at most {limit}.",
+                length=len(text),
+                limit=MAX_COMMAND_CHARS,
+            )
+        )
+    if _CONTROL.search(text):
+        raise UsageError(Text("That command contains control characters; type it as plain text."))
+    try:
+        words = shlex.split(text.translate(_CURLY_QUOTES))
+    except ValueError:
+        raise UsageError(
+            Text('A quote is not closed. Wrap a value with spaces in quotes: `--name "Acme Ltd"`.')
+        ) from None
+    if not words:
+        return Command("help")
+    verb_name, rest = words[0].lower(), words[1:]
+    verb = VERBS.get(verb_name)
+    if verb is None:
+        raise UsageError(Text("I don't know the verb {verb}.", verb=words[0]))
+    args: list[str] = []
+    flags: dict[str, str | bool] = {}
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        i += 1
+        if not word.startswith("--"):
+            args.append(word)
+            continue
+        name, eq, value = word[2:].partition("=")
+        name = name.lower()
+        if name not in verb.flags:
+            raise UsageError(Text("{verb} has no flag {flag}.", verb=verb.name, flag=word), verb)
+        if name in flags:
+            raise UsageError(Text("--{flag} is given twice.", flag=name), verb)
+        if not verb.flags[name]:
+            if eq:
+                raise UsageError(Text("--{flag} takes no value.", flag=name), verb)
+            flags[name] = True
+            continue
+        if not eq:
+            if i >= len(rest) or rest[i].startswith("--"):
+                raise UsageError(Text("--{flag} needs a value.", flag=name), verb)
+            value = rest[i]
+            i += 1
+        flags[name] = value
+    if len(args) > verb.max_args:
+        extra = args[verb.max_args :]
+        raise UsageError(
+            Text("{verb} does not take {extra}.", verb=verb.name, extra=" ".join(extra)), verb
+        )
+    return Command(verb.name, tuple(args), flags)
+
+
+def check_key(key: str) -> str:
+    """Return the key if it is a valid customer key, else raise UsageError with a suggestion."""
+    if KEY_PATTERN.match(key):
+        return key
+    suggestion = re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-")[:40].strip("-")
+    hint = (
+        Text(" Did you mean {suggestion}?", suggestion=suggestion)
+        if KEY_PATTERN.match(suggestion)
+        else Text("")
+    )
+    raise UsageError(
+        Text(
+            "{key} is not a valid customer key: use lowercase letters, digits and hyphens, "
+            "2 to 40 characters, starting and ending with a letter or digit.{hint}",
+            key=key[:60],
+            hint=hint,
+        )
+    )

@@ -1,0 +1,362 @@
+"""The onboarding service: open, status, list, done, reopen, close. Business rules live here."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from commands.grammar import UsageError, check_key
+from commands.regions import REGIONS
+from commands.results import (
+    Closed,
+    Listing,
+    ListItem,
+    OnboardingView,
+    Opened,
+    Status,
+    StepChanged,
+    StepView,
+)
+from commands.steps import (
+    SERVICE_ALIASES,
+    STEP_ALIASES,
+    Service,
+    Step,
+    StepState,
+    TransitionError,
+    initial_state,
+    transition,
+)
+from commands.text import Code, Text, UserRef, When
+from store import queries
+from store.db import Database
+from store.models import Onboarding, utcnow
+
+# A name is shown in a Slack header (at most 150 characters) next to the key.
+MAX_NAME_CHARS = 100
+LIST_LIMIT = 40
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asked, and where: the plain values every handler needs."""
+
+    user_id: str
+    channel_id: str | None = None
+    team_id: str | None = None
+
+
+class Refused(Exception):
+    """Raised inside a handler to stop, roll back, and answer with a Refusal."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.template)
+        self.text = text
+
+
+class OnboardingService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- verbs -----------------------------------------------------------------------------
+
+    def open(
+        self,
+        caller: Caller,
+        key: str | None,
+        *,
+        service: str | None,
+        region: str | None,
+        name: str | None,
+    ) -> Opened:
+        if key is None:
+            raise Refused(
+                Text(
+                    "Say which customer to open, e.g. {example}.",
+                    example=Code("/connect open acme --service both"),
+                )
+            )
+        check_key(key)
+        chosen = _parse_service(service)
+        chosen_region = _parse_region(region)
+        display = _parse_name(name, key)
+        with self.db.session(write=True) as session:
+            existing = queries.get_by_key(session, key)
+            if existing is not None:
+                raise Refused(
+                    Text(
+                        "{key} exists already: opened by {user} {when}{closed}.",
+                        key=key,
+                        user=UserRef(existing.opened_by),
+                        when=When(existing.opened_at),
+                        closed=" (now closed)" if existing.closed_at else "",
+                    )
+                )
+            if caller.channel_id:
+                bound = queries.get_open_in_channel(session, caller.channel_id)
+                if bound is not None:
+                    raise Refused(
+                        Text(
+                            "This channel is already bound to {bound}; open {key} in its own "
+                            "channel (one onboarding per channel, so commands here need no key).",
+                            bound=bound.key,
+                            key=key,
+                        )
+                    )
+            now = utcnow()
+            onboarding = Onboarding(
+                key=key,
+                name=display,
+                service=chosen.value,
+                region=chosen_region,
+                team_id=caller.team_id,
+                channel_id=caller.channel_id,
+                opened_by=caller.user_id,
+                opened_at=now,
+            )
+            queries.add_onboarding(
+                session, onboarding, [(s.value, initial_state(chosen, s).value) for s in Step]
+            )
+            queries.record_event(
+                session,
+                onboarding_id=onboarding.id,
+                actor=caller.user_id,
+                action="onboarding.opened",
+                detail={"service": chosen.value, "region": chosen_region, "name": display},
+                at=now,
+            )
+            return Opened(self._view(session, onboarding))
+
+    def status(self, caller: Caller, key: str | None) -> Status:
+        with self.db.session() as session:
+            onboarding = self._find(session, caller, key, verb="status")
+            return Status(self._view(session, onboarding))
+
+    def list(self, caller: Caller, *, include_closed: bool) -> Listing:
+        with self.db.session() as session:
+            rows, total = queries.list_progress(
+                session,
+                include_closed=include_closed,
+                limit=LIST_LIMIT,
+                done_state=StepState.DONE.value,
+                skip_state=StepState.NOT_APPLICABLE.value,
+            )
+            hidden = 0 if include_closed else queries.count_closed(session)
+            items = tuple(
+                ListItem(
+                    key=p.onboarding.key,
+                    name=p.onboarding.name,
+                    service=Service(p.onboarding.service),
+                    region=p.onboarding.region,
+                    opened_at=p.onboarding.opened_at,
+                    closed_at=p.onboarding.closed_at,
+                    done=p.done,
+                    applicable=p.applicable,
+                )
+                for p in rows
+            )
+            return Listing(items=items, total=total, closed_hidden=hidden)
+
+    def mark_done(self, caller: Caller, key: str | None, step_name: str) -> StepChanged:
+        return self._move(caller, key, step_name, StepState.DONE, verb="done")
+
+    def reopen(self, caller: Caller, key: str | None, step_name: str) -> StepChanged:
+        return self._move(caller, key, step_name, StepState.IN_PROGRESS, verb="reopen")
+
+    def close(self, caller: Caller, key: str | None) -> Closed:
+        if key is None:
+            raise Refused(
+                Text(
+                    "Spell out the customer to close, e.g. {example}.",
+                    example=Code("/connect close acme"),
+                )
+            )
+        with self.db.session(write=True) as session:
+            onboarding = self._find(session, caller, key, verb="close", for_update=True)
+            if onboarding.closed_at is not None:
+                raise Refused(
+                    Text(
+                        "{key} is already closed (by {user} {when}).",
+                        key=onboarding.key,
+                        user=UserRef(onboarding.closed_by or onboarding.opened_by),
+                        when=When(onboarding.closed_at),
+                    )
+                )
+            now = utcnow()
+            queries.close_onboarding(session, onboarding, caller.user_id, now)
+            queries.record_event(
+                session,
+                onboarding_id=onboarding.id,
+                actor=caller.user_id,
+                action="onboarding.closed",
+                detail={},
+                at=now,
+            )
+            return Closed(self._view(session, onboarding))
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _move(
+        self, caller: Caller, key: str | None, step_name: str, target: StepState, *, verb: str
+    ) -> StepChanged:
+        step = _parse_step(step_name)
+        with self.db.session(write=True) as session:
+            onboarding = self._find(session, caller, key, verb=verb, for_update=True)
+            if onboarding.closed_at is not None:
+                raise Refused(
+                    Text("{key} is closed; its steps can no longer change.", key=onboarding.key)
+                )
+            assert onboarding.id is not None
+            row = next(r for r in queries.step_rows(session, onboarding.id) if r.step == step)
+            current = StepState(row.state)
+            if verb == "reopen" and current is not StepState.DONE:
+                raise Refused(
+                    Text(
+                        "{step} is {state}, not done, so there is nothing to reopen.",
+                        step=step.title,
+                        state=current.label,
+                    )
+                )
+            try:
+                new = transition(step, current, target)
+            except TransitionError as exc:
+                raise Refused(Text("{reason}", reason=str(exc))) from None
+            now = utcnow()
+            queries.set_step_state(session, row, new.value, caller.user_id, now)
+            queries.record_event(
+                session,
+                onboarding_id=onboarding.id,
+                actor=caller.user_id,
+                action="step.changed",
+                detail={"step": step.value, "from": current.value, "to": new.value, "by": verb},
+                at=now,
+            )
+            return StepChanged(self._view(session, onboarding), step, current, caller.user_id)
+
+    def _find(
+        self,
+        session: Session,
+        caller: Caller,
+        key: str | None,
+        *,
+        verb: str,
+        for_update: bool = False,
+    ) -> Onboarding:
+        if key is None:
+            bound = (
+                queries.get_open_in_channel(session, caller.channel_id)
+                if caller.channel_id
+                else None
+            )
+            if bound is None:
+                raise Refused(
+                    Text(
+                        "This channel has no onboarding, so say which customer: {example}.",
+                        example=Code(f"/connect {verb} acme"),
+                    )
+                )
+            return bound
+        check_key(key)
+        onboarding = queries.get_by_key(session, key, for_update=for_update)
+        if onboarding is None:
+            close = difflib.get_close_matches(key, queries.all_keys(session), n=3, cutoff=0.6)
+            hint = (
+                Text(" Did you mean {keys}?", keys=" or ".join(close))
+                if close
+                else Text(" {list} shows every onboarding.", list=Code("/connect list"))
+            )
+            raise Refused(Text("There is no onboarding {key}.{hint}", key=key, hint=hint))
+        return onboarding
+
+    def _view(self, session: Session, onboarding: Onboarding) -> OnboardingView:
+        assert onboarding.id is not None
+        rows = {r.step: r for r in queries.step_rows(session, onboarding.id)}
+        steps = tuple(
+            StepView(
+                step=step,
+                state=StepState(rows[step.value].state),
+                changed_at=rows[step.value].changed_at,
+                changed_by=rows[step.value].changed_by,
+            )
+            for step in Step
+        )
+        return OnboardingView(
+            key=onboarding.key,
+            name=onboarding.name,
+            service=Service(onboarding.service),
+            region=onboarding.region,
+            channel_id=onboarding.channel_id,
+            opened_by=onboarding.opened_by,
+            opened_at=onboarding.opened_at,
+            closed_by=onboarding.closed_by,
+            closed_at=onboarding.closed_at,
+            steps=steps,
+        )
+
+
+def _parse_service(value: str | None) -> Service:
+    valid = Text("archiving, security (or email-security) or both")
+    if value is None:
+        raise Refused(
+            Text(
+                "Say which service was bought: {flag} with {valid}.",
+                flag=Code("--service"),
+                valid=valid,
+            )
+        )
+    service = SERVICE_ALIASES.get(value.strip().lower())
+    if service is None:
+        raise Refused(Text("{value} is not a service; use {valid}.", value=value, valid=valid))
+    return service
+
+
+def _parse_region(value: str | None) -> str | None:
+    if value is None:
+        return None
+    region = value.strip().lower()
+    if region not in REGIONS:
+        raise Refused(
+            Text(
+                "{value} is not a region; use one of {regions}.",
+                value=value,
+                regions=", ".join(REGIONS),
+            )
+        )
+    return region
+
+
+def _parse_name(value: str | None, key: str) -> str:
+    if value is None:
+        return key
+    name = " ".join(value.split())
+    if not name:
+        raise Refused(
+            Text("The name is empty; leave out {flag} to use the key.", flag=Code("--name"))
+        )
+    if len(name) > MAX_NAME_CHARS:
+        raise Refused(
+            Text(
+                "The name is {length} characters; Slack shows at most {limit} here.",
+                length=len(name),
+                limit=MAX_NAME_CHARS,
+            )
+        )
+    return name
+
+
+def _parse_step(value: str) -> Step:
+    step = STEP_ALIASES.get(value.strip().lower())
+    if step is None:
+        raise Refused(
+            Text(
+                "{value} is not a step; the steps are {steps}.",
+                value=value,
+                steps=", ".join(s.value for s in Step),
+            )
+        )
+    return step
+
+
+__all__ = ["Caller", "OnboardingService", "Refused", "UsageError"]

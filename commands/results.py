@@ -1,0 +1,118 @@
+"""What a handler returns: plain data for bot/ to render, in Slack or in the shell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from commands.steps import Service, Step, StepState
+from commands.text import Text
+from commands.verbs import Verb
+
+
+@dataclass(frozen=True)
+class StepView:
+    step: Step
+    state: StepState
+    changed_at: datetime
+    changed_by: str | None
+
+    @property
+    def applies(self) -> bool:
+        return self.state is not StepState.NOT_APPLICABLE
+
+
+@dataclass(frozen=True)
+class OnboardingView:
+    key: str
+    name: str
+    service: Service
+    region: str | None
+    channel_id: str | None
+    opened_by: str
+    opened_at: datetime
+    closed_by: str | None
+    closed_at: datetime | None
+    steps: tuple[StepView, ...]
+
+    @property
+    def applicable(self) -> int:
+        return sum(1 for s in self.steps if s.applies)
+
+    @property
+    def done(self) -> int:
+        return sum(1 for s in self.steps if s.state is StepState.DONE)
+
+    @property
+    def next_step(self) -> StepView | None:
+        """The first applicable step, in the seed's order, that is not done."""
+        return next((s for s in self.steps if s.applies and s.state is not StepState.DONE), None)
+
+
+@dataclass(frozen=True)
+class ListItem:
+    key: str
+    name: str
+    service: Service
+    region: str | None
+    opened_at: datetime
+    closed_at: datetime | None
+    done: int
+    applicable: int
+
+
+# Results. `public` ones are posted in the channel; the rest only to the person who asked.
+
+
+@dataclass(frozen=True)
+class Opened:
+    onboarding: OnboardingView
+    public = True
+
+
+@dataclass(frozen=True)
+class Status:
+    onboarding: OnboardingView
+    public = True
+
+
+@dataclass(frozen=True)
+class StepChanged:
+    onboarding: OnboardingView
+    step: Step
+    previous: StepState
+    by: str
+    public = True
+
+
+@dataclass(frozen=True)
+class Closed:
+    onboarding: OnboardingView
+    public = True
+
+
+@dataclass(frozen=True)
+class Listing:
+    items: tuple[ListItem, ...]
+    total: int  # matching onboardings, of which `items` are the first
+    closed_hidden: int  # closed ones left out because --all was not given
+    public = False
+
+
+@dataclass(frozen=True)
+class Help:
+    verbs: tuple[Verb, ...]
+    single: bool  # help for one verb: show details and every example
+    public = False
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The request was not carried out; nothing changed. `usage` adds a verb's usage line."""
+
+    text: Text
+    usage: Verb | None = None
+    public = False
+
+
+Result = Opened | Status | StepChanged | Closed | Listing | Help | Refusal

@@ -1,0 +1,87 @@
+"""Route a parsed /connect command to its handler; every refusal becomes a Refusal result."""
+
+from __future__ import annotations
+
+import logging
+
+from commands.grammar import Command, UsageError, parse
+from commands.onboarding import Caller, OnboardingService, Refused
+from commands.results import Help, Refusal, Result
+from commands.text import Text
+from commands.verbs import VERBS
+from store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Router:
+    def __init__(self, db: Database) -> None:
+        self.onboardings = OnboardingService(db)
+
+    @staticmethod
+    def parse(text: str) -> Command | Refusal:
+        """The pure first half of handling: understand the text, touching nothing."""
+        try:
+            return parse(text)
+        except UsageError as exc:
+            return Refusal(exc.text, usage=exc.verb or VERBS["help"])
+
+    @staticmethod
+    def is_pure(command: Command) -> bool:
+        return VERBS[command.verb].pure
+
+    def handle_text(self, caller: Caller, text: str) -> Result:
+        """Parse and run one command; never raises for anything a user can type."""
+        command = self.parse(text)
+        return command if isinstance(command, Refusal) else self.handle(caller, command)
+
+    def handle(self, caller: Caller, command: Command) -> Result:
+        try:
+            return self._dispatch(caller, command)
+        except UsageError as exc:
+            return Refusal(exc.text, usage=exc.verb or VERBS[command.verb])
+        except Refused as exc:
+            return Refusal(exc.text)
+
+    def _dispatch(self, caller: Caller, command: Command) -> Result:
+        args, flags = command.args, command.flags
+        first = args[0] if args else None
+        service = self.onboardings
+        match command.verb:
+            case "help":
+                return _help(first)
+            case "open":
+                return service.open(
+                    caller,
+                    first,
+                    service=_flag(flags, "service"),
+                    region=_flag(flags, "region"),
+                    name=_flag(flags, "name"),
+                )
+            case "status":
+                return service.status(caller, first)
+            case "list":
+                return service.list(caller, include_closed=bool(flags.get("all")))
+            case "done" | "reopen":
+                if not args:
+                    raise UsageError(Text("Say which step."), VERBS[command.verb])
+                key, step = (None, args[0]) if len(args) == 1 else (args[0], args[1])
+                move = service.mark_done if command.verb == "done" else service.reopen
+                return move(caller, key, step)
+            case "close":
+                return service.close(caller, first)
+        raise AssertionError(f"verb {command.verb} has no handler")  # VERBS and this match agree
+
+
+def _flag(flags: dict[str, str | bool], name: str) -> str | None:
+    value = flags.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _help(verb_name: str | None) -> Help | Refusal:
+    if verb_name is None:
+        return Help(tuple(VERBS.values()), single=False)
+    verb = VERBS.get(verb_name.lower())
+    if verb is None:
+        return Refusal(Text("I don't know the verb {verb}.", verb=verb_name), usage=VERBS["help"])
+    return Help((verb,), single=True)

@@ -1,0 +1,86 @@
+"""The /connect verbs: their arguments, flags and help. Grammar and help both read this table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Verb:
+    name: str
+    summary: str
+    usage: str
+    examples: tuple[str, ...]
+    max_args: int
+    # flag name -> True when it takes a value
+    flags: dict[str, bool] = field(default_factory=dict)
+    details: str = ""
+    # Answered from this table alone (no store, no network), so Slack gets it in the ack itself.
+    pure: bool = False
+
+
+VERBS: dict[str, Verb] = {
+    v.name: v
+    for v in (
+        Verb(
+            name="open",
+            summary="Open an onboarding and bind it to this channel.",
+            usage="open <customer> --service archiving|security|both [--region REGION] "
+            '[--name "Company name"]',
+            examples=('open acme --service both --region eu --name "Acme Ltd"',),
+            max_args=1,
+            flags={"service": True, "region": True, "name": True},
+            details="The customer key is a slug (lowercase letters, digits and hyphens, 2 to 40 "
+            "characters). The bot posts the plan: which of the six steps apply to the service.",
+        ),
+        Verb(
+            name="status",
+            summary="Show an onboarding at a glance.",
+            usage="status [customer]",
+            examples=("status acme", "status"),
+            max_args=1,
+            details="Leave out the customer in a channel bound to an onboarding.",
+        ),
+        Verb(
+            name="list",
+            summary="List onboardings with their progress.",
+            usage="list [--all]",
+            examples=("list", "list --all"),
+            max_args=0,
+            flags={"all": False},
+            details="Open onboardings come first; --all includes closed ones.",
+        ),
+        Verb(
+            name="done",
+            summary="Mark a step done by hand.",
+            usage="done [customer] <step>",
+            examples=("done acme outbound", "done recipients"),
+            max_args=2,
+            details="Steps: rfi, outbound, recipients, journaling, inbound, firewall.",
+        ),
+        Verb(
+            name="reopen",
+            summary="Take back a step marked done.",
+            usage="reopen [customer] <step>",
+            examples=("reopen acme outbound",),
+            max_args=2,
+            details="The step goes back to in progress.",
+        ),
+        Verb(
+            name="close",
+            summary="End an onboarding; it is kept and shown as closed.",
+            usage="close <customer>",
+            examples=("close acme",),
+            max_args=1,
+            details="The key must be spelled out, so nobody closes an onboarding by accident.",
+        ),
+        Verb(
+            name="help",
+            summary="Explain the verbs, or one verb.",
+            usage="help [verb]",
+            examples=("help", "help open"),
+            max_args=1,
+            pure=True,
+        ),
+    )
+}

@@ -1,0 +1,1 @@
+"""Persistence only: tables, engine and sessions, migrations, queries. Imports nothing above it."""

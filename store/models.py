@@ -1,0 +1,76 @@
+"""SQLModel tables. States and services are plain strings here; commands/ owns what they mean."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend: SQLite forgets the zone, so reads re-attach it."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
+
+
+def _utc_column(*, nullable: bool) -> Any:
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class Onboarding(SQLModel, table=True):
+    __tablename__ = "onboarding"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=40, unique=True, index=True)
+    name: str = Field(max_length=200)
+    service: str = Field(max_length=20)
+    region: str | None = Field(default=None, max_length=20)
+    team_id: str | None = Field(default=None, max_length=32)
+    channel_id: str | None = Field(default=None, max_length=32, index=True)
+    opened_by: str = Field(max_length=32)
+    opened_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    closed_by: str | None = Field(default=None, max_length=32)
+    closed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class StepStatus(SQLModel, table=True):
+    __tablename__ = "step_status"
+    __table_args__ = (UniqueConstraint("onboarding_id", "step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = Field(foreign_key="onboarding.id", ondelete="CASCADE")
+    step: str = Field(max_length=20)
+    state: str = Field(max_length=20)
+    changed_by: str | None = Field(default=None, max_length=32)
+    changed_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_onboarding_at", "onboarding_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int | None = Field(default=None, foreign_key="onboarding.id", ondelete="CASCADE")
+    at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    actor: str = Field(max_length=32)
+    action: str = Field(max_length=40)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,140 @@
+"""Queries the commands layer needs; every function runs inside the caller's session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
+
+from store.models import AuditEvent, Onboarding, StepStatus, utcnow
+
+
+@dataclass(frozen=True)
+class Progress:
+    onboarding: Onboarding
+    done: int
+    applicable: int
+
+
+def get_by_key(session: Session, key: str, *, for_update: bool = False) -> Onboarding | None:
+    query = select(Onboarding).where(Onboarding.key == key)
+    if for_update:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def get_open_in_channel(session: Session, channel_id: str) -> Onboarding | None:
+    query = select(Onboarding).where(
+        Onboarding.channel_id == channel_id, col(Onboarding.closed_at).is_(None)
+    )
+    return session.exec(query.order_by(col(Onboarding.opened_at).desc())).first()
+
+
+def all_keys(session: Session) -> list[str]:
+    return list(session.exec(select(Onboarding.key)))
+
+
+def add_onboarding(
+    session: Session, onboarding: Onboarding, steps: Iterable[tuple[str, str]]
+) -> Onboarding:
+    session.add(onboarding)
+    session.flush()  # assigns the id the step rows point at
+    assert onboarding.id is not None
+    for step, state in steps:
+        session.add(
+            StepStatus(
+                onboarding_id=onboarding.id,
+                step=step,
+                state=state,
+                changed_by=onboarding.opened_by,
+                changed_at=onboarding.opened_at,
+            )
+        )
+    session.flush()
+    return onboarding
+
+
+def step_rows(session: Session, onboarding_id: int) -> list[StepStatus]:
+    query = select(StepStatus).where(StepStatus.onboarding_id == onboarding_id)
+    return list(session.exec(query))
+
+
+def set_step_state(
+    session: Session, row: StepStatus, state: str, actor: str, at: datetime | None = None
+) -> StepStatus:
+    row.state = state
+    row.changed_by = actor
+    row.changed_at = at or utcnow()
+    session.add(row)
+    session.flush()
+    return row
+
+
+def close_onboarding(
+    session: Session, onboarding: Onboarding, actor: str, at: datetime | None = None
+) -> Onboarding:
+    onboarding.closed_by = actor
+    onboarding.closed_at = at or utcnow()
+    session.add(onboarding)
+    session.flush()
+    return onboarding
+
+
+def record_event(
+    session: Session,
+    *,
+    onboarding_id: int | None,
+    actor: str,
+    action: str,
+    detail: dict[str, Any],
+    at: datetime | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            onboarding_id=onboarding_id,
+            actor=actor,
+            action=action,
+            detail=detail,
+            at=at or utcnow(),
+        )
+    )
+
+
+def events_for(session: Session, onboarding_id: int) -> list[AuditEvent]:
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.onboarding_id == onboarding_id)
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+    )
+    return list(session.exec(query))
+
+
+def list_progress(
+    session: Session, *, include_closed: bool, limit: int, done_state: str, skip_state: str
+) -> tuple[Sequence[Progress], int]:
+    """Onboardings, newest first, with done and applicable step counts; and how many in all."""
+    done = func.sum(case((StepStatus.state == done_state, 1), else_=0))
+    applicable = func.sum(case((StepStatus.state != skip_state, 1), else_=0))
+    where = [] if include_closed else [col(Onboarding.closed_at).is_(None)]
+    query = (
+        select(Onboarding, done, applicable)
+        .join(StepStatus, col(StepStatus.onboarding_id) == col(Onboarding.id))
+        .where(*where)
+        .group_by(col(Onboarding.id))
+        .order_by(col(Onboarding.closed_at).is_not(None), col(Onboarding.opened_at).desc())
+        .limit(limit)
+    )
+    rows = [Progress(o, int(d or 0), int(a or 0)) for o, d, a in session.exec(query)]
+    total = session.exec(select(func.count()).select_from(Onboarding).where(*where)).one()
+    return rows, int(total)
+
+
+def count_closed(session: Session) -> int:
+    query = (
+        select(func.count()).select_from(Onboarding).where(col(Onboarding.closed_at).is_not(None))
+    )
+    return int(session.exec(query).one())

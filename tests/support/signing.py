@@ -1,0 +1,166 @@
+"""Talk to a Slack app over HTTP exactly as Slack does: signed requests with Slack's payloads.
+
+Signing follows https://api.slack.com/authentication/verifying-requests-from-slack:
+``v0=`` + hex HMAC-SHA256 of ``v0:{timestamp}:{raw body}`` keyed with the signing secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import ProxyHandler, Request, build_opener
+
+__all__ = [
+    "FORM",
+    "JSON",
+    "event_body",
+    "interaction_body",
+    "post",
+    "sign",
+    "slash_command_body",
+]
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+TEAM_ID = "T0TEST"
+TEAM_DOMAIN = "testteam"
+API_APP_ID = "A0CONNECT"
+# Slack still sends the deprecated verification token in payloads; Bolt ignores it.
+VERIFICATION_TOKEN = "verification-token-test"
+
+# No proxies: every URL these helpers post to is on loopback, and an http_proxy variable in
+# the environment must not reroute test traffic.
+_OPENER = build_opener(ProxyHandler({}))
+
+
+def sign(
+    secret: str,
+    body: bytes,
+    timestamp: int | None = None,
+    *,
+    content_type: str = FORM,
+) -> dict[str, str]:
+    """Headers Slack would send with ``body``: timestamp, signature and Content-Type."""
+    ts = int(time.time()) if timestamp is None else int(timestamp)
+    base = f"v0:{ts}:".encode() + body  # bytes, so non-UTF-8 bodies sign exactly as sent
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": str(ts),
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": content_type,
+    }
+
+
+def slash_command_body(
+    text: str,
+    *,
+    user_id: str = "U0ENG",
+    user_name: str = "eng",
+    channel_id: str = "C0ACME",
+    channel_name: str = "acme",
+    team_id: str = TEAM_ID,
+    command: str = "/connect",
+    response_url: str = "",
+    trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+    api_app_id: str = API_APP_ID,
+) -> bytes:
+    """A slash command payload, form-encoded with the fields (and order) Slack uses."""
+    fields = {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team_id,
+        "team_domain": TEAM_DOMAIN,
+        "channel_id": channel_id,
+        "channel_name": channel_name,
+        "user_id": user_id,
+        "user_name": user_name,
+        "command": command,
+        "text": text,
+        "api_app_id": api_app_id,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
+    return urlencode(fields).encode()
+
+
+def event_body(
+    event: dict[str, Any],
+    *,
+    team_id: str = TEAM_ID,
+    event_id: str | None = None,
+    api_app_id: str = API_APP_ID,
+) -> bytes:
+    """An Events API ``event_callback`` envelope around ``event`` (JSON).
+
+    Each call gets a fresh event_id unless one is given: Slack retries reuse the id, so a
+    test of de-duplication passes the same one twice.
+    """
+    envelope = {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team_id,
+        "api_app_id": api_app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team_id,
+                "user_id": "U0BOT",
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }
+    return json.dumps(envelope).encode()
+
+
+def interaction_body(payload: dict[str, Any]) -> bytes:
+    """An interactivity request (block_actions, view_submission, ...): ``payload=<json>``."""
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def post(
+    url: str,
+    secret: str,
+    body: bytes,
+    *,
+    content_type: str = FORM,
+    timestamp: int | None = None,
+    headers: dict[str, str] | None = None,
+    signature: str | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """POST a signed request; return (status, headers with lower-cased names, body).
+
+    HTTP error statuses (401, 404, 500 ...) are returned, not raised, so tests can assert on
+    them. ``signature`` replaces the computed signature (bad-signature tests); ``headers``
+    are added last and win over the computed ones.
+    """
+    all_headers = sign(secret, body, timestamp, content_type=content_type)
+    if signature is not None:
+        all_headers["X-Slack-Signature"] = signature
+    all_headers.update(headers or {})
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    # S310: the scheme is checked just above.
+    request = Request(url, data=body, headers=all_headers, method="POST")  # noqa: S310
+    try:
+        with _OPENER.open(request, timeout=10) as response:
+            return response.status, _lower(response.headers.items()), response.read()
+    except HTTPError as error:
+        with error:
+            return error.code, _lower(error.headers.items()), error.read()
+
+
+def _lower(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in items}

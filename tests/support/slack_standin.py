@@ -1,0 +1,461 @@
+"""A local stand-in for the Slack Web API and response_url endpoints, for end-to-end tests.
+
+It answers the few Web API methods the bot uses the way Slack does (HTTP 200, JSON, ``ok``),
+records every call so tests can assert on what the bot sent, and can be told to fail, rate
+limit or slow down specific methods. Standard library only, so it runs anywhere the tests do.
+
+Usage::
+
+    with SlackStandIn() as slack:
+        client = WebClient(token="xoxb-test", base_url=slack.api_url)
+        client.chat_postMessage(channel="C0ACME", text="hi")
+        (call,) = slack.wait_for("chat.postMessage")
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+__all__ = ["Call", "SlackStandIn"]
+
+TEAM_ID = "T0TEST"
+TEAM_NAME = "Test Team"
+TEAM_URL = "https://testteam.slack.com/"
+BOT_USER_ID = "U0BOT"
+BOT_USER_NAME = "connect"
+BOT_ID = "B0BOT"
+
+# Slack message timestamps look like "1700000000.000100"; ours count up from there so that
+# every posted message gets a unique, ordered ts (tests use them as thread keys).
+_TS_BASE_SECONDS = 1_700_000_000
+_TS_STEP_MICROS = 100
+
+RESPONSE_URL_METHOD = "response_url"
+
+
+@dataclass
+class Call:
+    """One request the stand-in received.
+
+    ``headers`` has lower-cased names (urllib sends "Content-type", others "Content-Type").
+    ``answered`` is how it was answered: "ok", "error" (``ok: false``) or "429".
+    """
+
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    at: float
+    name: str | None = None
+    answered: str = "ok"
+    status: int = 200
+    response: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def token(self) -> str | None:
+        """The bearer token the caller sent, if any."""
+        auth = self.headers.get("authorization", "")
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return value.strip() or None
+
+    def __str__(self) -> str:
+        label = self.method if self.name is None else f"{self.method}[{self.name}]"
+        return f"{label} -> {self.answered} {json.dumps(self.params, default=str)[:300]}"
+
+
+@dataclass
+class _Injection:
+    """A pending failure for the next ``remaining`` matching calls."""
+
+    remaining: int
+    channel: str | None
+    error: str
+    retry_after: int | None = None  # set for rate limits (HTTP 429)
+
+    def matches(self, params: dict[str, Any]) -> bool:
+        return self.channel is None or params.get("channel") == self.channel
+
+
+Predicate = str | Callable[[Call], bool]
+
+
+class SlackStandIn:
+    """Serves a Slack-like Web API on 127.0.0.1 (ephemeral port) from a daemon thread."""
+
+    def __init__(self) -> None:
+        self._calls: list[Call] = []
+        # One condition guards all mutable state; wait_for sleeps on it instead of polling.
+        self._cond = threading.Condition()
+        self._ts_counter = itertools.count(1)
+        self._rate_limits: dict[str, list[_Injection]] = {}
+        self._failures: dict[str, list[_Injection]] = {}
+        self._delays: dict[str, float] = {}
+        self._users: dict[str, dict[str, Any]] = {}
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> SlackStandIn:
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server.daemon_threads = True
+        server.standin = self  # type: ignore[attr-defined]  # the handler finds us through this
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"slack-standin-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()  # cut short any injected delay so shutdown is quick
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> SlackStandIn:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- addresses -------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("SlackStandIn is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """Base URL for ``WebClient(base_url=...)`` / ``SLACK_API_URL`` (ends with a slash)."""
+        return f"{self.url}/api/"
+
+    def response_url(self, name: str) -> str:
+        """A response_url whose posts are recorded as method "response_url" with this name."""
+        return f"{self.url}/response/{name}"
+
+    # -- recorded calls --------------------------------------------------------------------
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        with self._cond:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def clear(self) -> None:
+        """Forget recorded calls (injected failures and delays stay)."""
+        with self._cond:
+            self._calls.clear()
+
+    def reset(self) -> None:
+        """Forget recorded calls, injected failures, delays and configured users."""
+        with self._cond:
+            self._calls.clear()
+            self._rate_limits.clear()
+            self._failures.clear()
+            self._delays.clear()
+            self._users.clear()
+
+    def wait_for(self, predicate: Predicate, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Wait until at least ``count`` calls match; return all matching calls.
+
+        ``predicate`` is a method name ("chat.postMessage", "response_url") or a callable.
+        Raises AssertionError listing every call seen if the timeout passes first.
+        """
+        match: Callable[[Call], bool] = (
+            (lambda c: c.method == predicate) if isinstance(predicate, str) else predicate
+        )
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [c for c in self._calls if match(c)]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = "\n".join(f"  {c}" for c in self._calls) or "  (none)"
+                    what = predicate if isinstance(predicate, str) else repr(predicate)
+                    raise AssertionError(
+                        f"timed out after {timeout}s waiting for {count} call(s) matching "
+                        f"{what}; {len(found)} matched. Calls seen:\n{seen}"
+                    )
+                self._cond.wait(remaining)
+
+    # -- behaviour knobs -------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        error: str = "not_in_channel",
+        count: int = 1,
+        channel: str | None = None,
+    ) -> None:
+        """Answer the next ``count`` calls of ``method`` with ``{"ok": false, "error": error}``."""
+        with self._cond:
+            self._failures.setdefault(method, []).append(_Injection(count, channel, error))
+
+    def rate_limit_next(
+        self,
+        method: str,
+        retry_after: int = 1,
+        count: int = 1,
+        channel: str | None = None,
+    ) -> None:
+        """Answer the next ``count`` calls of ``method`` (for ``channel`` only, if given) with
+        HTTP 429, ``Retry-After: retry_after`` and ``{"ok": false, "error": "ratelimited"}``."""
+        with self._cond:
+            self._rate_limits.setdefault(method, []).append(
+                _Injection(count, channel, "ratelimited", retry_after)
+            )
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Wait ``seconds`` before answering every later call of ``method`` (0 removes it)."""
+        with self._cond:
+            if seconds > 0:
+                self._delays[method] = seconds
+            else:
+                self._delays.pop(method, None)
+
+    def set_user(self, user_id: str, **fields: Any) -> None:
+        """Override fields users.info returns for ``user_id`` (name, tz, tz_offset, ...)."""
+        with self._cond:
+            self._users.setdefault(user_id, {}).update(fields)
+
+    # -- request handling (called from server threads) -------------------------------------
+
+    def _next_ts(self) -> str:
+        micros = next(self._ts_counter) * _TS_STEP_MICROS
+        return f"{_TS_BASE_SECONDS + micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _take(
+        self, table: dict[str, list[_Injection]], method: str, params: dict[str, Any]
+    ) -> _Injection | None:
+        """Consume one matching injection, if any (caller holds the lock)."""
+        for injection in table.get(method, []):
+            if injection.matches(params):
+                injection.remaining -= 1
+                if injection.remaining <= 0:
+                    table[method].remove(injection)
+                return injection
+        return None
+
+    def _handle(
+        self, method: str, name: str | None, params: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """Decide the answer, wait any delay, record the call; return (status, headers, body)."""
+        call = Call(method=method, params=params, headers=headers, at=time.monotonic(), name=name)
+        with self._cond:
+            delay = self._delays.get(method, 0.0)
+            status, extra_headers, body = self._answer(call)
+        if delay:
+            self._stopping.wait(delay)
+        call.status, call.response = status, body
+        if status == HTTPStatus.TOO_MANY_REQUESTS:
+            call.answered = "429"
+        else:
+            call.answered = "ok" if body.get("ok") else "error"
+        # Recorded just before answering, so wait_for never returns before the delay is over.
+        with self._cond:
+            self._calls.append(call)
+            self._cond.notify_all()
+        return status, extra_headers, body
+
+    def _answer(self, call: Call) -> tuple[int, dict[str, str], dict[str, Any]]:
+        method, params = call.method, call.params
+        is_webhook = method == RESPONSE_URL_METHOD
+        # Slack answers a missing token with HTTP 200 and not_authed; response_urls need none.
+        if not is_webhook and not call.token:
+            return 200, {}, {"ok": False, "error": "not_authed"}
+        limit = self._take(self._rate_limits, method, params)
+        if limit is not None:
+            retry = {"Retry-After": str(limit.retry_after)}
+            return 429, retry, {"ok": False, "error": "ratelimited"}
+        failure = self._take(self._failures, method, params)
+        if failure is not None:
+            # response_url errors come back as HTTP errors (e.g. expired_url is a 404).
+            status = (404 if failure.error == "expired_url" else 400) if is_webhook else 200
+            return status, {}, {"ok": False, "error": failure.error}
+        if is_webhook:
+            return 200, {}, {"ok": True}
+        builder = _METHODS.get(method)
+        if builder is None:
+            return 200, {}, {"ok": False, "error": "unknown_method"}
+        return 200, {}, builder(self, params)
+
+    # -- Web API methods (caller holds the lock) -------------------------------------------
+
+    def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": TEAM_URL,
+            "team": TEAM_NAME,
+            "team_id": TEAM_ID,
+            "user": BOT_USER_NAME,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _message(self, params: dict[str, Any], ts: str) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "message",
+            "text": params.get("text", ""),
+            "blocks": params.get("blocks", []),
+            "ts": ts,
+            "bot_id": BOT_ID,
+            "user": BOT_USER_ID,
+            "team": TEAM_ID,
+        }
+        for key in ("thread_ts", "metadata"):
+            if params.get(key):
+                message[key] = params[key]
+        return message
+
+    def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        ts = self._next_ts()
+        return {
+            "ok": True,
+            "channel": params.get("channel", ""),
+            "ts": ts,
+            "message": self._message(params, ts),
+        }
+
+    def _chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        ts = str(params.get("ts", ""))
+        return {
+            "ok": True,
+            "channel": params.get("channel", ""),
+            "ts": ts,
+            "text": params.get("text", ""),
+            "message": self._message(params, ts),
+        }
+
+    def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user_id = str(params.get("user", ""))
+        user: dict[str, Any] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": user_id.lower(),
+            "real_name": user_id,
+            "tz": "Europe/London",
+            "tz_label": "Greenwich Mean Time",
+            "tz_offset": 0,
+            "is_bot": False,
+            "deleted": False,
+        }
+        user.update(self._users.get(user_id, {}))
+        return {"ok": True, "user": user}
+
+
+_METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = {
+    "auth.test": SlackStandIn._auth_test,
+    "chat.postMessage": SlackStandIn._chat_post_message,
+    "chat.postEphemeral": SlackStandIn._chat_post_ephemeral,
+    "chat.update": SlackStandIn._chat_update,
+    "users.info": SlackStandIn._users_info,
+}
+
+
+def _maybe_json(value: str) -> Any:
+    """Form posts carry blocks/metadata as JSON text; decode those so tests see objects."""
+    stripped = value.strip()
+    if stripped[:1] in ("[", "{"):
+        try:
+            decoded = json.loads(stripped)
+        except ValueError:
+            return value
+        if isinstance(decoded, list | dict):
+            return decoded
+    return value
+
+
+def _parse_form(text: str) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, values in parse_qs(text, keep_blank_values=True).items():
+        decoded = [_maybe_json(v) for v in values]
+        params[key] = decoded[0] if len(decoded) == 1 else decoded
+    return params
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "SlackStandIn/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep test output clean
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_GET(self) -> None:
+        # Slack accepts GET with query parameters too; WebClient always POSTs.
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        standin: SlackStandIn = self.server.standin  # type: ignore[attr-defined]
+        parts = urlsplit(self.path)
+        if parts.path.startswith("/api/"):
+            method, name = unquote(parts.path[len("/api/") :]), None
+        elif parts.path.startswith("/response/"):
+            method, name = RESPONSE_URL_METHOD, unquote(parts.path[len("/response/") :])
+        else:
+            self._send(404, {}, {"ok": False, "error": "not_found"})
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            params = _parse_form(parts.query)
+            params.update(self._read_body(headers.get("content-type", "")))
+        except ValueError as exc:
+            self._send(400, {}, {"ok": False, "error": f"invalid_request: {exc}"})
+            return
+        status, extra_headers, body = standin._handle(method, name, params, headers)
+        self._send(status, extra_headers, body)
+
+    def _read_body(self, content_type: str) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length > 0 else b""
+        if not raw:
+            return {}
+        text = raw.decode("utf-8")
+        if content_type.split(";")[0].strip().lower() == "application/json":
+            decoded = json.loads(text)
+            return decoded if isinstance(decoded, dict) else {"_body": decoded}
+        return _parse_form(text)
+
+    def _send(self, status: int, extra_headers: dict[str, str], body: dict[str, Any]) -> None:
+        payload = json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in extra_headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
