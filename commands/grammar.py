@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import unicodedata
 from dataclasses import dataclass, field
 
 from commands.text import Text
@@ -95,7 +96,8 @@ def check_key(key: str) -> str:
     """Return the key if it is a valid customer key, else raise UsageError with a suggestion."""
     if KEY_PATTERN.match(key):
         return key
-    suggestion = re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-")[:40].strip("-")
+    ascii_key = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
+    suggestion = re.sub(r"[^a-z0-9]+", "-", ascii_key.lower()).strip("-")[:40].strip("-")
     hint = (
         Text(" Did you mean {suggestion}?", suggestion=suggestion)
         if KEY_PATTERN.match(suggestion)

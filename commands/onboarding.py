@@ -116,9 +116,15 @@ class OnboardingService:
                 opened_by=caller.user_id,
                 opened_at=now,
             )
-            queries.add_onboarding(
-                session, onboarding, [(s.value, initial_state(chosen, s).value) for s in Step]
-            )
+            try:
+                queries.add_onboarding(
+                    session, onboarding, [(s.value, initial_state(chosen, s).value) for s in Step]
+                )
+            except queries.DuplicateKey:
+                raise Refused(
+                    Text("{key} was opened a moment ago by someone else.", key=key)
+                ) from None
+
             queries.record_event(
                 session,
                 onboarding_id=onboarding.id,

@@ -8,9 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from store.models import AuditEvent, Onboarding, StepStatus, utcnow
+
+
+class DuplicateKey(Exception):
+    """Another onboarding with this key was stored first (a race the earlier look-up missed)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,10 @@ def add_onboarding(
     session: Session, onboarding: Onboarding, steps: Iterable[tuple[str, str]]
 ) -> Onboarding:
     session.add(onboarding)
-    session.flush()  # assigns the id the step rows point at
+    try:
+        session.flush()  # assigns the id the step rows point at
+    except IntegrityError as exc:
+        raise DuplicateKey(onboarding.key) from exc
     assert onboarding.id is not None
     for step, state in steps:
         session.add(

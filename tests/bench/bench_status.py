@@ -1,0 +1,393 @@
+"""Benchmark: `/connect status <key>` against a real `connect-bot serve` with a big database.
+
+    .venv/bin/python tests/bench/bench_status.py [--onboardings 10000] [--clients 20]
+        [--requests 4000] [--database-url postgresql://postgres@127.0.0.1:5432/test]
+
+Fills a fresh database (SQLite in a temporary directory by default) with N onboardings and their
+six step rows, starts the Slack stand-in and the bot, then sends signed slash commands from
+concurrent client threads (one keep-alive connection each). It reports the ack latency (send to
+HTTP 200) percentiles, the ack rate, the bot's peak memory and how many channel posts arrived.
+
+With a PostgreSQL --database-url, that server gets a scratch database connectbot_bench_<pid>,
+dropped at the end. Only 127.0.0.1 is ever contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+import psutil  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from support.bot_process import BotProcess, start_bot_process  # noqa: E402
+from support.signing import sign, slash_command_body  # noqa: E402
+from support.slack_standin import SlackStandIn  # noqa: E402
+
+from commands.steps import Service, Step, StepState, initial_state  # noqa: E402
+from store.db import Database  # noqa: E402
+from store.models import Onboarding, StepStatus  # noqa: E402
+
+LOOPBACK = {"127.0.0.1", "localhost"}
+DEFAULT_PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--onboardings", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=20, help="concurrent client threads")
+    parser.add_argument("--requests", type=int, default=4_000, help="total status requests")
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server to use (a scratch database is created and dropped on it, "
+        f"e.g. {DEFAULT_PG_ADMIN}); default: SQLite in a temporary directory",
+    )
+    parser.add_argument("--threads", type=int, help="the bot's HTTP worker threads (serve)")
+    parser.add_argument(
+        "--post-timeout", type=float, default=120.0, help="seconds to wait for posts"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    return parser.parse_args()
+
+
+# --- database ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def scratch_postgres(admin_url: str) -> Iterator[str]:
+    """Create connectbot_bench_<pid> on the server of ``admin_url``; drop it afterwards."""
+    import psycopg
+
+    url = make_url(admin_url)
+    if url.host not in LOOPBACK:
+        raise SystemExit(f"refusing a database off this machine: {url.host}")
+    name = f"connectbot_bench_{os.getpid()}"
+    libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(libpq, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass(frozen=True)
+class Seeded:
+    keys: list[str]
+    channels: dict[str, str]  # key -> the channel it is bound to
+
+
+def seed(database_url: str, count: int, rng: random.Random) -> Seeded:
+    """Migrate, then bulk insert ``count`` onboardings and 6 step rows each, in one transaction."""
+    db = Database(database_url)
+    db.upgrade()
+    services = list(Service)
+    regions = ["eu", "de", "us", "usb", "ca", "za", "au", None]
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    onboardings, steps = [], []
+    keys, channels = [], {}
+    step_id = itertools.count(1)
+    for i in range(1, count + 1):
+        key, channel = f"cust-{i:06d}", f"CB{i:08d}"
+        service = services[i % len(services)]
+        opened = start + timedelta(minutes=i)
+        closed = opened + timedelta(days=30) if i % 10 == 0 else None
+        onboardings.append(
+            {
+                "id": i,
+                "key": key,
+                "name": f"Customer {i} Ltd",
+                "service": service.value,
+                "region": regions[i % len(regions)],
+                "team_id": "T0TEST",
+                "channel_id": channel,
+                "opened_by": "U0BENCH",
+                "opened_at": opened,
+                "closed_by": "U0BENCH" if closed else None,
+                "closed_at": closed,
+            }
+        )
+        done_so_far = rng.randint(0, 6)
+        for position, step in enumerate(Step):
+            state = initial_state(service, step)
+            if state is StepState.NOT_STARTED and position < done_so_far:
+                state = StepState.DONE
+            steps.append(
+                {
+                    "id": next(step_id),
+                    "onboarding_id": i,
+                    "step": step.value,
+                    "state": state.value,
+                    "changed_by": "U0BENCH",
+                    "changed_at": opened,
+                }
+            )
+        keys.append(key)
+        channels[key] = channel
+    with db.engine.begin() as connection:
+        connection.execute(insert(Onboarding.__table__), onboardings)  # type: ignore[attr-defined]
+        connection.execute(insert(StepStatus.__table__), steps)  # type: ignore[attr-defined]
+        if not db.is_sqlite:  # explicit ids: move the sequences past them
+            for table in ("onboarding", "step_status"):
+                connection.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
+    db.dispose()
+    return Seeded(keys, channels)
+
+
+# --- load --------------------------------------------------------------------------------------
+
+
+class PeakRss:
+    """Samples a process's RSS every few milliseconds in a thread; keeps the highest."""
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        self.process = psutil.Process(pid)
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with suppress(psutil.Error):
+                self.peak = max(self.peak, self.process.memory_info().rss)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def vm_hwm(pid: int) -> int | None:
+    """The kernel's record of the process's peak resident set (Linux), in bytes."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+@dataclass
+class Outcome:
+    latencies: list[float]
+    failures: list[str]
+    elapsed: float
+
+
+def run_load(
+    bot: BotProcess,
+    standin: SlackStandIn,
+    seeded: Seeded,
+    *,
+    clients: int,
+    requests: int,
+    seed: int,
+) -> Outcome:
+    counter = itertools.count()
+    lock = threading.Lock()
+    latencies: list[float] = []
+    failures: list[str] = []
+    response_url = standin.response_url("bench")
+    start_gate = threading.Barrier(clients + 1)
+
+    def client(number: int) -> None:
+        rng = random.Random(seed * 1000 + number)
+        connection = http.client.HTTPConnection(bot.host, bot.port, timeout=30)
+        mine: list[float] = []
+        start_gate.wait()
+        try:
+            while next(counter) < requests:
+                key = rng.choice(seeded.keys)
+                body = slash_command_body(
+                    f"status {key}",
+                    channel_id=seeded.channels[key],
+                    user_id="U0BENCH",
+                    response_url=response_url,
+                )
+                headers = sign(bot.secret, body)
+                sent = time.perf_counter()
+                try:
+                    connection.request("POST", "/slack/events", body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                except (OSError, http.client.HTTPException) as exc:
+                    connection.close()
+                    with lock:
+                        failures.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                took = time.perf_counter() - sent
+                if response.status == 200:
+                    mine.append(took)
+                else:
+                    with lock:
+                        failures.append(f"HTTP {response.status}")
+        finally:
+            connection.close()
+            with lock:
+                latencies.extend(mine)
+
+    threads = [
+        threading.Thread(target=client, args=(n,), name=f"client-{n}") for n in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    start_gate.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return Outcome(latencies, failures, time.perf_counter() - began)
+
+
+def wait_for_posts(standin: SlackStandIn, expected: int, timeout: float) -> tuple[int, float]:
+    began = time.perf_counter()
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = len(standin.calls("chat.postMessage"))
+        if seen >= expected or time.monotonic() > deadline:
+            return seen, time.perf_counter() - began
+        time.sleep(0.05)
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, int(-(-fraction * len(sorted_values) // 1)))  # ceil
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def mib(value: int | None) -> str:
+    return "n/a" if value is None else f"{value / 2**20:.1f} MiB"
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    args = parse_args()
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory(prefix="connect-bench-") as tmp:
+        workdir = Path(tmp)
+        if args.database_url and args.database_url.startswith(("postgresql", "postgres")):
+            with scratch_postgres(args.database_url) as url:
+                return bench(
+                    args, rng, url, workdir, label=f"PostgreSQL ({make_url(url).database})"
+                )
+        if args.database_url:
+            raise SystemExit("--database-url takes a PostgreSQL URL; SQLite is the default")
+        url = f"sqlite:///{workdir / 'bench.db'}"
+        return bench(args, rng, url, workdir, label="SQLite (temporary file)")
+
+
+def bench(
+    args: argparse.Namespace, rng: random.Random, url: str, workdir: Path, *, label: str
+) -> int:
+    print(f"database: {label}")
+    began = time.perf_counter()
+    seeded = seed(url, args.onboardings, rng)
+    print(
+        f"seeded {args.onboardings:,} onboardings and {args.onboardings * 6:,} step rows "
+        f"in {time.perf_counter() - began:.2f} s"
+    )
+    extra_args = ("--threads", str(args.threads)) if args.threads else ()
+    with SlackStandIn() as standin:
+        bot = start_bot_process(
+            api_url=standin.api_url,
+            workdir=workdir / "bot",
+            database_url=url,
+            response_url=standin.response_url,
+            extra_args=extra_args,
+        )
+        try:
+            idle_rss = psutil.Process(bot.pid).memory_info().rss
+            with PeakRss(bot.pid) as sampler:
+                outcome = run_load(
+                    bot,
+                    standin,
+                    seeded,
+                    clients=args.clients,
+                    requests=args.requests,
+                    seed=args.seed,
+                )
+                expected = len(outcome.latencies)
+                posts, drain = wait_for_posts(standin, expected, args.post_timeout)
+            hwm = vm_hwm(bot.pid)
+            report(args, outcome, posts, drain, idle_rss, sampler.peak, hwm, standin)
+            errors = bot.log_text().count("Traceback")
+            if errors:
+                print(f"the bot logged {errors} tracebacks; log: {bot.log_path}")
+                print(bot.log_text(5_000))
+        finally:
+            bot.stop()
+    ok = not outcome.failures and posts == len(outcome.latencies) == args.requests and not errors
+    return 0 if ok else 1
+
+
+def report(
+    args: argparse.Namespace,
+    outcome: Outcome,
+    posts: int,
+    drain: float,
+    idle_rss: int,
+    peak_rss: int,
+    hwm: int | None,
+    standin: SlackStandIn,
+) -> None:
+    ms = sorted(x * 1000 for x in outcome.latencies)
+    done = len(ms)
+    print(
+        f"load: {args.requests:,} `/connect status <key>` from {args.clients} clients "
+        f"({done:,} acked 200, {len(outcome.failures)} failed)"
+    )
+    for failure in sorted(set(outcome.failures))[:10]:
+        print(f"  failure: {failure} x{outcome.failures.count(failure)}")
+    if ms:
+        print(
+            "ack latency (send -> HTTP 200): "
+            f"p50 {percentile(ms, 0.50):.1f} ms, p95 {percentile(ms, 0.95):.1f} ms, "
+            f"p99 {percentile(ms, 0.99):.1f} ms, max {ms[-1]:.1f} ms"
+        )
+    print(f"ack rate: {done / outcome.elapsed:,.0f} requests/s over {outcome.elapsed:.2f} s")
+    refused = [c for c in standin.calls("chat.postMessage") if c.answered != "ok"]
+    print(
+        f"chat.postMessage calls seen: {posts:,} of {done:,} expected "
+        f"({len(refused)} not ok; last one {drain:.2f} s after the last ack; "
+        f"end to end {posts / (outcome.elapsed + drain):,.0f} posts/s)"
+    )
+    print(
+        f"bot memory: RSS idle {mib(idle_rss)}, sampled peak RSS {mib(peak_rss)}, "
+        f"VmHWM (kernel peak) {mib(hwm)}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The `connect-bot` command as a person runs it: the shell scripted through standard input,
+and start-up errors that name the setting."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from store.db import Database
+from store.models import Onboarding, StepStatus
+
+BOT = [sys.executable, "-m", "bot.cli"]
+
+
+def run_bot(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONNECT_"))}
+    return subprocess.run(
+        [*BOT, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_shell_runs_a_script_from_standard_input(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shell.db'}"
+    script = "\n".join(
+        [
+            '/connect open acme --service both --region eu --name "Acme <!channel> Ltd"',
+            "/connect status acme",
+            "# a comment, ignored",
+            "",
+            "/connect done outbound",
+            "/connect status",
+            "/connect open Bad_Key --service both",
+            "hello there",
+            "/connect list",
+        ]
+    )
+    done = run_bot(
+        ["shell", "--user", "U0JANE", "--channel", "C0ACME"], {"DATABASE_URL": url}, script
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Onboarding opened: Acme <!channel> Ltd (acme)" in out  # plain text, as typed
+    assert "&lt;" not in out  # no Slack escaping leaks into the terminal
+    assert "opened by @U0JANE" in out
+    assert "✅ Outbound · done" in out
+    assert "(only you can see this)\n⚠️ Bad_Key is not a valid customer key" in out
+    assert "the bot answers /connect commands" in out
+    assert "acme Acme <!channel> Ltd · Email security + Archiving · EU · 1/6 steps done" in out
+    assert "Traceback" not in out + done.stderr
+    # The same handlers wrote the same store a Slack runner would use.
+    db = Database(url)
+    with db.session() as session:
+        onboarding = session.exec(select(Onboarding)).one()
+        outbound = session.exec(select(StepStatus).where(StepStatus.step == "outbound")).one()
+    assert (onboarding.key, onboarding.channel_id, onboarding.opened_by) == (
+        "acme",
+        "C0ACME",
+        "U0JANE",
+    )
+    assert (outbound.state, outbound.changed_by) == ("done", "U0JANE")
+
+
+def test_shell_on_an_empty_input_exits_cleanly(tmp_path: Path) -> None:
+    done = run_bot(["shell"], {"DATABASE_URL": f"sqlite:///{tmp_path / 'e.db'}"})
+    assert (done.returncode, done.stdout) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "line"),
+    [
+        (["run"], {}, "SLACK_APP_TOKEN is not set"),
+        (["run"], {"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN is not set"),
+        (["serve"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
+        (["serve"], {"SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN is not set"),
+        (["run"], {"SLACK_BOT_TOKEN": "xapp-wrong"}, "SLACK_BOT_TOKEN: must be a bot token"),
+        (["shell"], {"CONNECT_ALLOW_PRIVATE_TARGETS": "perhaps"}, "CONNECT_ALLOW_PRIVATE_TARGETS"),
+        (["shell"], {"CONNECT_DNS_NAMESERVERS": "127.0.0.5:99999"}, "CONNECT_DNS_NAMESERVERS"),
+        (["shell"], {"CONNECT_ENGINEERS": "jane"}, "CONNECT_ENGINEERS: 'jane' is not a Slack"),
+        (["shell"], {"CONNECT_GATEWAY_PROFILE": "/nonexistent.yml"}, "CONNECT_GATEWAY_PROFILE"),
+        (["shell"], {"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL: must be an http(s) URL"),
+    ],
+)
+def test_a_bad_setting_stops_start_up_with_one_line_naming_it(
+    tmp_path: Path, args: list[str], env: dict[str, str], line: str
+) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", **env}
+    done = run_bot(args, env)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # exactly one line
+    assert line in done.stderr
+    assert done.stderr.startswith("connect-bot: ")
+
+
+def test_db_upgrade_applies_migrations(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'up.db'}"
+    done = run_bot(["db", "upgrade"], {"DATABASE_URL": url})
+    assert done.returncode == 0, done.stderr
+    with Database(url).engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
