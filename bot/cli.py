@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings, SettingsError, load_settings, require
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.app import Core
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,7 +68,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         core = build_core(settings)
         app = build_app(settings, core)
-        SocketModeHandler(app, settings.slack_app_token).start()
+        handler = SocketModeHandler(app, settings.slack_app_token)
+        # Ask for the WebSocket URL here, so that a refused app token stops start-up with one
+        # line (as build_app does for the bot token) instead of a traceback.
+        handler.client.wss_uri = _socket_mode_url(app.client, settings.slack_app_token)
+        with _drained(core):
+            handler.start()
         return 0
     if args.verb == "serve":
         require(settings, "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
@@ -68,7 +81,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         core = build_core(settings)
         app = build_app(settings, core)
-        serve(app, core.db, host=args.host, port=args.port, threads=args.threads)
+        with _drained(core):
+            serve(app, core.db, host=args.host, port=args.port, threads=args.threads)
         return 0
     if args.verb == "shell":
         from bot.shell import run_shell
@@ -82,6 +96,30 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"database at head: {core.db.engine.url.render_as_string(hide_password=True)}")
         return 0
     raise AssertionError(args.verb)
+
+
+def _socket_mode_url(client: WebClient, app_token: str) -> str:
+    """apps.connections.open with the app-level token: the URL the Socket Mode client opens."""
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        return str(client.apps_connections_open(app_token=app_token)["url"])
+    except SlackApiError as exc:
+        raise SettingsError(
+            f"SLACK_APP_TOKEN was refused by Slack ({exc.response.get('error')})."
+        ) from None
+
+
+@contextmanager
+def _drained(core: Core) -> Iterator[None]:
+    """On SIGTERM or Ctrl-C, stop taking requests but finish the work already acked."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        yield
+    finally:
+        logging.getLogger(__name__).info("stopping: finishing the work already acknowledged")
+        core.work.shutdown(wait=True)
+        core.db.dispose()
 
 
 if __name__ == "__main__":

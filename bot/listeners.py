@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import time
 import uuid
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from bot.delivery import ack_payload, deliver
 from bot.mrkdwn import unescape
 from bot.render import render
+from commands.grammar import Command
 from commands.onboarding import Caller
 from commands.results import Refusal
 from commands.router import Router
@@ -25,32 +26,21 @@ TROUBLE = (
 )
 
 
-def register(app: App, router: Router) -> None:
+def register(app: App, router: Router, work: Executor) -> None:
+    """`work` runs what follows an ack (the store, the Web API), after Slack has its HTTP 200."""
+
     @app.command("/connect")
     def on_connect(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        started = time.perf_counter()
-        caller = Caller(
-            user_id=command["user_id"],
-            channel_id=command.get("channel_id"),
-            team_id=command.get("team_id"),
-        )
-        # Slack escapes &, < and > in the text; the command layer wants what the person typed.
-        parsed = router.parse(unescape(command.get("text", "")))
+        parsed = router.parse(_text(command))
+        caller = _caller(command)
         if isinstance(parsed, Refusal) or router.is_pure(parsed):
+            # No I/O needed: the answer goes back in the ack itself.
             result = parsed if isinstance(parsed, Refusal) else router.handle(caller, parsed)
             ack(**ack_payload(render(result)))
-            _log_outcome(parsed, result, started)
+            _log_outcome(parsed, result)
             return
         ack()
-        try:
-            result = router.handle(caller, parsed)
-            deliver(client, respond, caller.channel_id, render(result))
-        except Exception:
-            ref = uuid.uuid4().hex[:12]
-            log.exception("/connect %s failed (ref %s)", parsed.verb, ref)
-            respond(response_type="ephemeral", text=TROUBLE.format(ref=ref))
-            return
-        _log_outcome(parsed, result, started)
+        work.submit(_run_command, router, caller, parsed, respond, client)
 
     @app.event("message")
     def on_message() -> None:
@@ -59,11 +49,32 @@ def register(app: App, router: Router) -> None:
         return None
 
 
-def _log_outcome(parsed: object, result: object, started: float) -> None:
-    verb = getattr(parsed, "verb", "?")
-    log.info(
-        "/connect %s -> %s in %.1f ms",
-        verb,
-        type(result).__name__,
-        (time.perf_counter() - started) * 1000,
+def _run_command(
+    router: Router, caller: Caller, command: Command, respond: Respond, client: WebClient
+) -> None:
+    try:
+        result = router.handle(caller, command)
+        deliver(client, respond, caller.channel_id, render(result))
+    except Exception:
+        ref = uuid.uuid4().hex[:12]
+        log.exception("/connect %s failed (ref %s)", command.verb, ref)
+        respond(response_type="ephemeral", text=TROUBLE.format(ref=ref))
+        return
+    _log_outcome(command, result)
+
+
+def _text(command: dict[str, Any]) -> str:
+    # Slack escapes &, < and > in the text; the command layer wants what the person typed.
+    return unescape(command.get("text", ""))
+
+
+def _caller(command: dict[str, Any]) -> Caller:
+    return Caller(
+        user_id=command["user_id"],
+        channel_id=command.get("channel_id"),
+        team_id=command.get("team_id"),
     )
+
+
+def _log_outcome(parsed: object, result: object) -> None:
+    log.info("/connect %s -> %s", getattr(parsed, "verb", "?"), type(result).__name__)

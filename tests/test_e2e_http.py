@@ -646,3 +646,17 @@ def test_unsigned_forged_or_stale_requests_are_refused(
     # The same body, signed now, is accepted: the refusals were about the signature alone.
     assert post(bot.events_url, bot.secret, body)[0] == 200
     standin.wait_for("chat.postMessage")
+
+
+def test_sigterm_finishes_the_work_already_acked(
+    serve_bot: Callable[..., BotProcess], standin: SlackStandIn
+) -> None:
+    bot = serve_bot()
+    standin.delay("chat.postMessage", 2.0)
+    reply = bot.send("open drain --service both", channel_id="C0DRAIN")
+    assert reply.status == 200
+    assert standin.calls("chat.postMessage") == []  # acked, the post is still to come
+    assert bot.stop() == 0  # SIGTERM: exits cleanly...
+    posts = standin.calls("chat.postMessage")  # ...and only after the post went out
+    assert [p.params["channel"] for p in posts] == ["C0DRAIN"]
+    assert "Traceback" not in bot.log_text()

@@ -1,12 +1,14 @@
 """Benchmark: `/connect status <key>` against a real `connect-bot serve` with a big database.
 
     .venv/bin/python tests/bench/bench_status.py [--onboardings 10000] [--clients 20]
-        [--requests 4000] [--database-url postgresql://postgres@127.0.0.1:5432/test]
+        [--requests 4000] [--rate 100 | --rate 0] [--database-url postgresql://...]
 
 Fills a fresh database (SQLite in a temporary directory by default) with N onboardings and their
-six step rows, starts the Slack stand-in and the bot, then sends signed slash commands from
-concurrent client threads (one keep-alive connection each). It reports the ack latency (send to
-HTTP 200) percentiles, the ack rate, the bot's peak memory and how many channel posts arrived.
+six step rows, starts the Slack stand-in (in its own process) and the bot, then sends signed
+slash commands from concurrent client threads (one keep-alive connection each), by default on an
+open-loop schedule of --rate requests per second. It reports the ack latency (send to HTTP 200)
+percentiles, the ack rate, the bot's peak memory and CPU per request, and how many channel posts
+arrived.
 
 With a PostgreSQL --database-url, that server gets a scratch database connectbot_bench_<pid>,
 dropped at the end. Only 127.0.0.1 is ever contacted.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import itertools
+import multiprocessing
 import os
 import random
 import sys
@@ -27,6 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -59,6 +63,15 @@ def parse_args() -> argparse.Namespace:
         f"e.g. {DEFAULT_PG_ADMIN}); default: SQLite in a temporary directory",
     )
     parser.add_argument("--threads", type=int, help="the bot's HTTP worker threads (serve)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=100.0,
+        help="open loop (default 100/s): send this many requests per second in all, on a fixed "
+        "schedule, as Slack does whatever our acks do, and measure each ack from its scheduled "
+        "time; 0 means closed loop: each client sends again as soon as its ack is in "
+        "(saturation)",
+    )
     parser.add_argument(
         "--post-timeout", type=float, default=120.0, help="seconds to wait for posts"
     )
@@ -205,12 +218,13 @@ class Outcome:
 
 def run_load(
     bot: BotProcess,
-    standin: SlackStandIn,
+    standin: StandInProcess,
     seeded: Seeded,
     *,
     clients: int,
     requests: int,
     seed: int,
+    rate: float | None,
 ) -> Outcome:
     counter = itertools.count()
     lock = threading.Lock()
@@ -218,6 +232,7 @@ def run_load(
     failures: list[str] = []
     response_url = standin.response_url("bench")
     start_gate = threading.Barrier(clients + 1)
+    began = [0.0]  # set once every client is ready; read by the clients for the schedule
 
     def client(number: int) -> None:
         rng = random.Random(seed * 1000 + number)
@@ -225,7 +240,7 @@ def run_load(
         mine: list[float] = []
         start_gate.wait()
         try:
-            while next(counter) < requests:
+            while (index := next(counter)) < requests:
                 key = rng.choice(seeded.keys)
                 body = slash_command_body(
                     f"status {key}",
@@ -235,6 +250,13 @@ def run_load(
                 )
                 headers = sign(bot.secret, body)
                 sent = time.perf_counter()
+                if rate:
+                    # Slack sends when people type, not when we are ready: a late request's
+                    # wait counts (no coordinated omission).
+                    due = began[0] + index / rate
+                    if due > sent:
+                        time.sleep(due - sent)
+                    sent = due
                 try:
                     connection.request("POST", "/slack/events", body=body, headers=headers)
                     response = connection.getresponse()
@@ -260,18 +282,58 @@ def run_load(
     ]
     for thread in threads:
         thread.start()
+    began[0] = time.perf_counter()
     start_gate.wait()
-    began = time.perf_counter()
     for thread in threads:
         thread.join()
-    return Outcome(latencies, failures, time.perf_counter() - began)
+    return Outcome(latencies, failures, time.perf_counter() - began[0])
 
 
-def wait_for_posts(standin: SlackStandIn, expected: int, timeout: float) -> tuple[int, float]:
+def _serve_standin(connection: Connection) -> None:
+    """Child process: the stand-in, answering "count" with (posts, posts not ok) until "stop"."""
+    with SlackStandIn() as standin:
+        connection.send((standin.api_url, standin.response_url("bench")))
+        while (command := connection.recv()) != "stop":
+            assert command == "count"
+            posts = standin.calls("chat.postMessage")
+            connection.send((len(posts), sum(1 for c in posts if c.answered != "ok")))
+
+
+class StandInProcess:
+    """The Slack stand-in in its own process, so that its work and the load generator's do not
+    share one interpreter lock: a client thread's measured time is then the bot's, not ours."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._connection, child = context.Pipe()
+        self._process = context.Process(target=_serve_standin, args=(child,), daemon=True)
+
+    def __enter__(self) -> StandInProcess:
+        self._process.start()
+        if not self._connection.poll(30):
+            raise RuntimeError("the Slack stand-in did not start")
+        self.api_url, self.bench_response_url = self._connection.recv()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._connection.send("stop")
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.kill()
+
+    def response_url(self, name: str) -> str:
+        return self.bench_response_url
+
+    def posts(self) -> tuple[int, int]:
+        self._connection.send("count")
+        return self._connection.recv()
+
+
+def wait_for_posts(standin: StandInProcess, expected: int, timeout: float) -> tuple[int, float]:
     began = time.perf_counter()
     deadline = time.monotonic() + timeout
     while True:
-        seen = len(standin.calls("chat.postMessage"))
+        seen, _ = standin.posts()
         if seen >= expected or time.monotonic() > deadline:
             return seen, time.perf_counter() - began
         time.sleep(0.05)
@@ -319,7 +381,7 @@ def bench(
         f"in {time.perf_counter() - began:.2f} s"
     )
     extra_args = ("--threads", str(args.threads)) if args.threads else ()
-    with SlackStandIn() as standin:
+    with StandInProcess() as standin:
         bot = start_bot_process(
             api_url=standin.api_url,
             workdir=workdir / "bot",
@@ -329,6 +391,8 @@ def bench(
         )
         try:
             idle_rss = psutil.Process(bot.pid).memory_info().rss
+            before = psutil.Process(bot.pid).cpu_times()
+            cpu_before = before.user + before.system
             with PeakRss(bot.pid) as sampler:
                 outcome = run_load(
                     bot,
@@ -337,11 +401,15 @@ def bench(
                     clients=args.clients,
                     requests=args.requests,
                     seed=args.seed,
+                    rate=args.rate,
                 )
                 expected = len(outcome.latencies)
                 posts, drain = wait_for_posts(standin, expected, args.post_timeout)
+            cpu = psutil.Process(bot.pid).cpu_times()
+            cpu_ms = (cpu.user + cpu.system - cpu_before) * 1000 / max(1, expected)
             hwm = vm_hwm(bot.pid)
             report(args, outcome, posts, drain, idle_rss, sampler.peak, hwm, standin)
+            print(f"bot CPU: {cpu_ms:.2f} ms per request (ack, store, render, post), all threads")
             errors = bot.log_text().count("Traceback")
             if errors:
                 print(f"the bot logged {errors} tracebacks; log: {bot.log_path}")
@@ -360,13 +428,14 @@ def report(
     idle_rss: int,
     peak_rss: int,
     hwm: int | None,
-    standin: SlackStandIn,
+    standin: StandInProcess,
 ) -> None:
     ms = sorted(x * 1000 for x in outcome.latencies)
     done = len(ms)
     print(
-        f"load: {args.requests:,} `/connect status <key>` from {args.clients} clients "
-        f"({done:,} acked 200, {len(outcome.failures)} failed)"
+        f"load: {args.requests:,} `/connect status <key>` from {args.clients} clients, "
+        + (f"open loop at {args.rate:g}/s " if args.rate else "closed loop ")
+        + f"({done:,} acked 200, {len(outcome.failures)} failed)"
     )
     for failure in sorted(set(outcome.failures))[:10]:
         print(f"  failure: {failure} x{outcome.failures.count(failure)}")
@@ -377,10 +446,10 @@ def report(
             f"p99 {percentile(ms, 0.99):.1f} ms, max {ms[-1]:.1f} ms"
         )
     print(f"ack rate: {done / outcome.elapsed:,.0f} requests/s over {outcome.elapsed:.2f} s")
-    refused = [c for c in standin.calls("chat.postMessage") if c.answered != "ok"]
+    _, refused = standin.posts()
     print(
         f"chat.postMessage calls seen: {posts:,} of {done:,} expected "
-        f"({len(refused)} not ok; last one {drain:.2f} s after the last ack; "
+        f"({refused} not ok; last one {drain:.2f} s after the last ack; "
         f"end to end {posts / (outcome.elapsed + drain):,.0f} posts/s)"
     )
     print(
