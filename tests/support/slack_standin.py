@@ -10,6 +10,10 @@ Usage::
         client = WebClient(token="xoxb-test", base_url=slack.api_url)
         client.chat_postMessage(channel="C0ACME", text="hi")
         (call,) = slack.wait_for("chat.postMessage")
+
+For Socket Mode, set ``slack.socket_url`` (e.g. a ``SocketModeServer``'s url): then
+``apps.connections.open`` answers ``{"ok": true, "url": socket_url}`` to app-level (``xapp-``)
+tokens and ``not_allowed_token_type`` to any other token, as Slack does.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ _TS_BASE_SECONDS = 1_700_000_000
 _TS_STEP_MICROS = 100
 
 RESPONSE_URL_METHOD = "response_url"
+APPS_CONNECTIONS_OPEN = "apps.connections.open"
 
 
 @dataclass
@@ -101,6 +106,8 @@ class SlackStandIn:
         self._failures: dict[str, list[_Injection]] = {}
         self._delays: dict[str, float] = {}
         self._users: dict[str, dict[str, Any]] = {}
+        # Where apps.connections.open sends Socket Mode clients; None: the method is unknown.
+        self.socket_url: str | None = None
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -174,7 +181,10 @@ class SlackStandIn:
             self._calls.clear()
 
     def reset(self) -> None:
-        """Forget recorded calls, injected failures, delays and configured users."""
+        """Forget recorded calls, injected failures, delays and configured users.
+
+        ``socket_url`` stays: like the API URL, it is where the stand-in lives, not a knob.
+        """
         with self._cond:
             self._calls.clear()
             self._rate_limits.clear()
@@ -303,6 +313,8 @@ class SlackStandIn:
             return status, {}, {"ok": False, "error": failure.error}
         if is_webhook:
             return 200, {}, {"ok": True}
+        if method == APPS_CONNECTIONS_OPEN and self.socket_url is not None:
+            return 200, {}, self._apps_connections_open(call)
         builder = _METHODS.get(method)
         if builder is None:
             return 200, {}, {"ok": False, "error": "unknown_method"}
@@ -358,6 +370,12 @@ class SlackStandIn:
             "text": params.get("text", ""),
             "message": self._message(params, ts),
         }
+
+    def _apps_connections_open(self, call: Call) -> dict[str, Any]:
+        # Only app-level tokens open Socket Mode connections; Slack refuses bot and user tokens.
+        if not (call.token or "").startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": self.socket_url}
 
     def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user_id = str(params.get("user", ""))
