@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from slack_bolt import App
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
@@ -35,26 +34,26 @@ def build_core(settings: Settings) -> Core:
 
 
 def build_app(settings: Settings, core: Core) -> App:
-    client = WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=10,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
-    )
-    try:
-        client.auth_test()
-    except SlackApiError as exc:
-        raise SettingsError(
-            f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})."
-        ) from None
     app = App(
-        client=client,
+        # Given as token, not as a ready client: Bolt would read SLACK_BOT_TOKEN itself anyway
+        # and warn that a client overrides it; its client is configured below instead.
+        token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret or "",
         # Listeners ack synchronously and hand the rest to core.work, so Slack has its HTTP 200
         # at once (it waits 3 s at most). Bolt's own alternatives cost more on the ack path: it
         # polls for the ack every 10 ms, and lazy listeners deep-copy the request.
         process_before_response=True,
-        token_verification_enabled=False,  # auth.test ran above, with a clear error
+        token_verification_enabled=False,  # auth.test runs below, with a clear error
     )
+    # Bolt copies these into the client it makes for each request.
+    app.client.base_url = settings.slack_api_url
+    app.client.timeout = 10
+    app.client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    try:
+        app.client.auth_test()
+    except SlackApiError as exc:
+        raise SettingsError(
+            f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})."
+        ) from None
     listeners.register(app, core.router, core.work)
     return app
