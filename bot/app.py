@@ -30,7 +30,8 @@ class Core:
 def build_core(settings: Settings) -> Core:
     db = Database(settings.database_url)
     db.upgrade()
-    return Core(db=db, router=Router(db), work=ThreadPoolExecutor(8, thread_name_prefix="work"))
+    router = Router(db, allow_private_targets=settings.connect_allow_private_targets)
+    return Core(db=db, router=router, work=ThreadPoolExecutor(8, thread_name_prefix="work"))
 
 
 def build_app(settings: Settings, core: Core) -> App:

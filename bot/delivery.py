@@ -1,4 +1,4 @@
-"""Post a rendered message where it belongs: the channel for public results, else only the asker."""
+"""Slack as a Surface: channel posts through chat.postMessage, answers through response_url."""
 
 from __future__ import annotations
 
@@ -9,43 +9,50 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.flows import CannotPost
 from bot.render import Message
 
 log = logging.getLogger(__name__)
 
-# The bot cannot post there itself, but the slash command's response_url still can.
+# Errors that mean the bot may not post there; the command's response_url still can.
 _CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 
 
-def ack_payload(message: Message) -> dict[str, Any]:
+def ack_payload(message: Message, *, public: bool | None = None) -> dict[str, Any]:
     """The body of a slash command's HTTP answer (and of a response_url post)."""
+    shown = message.public if public is None else public
     return {
-        "response_type": "in_channel" if message.public else "ephemeral",
+        "response_type": "in_channel" if shown else "ephemeral",
         "text": message.text,
         "blocks": message.blocks_json(),
     }
 
 
-def deliver(client: WebClient, respond: Respond, channel_id: str | None, message: Message) -> None:
-    if not (message.public and channel_id):
-        respond(**ack_payload(message))
-        return
-    try:
-        client.chat_postMessage(
-            channel=channel_id,
-            text=message.text,
-            blocks=message.blocks_json(),
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-    except SlackApiError as exc:
-        error = exc.response.get("error")
-        if error not in _CANNOT_POST:
+class SlackSurface:
+    def __init__(self, client: WebClient, respond: Respond | None = None) -> None:
+        self.client = client
+        self.respond = respond
+
+    def post(self, channel_id: str, message: Message, thread_ts: str | None = None) -> str:
+        try:
+            response = self.client.chat_postMessage(
+                channel=channel_id,
+                thread_ts=thread_ts,
+                text=message.text,
+                blocks=message.blocks_json(),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in _CANNOT_POST:
+                log.info("chat.postMessage refused in %s: %s", channel_id, error)
+                raise CannotPost(error) from None
             raise
-        log.info("chat.postMessage refused (%s); answering through response_url", error)
-        respond(**ack_payload(message))
-        respond(
-            response_type="ephemeral",
-            text="Invite the bot to this channel (`/invite @connect`) so that it can post "
-            "reminders and read answers in its threads here.",
-        )
+        return str(response["ts"])
+
+    def tell(self, message: Message, *, public: bool = False) -> None:
+        if self.respond is None:  # events and buttons without a response_url
+            log.warning("no response_url to answer through; an answer was dropped")
+            return
+        self.respond(**ack_payload(message, public=public))

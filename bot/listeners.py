@@ -1,33 +1,65 @@
-"""Bolt listeners: ack, parse, call the command layer, render, deliver. Nothing more."""
+"""Bolt listeners: ack, parse, hand the work to the pool, render, deliver. Nothing more.
+
+Whatever needs the store or the Web API runs on `work` after Slack has its answer; only pure
+answers (help, a command that does not parse) and modal validation go in the ack itself.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.delivery import ack_payload, deliver
+from bot import actions, forms
+from bot.delivery import SlackSurface, ack_payload
+from bot.flows import deliver_reply, run_command, thread_message
 from bot.mrkdwn import unescape
 from bot.render import render
 from commands.grammar import Command
-from commands.onboarding import Caller
+from commands.onboarding import Caller, Refused
 from commands.results import Refusal
+from commands.rfi.service import FormErrors, Incoming
 from commands.router import Router
 
 log = logging.getLogger(__name__)
 
+RESTARTING = "connect-bot is restarting and did not run that; please try again in a minute."
 TROUBLE = (
     "Something went wrong on our side (reference {ref}). Nothing you typed was lost: "
     "`/connect status` shows where things stand, and the reference finds the details in our logs."
 )
+# Message subtypes that are a person writing; everything else (joins, bot posts...) is ignored.
+_PERSON_SUBTYPES = {None, "thread_broadcast"}
 
 
 def register(app: App, router: Router, work: Executor) -> None:
-    """`work` runs what follows an ack (the store, the Web API), after Slack has its HTTP 200."""
+    def later(what: str, respond: Respond | None, job: Callable[[], object]) -> None:
+        """Run `job` on the pool; a failure is logged with a reference and told to the person."""
+
+        def run() -> None:
+            try:
+                job()
+            except Refused as exc:
+                if respond is not None:
+                    respond(**ack_payload(render(Refusal(exc.text))))
+            except Exception:
+                ref = uuid.uuid4().hex[:12]
+                log.exception("%s failed (ref %s)", what, ref)
+                if respond is not None:
+                    respond(response_type="ephemeral", text=TROUBLE.format(ref=ref))
+
+        try:
+            work.submit(run)
+        except RuntimeError:  # the pool is shut down: this process is stopping
+            log.warning("%s arrived while stopping; asked to retry", what)
+            if respond is not None:
+                respond(response_type="ephemeral", text=RESTARTING)
 
     @app.command("/connect")
     def on_connect(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
@@ -37,30 +69,103 @@ def register(app: App, router: Router, work: Executor) -> None:
             # No I/O needed: the answer goes back in the ack itself.
             result = parsed if isinstance(parsed, Refusal) else router.handle(caller, parsed)
             ack(**ack_payload(render(result)))
-            _log_outcome(parsed, result)
+            log.info("/connect %s -> %s", getattr(parsed, "verb", "?"), type(result).__name__)
             return
         ack()
-        work.submit(_run_command, router, caller, parsed, respond, client)
+        surface = SlackSurface(client, respond)
+        later(f"/connect {parsed.verb}", respond, lambda: _command(router, surface, caller, parsed))
 
     @app.event("message")
-    def on_message() -> None:
-        # Subscribed for the RFI threads; until a thread listener claims them they are noise, and
-        # handling them here keeps Bolt from warning about every message in the channel.
-        return None
+    def on_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        incoming = _thread_message(event, context.bot_user_id)
+        subtype = event.get("subtype")
+        surface = SlackSurface(client)
+        if incoming is not None:
+            later("thread reply", None, lambda: thread_message(router.rfi, surface, incoming))
+        elif subtype == "message_changed":
+            edited = _edited_message(event, context.bot_user_id)
+            if edited is not None:
+                message, edited_ts = edited
+                later(
+                    "edited reply",
+                    None,
+                    lambda: deliver_reply(surface, router.rfi.edited(message, edited_ts)),
+                )
+        elif subtype == "message_deleted":
+            previous = event.get("previous_message") or {}
+            thread_ts, ts = previous.get("thread_ts"), event.get("deleted_ts")
+            if thread_ts and ts and thread_ts != ts:
+                later(
+                    "deleted reply",
+                    None,
+                    lambda: deliver_reply(
+                        surface, router.rfi.deleted(event["channel"], thread_ts, ts)
+                    ),
+                )
+
+    @app.action(actions.RFI_FORM)
+    def on_form_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        key = actions.value_of(body["actions"][0]).get("key", "")
+        # views.open must happen within 3 s of the click (the trigger_id expires): do it now.
+        try:
+            form = router.rfi.form(key)
+        except Refused as exc:
+            refusal = render(Refusal(exc.text))
+            client.chat_postEphemeral(
+                channel=body["channel"]["id"], user=body["user"]["id"], text=refusal.text
+            )
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=forms.rfi_view(form, body))
+
+    @app.view(forms.RFI_FORM_CALLBACK)
+    def on_form_submit(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        meta = forms.metadata(view)
+        texts = forms.answers(view)
+        try:
+            outcome = router.rfi.submit_form(meta["key"], body["user"]["id"], texts)
+        except Refused as exc:
+            ack(
+                response_action="errors",
+                errors={forms.first_block(view): render(Refusal(exc.text)).text[:150]},
+            )
+            return
+        if isinstance(outcome, FormErrors):
+            ack(response_action="errors", errors=forms.errors(outcome))
+            return
+        ack()
+        surface = SlackSurface(client)
+        later("RFI form", None, lambda: deliver_reply(surface, outcome))
+
+    @app.action(re.compile(f"^{actions.RFI_CHOICE}:"))
+    def on_choice(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        value = actions.value_of(body["actions"][0])
+        message = _clicked(body, value.get("a", ""))
+        if message is None or not value.get("q"):
+            return
+        surface = SlackSurface(client, respond)
+        later(
+            "RFI choice",
+            respond,
+            lambda: deliver_reply(surface, router.rfi.choose(message, value["q"])),
+        )
+
+    @app.action(actions.RFI_NEXT)
+    def on_next(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        message = _clicked(body, "next")
+        if message is None:
+            return
+        surface = SlackSurface(client, respond)
+        later("RFI next", respond, lambda: deliver_reply(surface, router.rfi.choose(message, None)))
 
 
-def _run_command(
-    router: Router, caller: Caller, command: Command, respond: Respond, client: WebClient
-) -> None:
-    try:
-        result = router.handle(caller, command)
-        deliver(client, respond, caller.channel_id, render(result))
-    except Exception:
-        ref = uuid.uuid4().hex[:12]
-        log.exception("/connect %s failed (ref %s)", command.verb, ref)
-        respond(response_type="ephemeral", text=TROUBLE.format(ref=ref))
-        return
-    _log_outcome(command, result)
+def _command(router: Router, surface: SlackSurface, caller: Caller, command: Command) -> None:
+    result = run_command(router, surface, caller, command)
+    log.info("/connect %s -> %s", command.verb, type(result).__name__)
 
 
 def _text(command: dict[str, Any]) -> str:
@@ -76,5 +181,56 @@ def _caller(command: dict[str, Any]) -> Caller:
     )
 
 
-def _log_outcome(parsed: object, result: object) -> None:
-    log.info("/connect %s -> %s", getattr(parsed, "verb", "?"), type(result).__name__)
+def _is_person(message: dict[str, Any], bot_user_id: str | None) -> bool:
+    """Written by a person, not by a bot (ours or another) or by Slack itself."""
+    return (
+        message.get("subtype") in _PERSON_SUBTYPES
+        and not message.get("bot_id")
+        and bool(message.get("user"))
+        and message.get("user") != bot_user_id
+    )
+
+
+def _thread_message(event: dict[str, Any], bot_user_id: str | None) -> Incoming | None:
+    """A person's reply in a thread (a message in a channel, outside threads, is not one)."""
+    thread_ts = event.get("thread_ts")
+    if not _is_person(event, bot_user_id) or not thread_ts or thread_ts == event.get("ts"):
+        return None
+    return Incoming(
+        channel_id=event["channel"],
+        thread_ts=thread_ts,
+        ts=event["ts"],
+        user_id=event["user"],
+        text=unescape(event.get("text") or ""),
+    )
+
+
+def _edited_message(event: dict[str, Any], bot_user_id: str | None) -> tuple[Incoming, str] | None:
+    message = dict(event.get("message") or {})
+    message.pop("subtype", None)  # the inner message of an edit carries no subtype of its own
+    thread_ts = message.get("thread_ts")
+    edited_ts = (message.get("edited") or {}).get("ts")
+    if not _is_person(message, bot_user_id) or not thread_ts or thread_ts == message.get("ts"):
+        return None
+    if not edited_ts:
+        return None  # e.g. a reply count changing on the thread's parent
+    incoming = Incoming(
+        channel_id=event["channel"],
+        thread_ts=thread_ts,
+        ts=message["ts"],
+        user_id=message["user"],
+        text=unescape(message.get("text") or ""),
+    )
+    return incoming, edited_ts
+
+
+def _clicked(body: dict[str, Any], text: str) -> Incoming | None:
+    """A button click in an RFI thread, as if the person had typed `text` there."""
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    message = body.get("message") or {}
+    thread_ts = message.get("thread_ts") or container.get("thread_ts")
+    if not channel or not thread_ts:
+        return None
+    action_ts = str(body["actions"][0].get("action_ts") or message.get("ts"))
+    return Incoming(channel, thread_ts, f"click:{action_ts}", body["user"]["id"], text)

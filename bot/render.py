@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
     ContextBlock,
     HeaderBlock,
@@ -21,9 +22,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot import mrkdwn
+from bot import actions, mrkdwn
 from commands import results
 from commands.regions import REGIONS
+from commands.rfi.service import RfiBegin, Summary, ThreadReply
 from commands.steps import STEP_ACTIONS, StepState
 
 # Slack's limits: https://docs.slack.dev/reference/block-kit/blocks
@@ -82,6 +84,7 @@ _env.filters.update(
 _env.globals.update(icons=STATE_ICONS, actions=STEP_ACTIONS, region=_region, StepState=StepState)
 
 _env.globals["m"] = _env.get_template("_macros.j2").module
+_env.globals["rfi"] = _env.get_template("_rfi.j2").module
 
 _TEMPLATES: dict[type, str] = {
     results.Opened: "opened.j2",
@@ -91,10 +94,16 @@ _TEMPLATES: dict[type, str] = {
     results.Listing: "listing.j2",
     results.Help: "help.j2",
     results.Refusal: "refusal.j2",
+    RfiBegin: "rfi_begin.j2",
+    ThreadReply: "rfi_reply.j2",
+    Summary: "rfi_summary.j2",
 }
 
 
-def render(result: results.Result) -> Message:
+Renderable = results.Result | RfiBegin | ThreadReply | Summary
+
+
+def render(result: Renderable) -> Message:
     template = _env.get_template(_TEMPLATES[type(result)])
     # Blocks are rendered one by one, so everything they use comes in through the context.
     context = template.new_context({"r": result, "o": getattr(result, "onboarding", None)})
@@ -114,6 +123,9 @@ def render(result: results.Result) -> Message:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
     if parts.get("footer"):
         blocks.append(_context(parts["footer"]))
+    buttons = actions.buttons_for(result)
+    if buttons:
+        blocks.append(ActionsBlock(block_id="connect_actions", elements=buttons))
     text = "\n".join(p for p in parts.values() if p)
     return Message(text=text, blocks=blocks[:MAX_BLOCKS], public=result.public)
 

@@ -19,6 +19,7 @@ from commands.results import (
     StepChanged,
     StepView,
 )
+from commands.rfi import questions
 from commands.steps import (
     SERVICE_ALIASES,
     STEP_ALIASES,
@@ -31,6 +32,7 @@ from commands.steps import (
 )
 from commands.text import Code, Text, UserRef, When
 from store import queries
+from store import rfi as rfi_store
 from store.db import Database
 from store.models import Onboarding, utcnow
 
@@ -133,12 +135,12 @@ class OnboardingService:
                 detail={"service": chosen.value, "region": chosen_region, "name": display},
                 at=now,
             )
-            return Opened(self._view(session, onboarding))
+            return Opened(view_of(session, onboarding))
 
     def status(self, caller: Caller, key: str | None) -> Status:
         with self.db.session() as session:
-            onboarding = self._find(session, caller, key, verb="status")
-            return Status(self._view(session, onboarding))
+            onboarding = find_onboarding(session, caller, key, verb="status")
+            return Status(view_of(session, onboarding))
 
     def list(self, caller: Caller, *, include_closed: bool) -> Listing:
         with self.db.session() as session:
@@ -180,7 +182,7 @@ class OnboardingService:
                 )
             )
         with self.db.session(write=True) as session:
-            onboarding = self._find(session, caller, key, verb="close", for_update=True)
+            onboarding = find_onboarding(session, caller, key, verb="close", for_update=True)
             if onboarding.closed_at is not None:
                 raise Refused(
                     Text(
@@ -200,7 +202,7 @@ class OnboardingService:
                 detail={},
                 at=now,
             )
-            return Closed(self._view(session, onboarding))
+            return Closed(view_of(session, onboarding))
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -209,14 +211,12 @@ class OnboardingService:
     ) -> StepChanged:
         step = _parse_step(step_name)
         with self.db.session(write=True) as session:
-            onboarding = self._find(session, caller, key, verb=verb, for_update=True)
+            onboarding = find_onboarding(session, caller, key, verb=verb, for_update=True)
             if onboarding.closed_at is not None:
                 raise Refused(
                     Text("{key} is closed; its steps can no longer change.", key=onboarding.key)
                 )
-            assert onboarding.id is not None
-            row = next(r for r in queries.step_rows(session, onboarding.id) if r.step == step)
-            current = StepState(row.state)
+            current = step_state(session, onboarding, step)
             if verb == "reopen" and current is not StepState.DONE:
                 raise Refused(
                     Text(
@@ -226,80 +226,106 @@ class OnboardingService:
                     )
                 )
             try:
-                new = transition(step, current, target)
+                change_step(session, onboarding, step, target, caller.user_id, how=verb)
             except TransitionError as exc:
                 raise Refused(Text("{reason}", reason=str(exc))) from None
-            now = utcnow()
-            queries.set_step_state(session, row, new.value, caller.user_id, now)
-            queries.record_event(
-                session,
-                onboarding_id=onboarding.id,
-                actor=caller.user_id,
-                action="step.changed",
-                detail={"step": step.value, "from": current.value, "to": new.value, "by": verb},
-                at=now,
-            )
-            return StepChanged(self._view(session, onboarding), step, current, caller.user_id)
+            return StepChanged(view_of(session, onboarding), step, current, caller.user_id)
 
-    def _find(
-        self,
-        session: Session,
-        caller: Caller,
-        key: str | None,
-        *,
-        verb: str,
-        for_update: bool = False,
-    ) -> Onboarding:
-        if key is None:
-            bound = (
-                queries.get_open_in_channel(session, caller.channel_id)
-                if caller.channel_id
-                else None
-            )
-            if bound is None:
-                raise Refused(
-                    Text(
-                        "This channel has no onboarding, so say which customer: {example}.",
-                        example=Code(f"/connect {verb} acme"),
-                    )
+
+def find_onboarding(
+    session: Session,
+    caller: Caller,
+    key: str | None,
+    *,
+    verb: str,
+    for_update: bool = False,
+) -> Onboarding:
+    if key is None:
+        bound = (
+            queries.get_open_in_channel(session, caller.channel_id) if caller.channel_id else None
+        )
+        if bound is None:
+            raise Refused(
+                Text(
+                    "This channel has no onboarding, so say which customer: {example}.",
+                    example=Code(f"/connect {verb} acme"),
                 )
-            return bound
-        check_key(key)
-        onboarding = queries.get_by_key(session, key, for_update=for_update)
-        if onboarding is None:
-            close = difflib.get_close_matches(key, queries.all_keys(session), n=3, cutoff=0.6)
-            hint = (
-                Text(" Did you mean {keys}?", keys=" or ".join(close))
-                if close
-                else Text(" {list} shows every onboarding.", list=Code("/connect list"))
             )
-            raise Refused(Text("There is no onboarding {key}.{hint}", key=key, hint=hint))
-        return onboarding
+        return bound
+    check_key(key)
+    onboarding = queries.get_by_key(session, key, for_update=for_update)
+    if onboarding is None:
+        close = difflib.get_close_matches(key, queries.all_keys(session), n=3, cutoff=0.6)
+        hint = (
+            Text(" Did you mean {keys}?", keys=" or ".join(close))
+            if close
+            else Text(" {list} shows every onboarding.", list=Code("/connect list"))
+        )
+        raise Refused(Text("There is no onboarding {key}.{hint}", key=key, hint=hint))
+    return onboarding
 
-    def _view(self, session: Session, onboarding: Onboarding) -> OnboardingView:
-        assert onboarding.id is not None
-        rows = {r.step: r for r in queries.step_rows(session, onboarding.id)}
-        steps = tuple(
-            StepView(
-                step=step,
-                state=StepState(rows[step.value].state),
-                changed_at=rows[step.value].changed_at,
-                changed_by=rows[step.value].changed_by,
-            )
-            for step in Step
+
+def step_state(session: Session, onboarding: Onboarding, step: Step) -> StepState:
+    assert onboarding.id is not None
+    row = next(r for r in queries.step_rows(session, onboarding.id) if r.step == step)
+    return StepState(row.state)
+
+
+def change_step(
+    session: Session,
+    onboarding: Onboarding,
+    step: Step,
+    target: StepState,
+    actor: str,
+    *,
+    how: str,
+) -> StepState:
+    """Move a step (raises TransitionError if it may not) and audit it; returns the old state."""
+    assert onboarding.id is not None
+    row = next(r for r in queries.step_rows(session, onboarding.id) if r.step == step)
+    current = StepState(row.state)
+    new = transition(step, current, target)
+    now = utcnow()
+    queries.set_step_state(session, row, new.value, actor, now)
+    queries.record_event(
+        session,
+        onboarding_id=onboarding.id,
+        actor=actor,
+        action="step.changed",
+        detail={"step": step.value, "from": current.value, "to": new.value, "by": how},
+        at=now,
+    )
+    return current
+
+
+def view_of(session: Session, onboarding: Onboarding) -> OnboardingView:
+    assert onboarding.id is not None
+    rows = {r.step: r for r in queries.step_rows(session, onboarding.id)}
+    asked = questions.for_service(Service(onboarding.service))
+    answered = rfi_store.answered_questions(session, onboarding.id)
+    steps = tuple(
+        StepView(
+            step=step,
+            state=StepState(rows[step.value].state),
+            changed_at=rows[step.value].changed_at,
+            changed_by=rows[step.value].changed_by,
         )
-        return OnboardingView(
-            key=onboarding.key,
-            name=onboarding.name,
-            service=Service(onboarding.service),
-            region=onboarding.region,
-            channel_id=onboarding.channel_id,
-            opened_by=onboarding.opened_by,
-            opened_at=onboarding.opened_at,
-            closed_by=onboarding.closed_by,
-            closed_at=onboarding.closed_at,
-            steps=steps,
-        )
+        for step in Step
+    )
+    return OnboardingView(
+        key=onboarding.key,
+        name=onboarding.name,
+        service=Service(onboarding.service),
+        region=onboarding.region,
+        channel_id=onboarding.channel_id,
+        opened_by=onboarding.opened_by,
+        opened_at=onboarding.opened_at,
+        closed_by=onboarding.closed_by,
+        closed_at=onboarding.closed_at,
+        steps=steps,
+        rfi_answered=len(answered & {q.id for q in asked}),
+        rfi_total=len(asked),
+    )
 
 
 def _parse_service(value: str | None) -> Service:

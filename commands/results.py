@@ -34,6 +34,8 @@ class OnboardingView:
     closed_by: str | None
     closed_at: datetime | None
     steps: tuple[StepView, ...]
+    rfi_answered: int = 0
+    rfi_total: int = 0
 
     @property
     def applicable(self) -> int:

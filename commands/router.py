@@ -7,6 +7,7 @@ import logging
 from commands.grammar import Command, UsageError, parse
 from commands.onboarding import Caller, OnboardingService, Refused
 from commands.results import Help, Refusal, Result
+from commands.rfi.service import RfiBegin, RfiService, Summary
 from commands.text import Text
 from commands.verbs import VERBS
 from store.db import Database
@@ -15,8 +16,9 @@ log = logging.getLogger(__name__)
 
 
 class Router:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, allow_private_targets: bool = False) -> None:
         self.onboardings = OnboardingService(db)
+        self.rfi = RfiService(db, allow_private=allow_private_targets)
 
     @staticmethod
     def parse(text: str) -> Command | Refusal:
@@ -30,12 +32,12 @@ class Router:
     def is_pure(command: Command) -> bool:
         return VERBS[command.verb].pure
 
-    def handle_text(self, caller: Caller, text: str) -> Result:
+    def handle_text(self, caller: Caller, text: str) -> Result | RfiBegin | Summary:
         """Parse and run one command; never raises for anything a user can type."""
         command = self.parse(text)
         return command if isinstance(command, Refusal) else self.handle(caller, command)
 
-    def handle(self, caller: Caller, command: Command) -> Result:
+    def handle(self, caller: Caller, command: Command) -> Result | RfiBegin | Summary:
         try:
             return self._dispatch(caller, command)
         except UsageError as exc:
@@ -43,7 +45,7 @@ class Router:
         except Refused as exc:
             return Refusal(exc.text)
 
-    def _dispatch(self, caller: Caller, command: Command) -> Result:
+    def _dispatch(self, caller: Caller, command: Command) -> Result | RfiBegin | Summary:
         args, flags = command.args, command.flags
         first = args[0] if args else None
         service = self.onboardings
@@ -70,6 +72,13 @@ class Router:
                 return move(caller, key, step)
             case "close":
                 return service.close(caller, first)
+            case "rfi":
+                show = bool(args) and args[-1].lower() == "show"
+                key_args = args[:-1] if show else args
+                if len(key_args) > 1:
+                    raise UsageError(Text("Say the customer, then optionally show."), VERBS["rfi"])
+                key = key_args[0] if key_args else None
+                return self.rfi.summary(caller, key) if show else self.rfi.begin(caller, key)
         raise AssertionError(f"verb {command.verb} has no handler")  # VERBS and this match agree
 
 

@@ -75,6 +75,16 @@ VERBS: dict[str, Verb] = {
             details="The key must be spelled out, so nobody closes an onboarding by accident.",
         ),
         Verb(
+            name="rfi",
+            summary="Run the request for information in a thread, or show its answers.",
+            usage="rfi [customer] [show]",
+            examples=("rfi acme", "rfi acme show"),
+            max_args=2,
+            details="The bot asks one question at a time in the thread of its RFI message; reply "
+            "in the thread. In the thread: skip, next, back, change <question>, show, help. The "
+            "RFI message also has a button to fill everything in as a form.",
+        ),
+        Verb(
             name="help",
             summary="Explain the verbs, or one verb.",
             usage="help [verb]",

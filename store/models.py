@@ -74,3 +74,52 @@ class AuditEvent(SQLModel, table=True):
     actor: str = Field(max_length=32)
     action: str = Field(max_length=40)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class RfiThread(SQLModel, table=True):
+    """The Slack thread an onboarding's RFI conversation runs in, and where it stands."""
+
+    __tablename__ = "rfi_thread"
+    __table_args__ = (UniqueConstraint("channel_id", "thread_ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = Field(foreign_key="onboarding.id", ondelete="CASCADE", unique=True)
+    channel_id: str = Field(max_length=32)
+    thread_ts: str = Field(max_length=32)
+    started_by: str = Field(max_length=32)
+    started_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    # The question the next reply answers; None once every question has been asked.
+    current_question: str | None = Field(default=None, max_length=40)
+    # The next reply replaces the current question's answer instead of adding to it.
+    replacing: bool = False
+    last_activity_at: datetime = Field(
+        default_factory=utcnow, sa_column=_utc_column(nullable=False)
+    )
+    completed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class RfiAnswer(SQLModel, table=True):
+    """One reply's contribution to one question: a multi-value answer may span several replies."""
+
+    __tablename__ = "rfi_answer"
+    __table_args__ = (Index("ix_rfi_answer_onboarding_question", "onboarding_id", "question"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = Field(foreign_key="onboarding.id", ondelete="CASCADE")
+    question: str = Field(max_length=40)
+    # The validated values as JSON; an empty list records an optional question skipped.
+    values: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    answered_by: str = Field(max_length=32)
+    answered_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    # The Slack message it came from (channel and ts), or the form / a button.
+    source_channel: str | None = Field(default=None, max_length=32)
+    source_ts: str | None = Field(default=None, max_length=32, index=True)
+
+
+class ProcessedMessage(SQLModel, table=True):
+    """Slack may deliver one event twice; a message (or an edit of it) is acted on once."""
+
+    __tablename__ = "processed_message"
+
+    key: str = Field(primary_key=True, max_length=120)
+    at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))

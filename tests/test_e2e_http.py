@@ -41,7 +41,7 @@ NOT_NEEDED = {
     "security": {"journaling"},
     "both": set(),
 }
-VERBS = ["open", "status", "list", "done", "reopen", "close", "help"]
+VERBS = ["open", "status", "list", "done", "reopen", "close", "rfi", "help"]
 WAIT = 10.0  # seconds: bound for any single reply to arrive
 
 _NO_PROXY = build_opener(ProxyHandler({}))
@@ -91,11 +91,16 @@ def new_channel() -> str:
 
 
 def is_post_in(channel: str) -> Callable[[Call], bool]:
-    return lambda c: c.method == "chat.postMessage" and c.params.get("channel") == channel
+    """A message posted in the channel itself (the RFI thread's replies are not counted)."""
+    return lambda c: (
+        c.method == "chat.postMessage"
+        and c.params.get("channel") == channel
+        and not c.params.get("thread_ts")
+    )
 
 
 def posts_in(slack: SlackStandIn, channel: str) -> list[Call]:
-    return [c for c in slack.calls("chat.postMessage") if c.params.get("channel") == channel]
+    return [c for c in slack.calls("chat.postMessage") if is_post_in(channel)(c)]
 
 
 def wait_posts(slack: SlackStandIn, channel: str, count: int = 1) -> list[Call]:
@@ -156,10 +161,16 @@ def open_onboarding(
     send_ok(
         bot, f"open {key} --service {service} {extra}".strip(), channel_id=channel, user_id=user_id
     )
-    post_call = wait_posts(slack, channel, before + 1)[-1]
-    assert post_call.answered == "ok"
-    assert "Onboarding opened" in post_call.params["text"], post_call
-    return post_call
+    # Opening posts the plan, then starts the RFI: its message, and its first question in the
+    # thread. Wait for all three, so that later posts in the channel come after them.
+    plan, rfi = wait_posts(slack, channel, before + 2)[before : before + 2]
+    slack.wait_for(
+        lambda c: c.method == "chat.postMessage" and c.params.get("thread_ts") == rfi.response["ts"]
+    )
+    assert plan.answered == "ok"
+    assert "Onboarding opened" in plan.params["text"], plan
+    assert rfi.params["text"].startswith("Request for information:"), rfi
+    return plan
 
 
 def counts(db: Engine) -> dict[str, int]:
@@ -257,7 +268,7 @@ def test_status_by_key_and_in_the_bound_channel(bot: BotProcess, slack: SlackSta
     send_ok(bot, "status", channel_id=channel)  # no key: the channel's onboarding
 
     (by_key,) = wait_posts(slack, elsewhere)
-    without_key = wait_posts(slack, channel, 2)[-1]
+    without_key = wait_posts(slack, channel, 3)[-1]  # after the plan and the RFI message
     for message in (by_key.params, without_key.params):
         assert header_of(message) == {
             "type": "plain_text",
@@ -270,7 +281,9 @@ def test_status_by_key_and_in_the_bound_channel(bot: BotProcess, slack: SlackSta
             assert f"*{title}*" in line, line
         assert "journaling" not in lines[0].lower()
         assert "not applicable" in lines[3]  # journaling is not bought with email security
-        assert "not started" in lines[0]
+        assert "in progress" in lines[0]  # opening started the RFI
+        assert "RFI 0/7 answered" in lines[0]
+        assert "not started" in lines[1]
         assert "Email security · DE · opened by <@U0ENG>" in " ".join(mrkdwn_texts(message))
     assert by_key.params["text"] == without_key.params["text"]
 
@@ -279,7 +292,7 @@ def test_list_shows_progress_after_a_done(bot: BotProcess, slack: SlackStandIn) 
     key, channel = new_key("listed"), new_channel()
     open_onboarding(bot, slack, key, channel, service="both")
     send_ok(bot, f"done {key} rfi", channel_id=channel)
-    wait_posts(slack, channel, 2)
+    wait_posts(slack, channel, 3)
 
     reply = send_ok(bot, "list", channel_id=channel)
 
@@ -288,7 +301,7 @@ def test_list_shows_progress_after_a_done(bot: BotProcess, slack: SlackStandIn) 
     (line,) = [line for line in answer.params["text"].splitlines() if f"*{key}*" in line]
     assert "1/6 steps done" in line
     assert "Email security + Archiving" in line
-    assert len(posts_in(slack, channel)) == 2  # the listing went to the asker only
+    assert len(posts_in(slack, channel)) == 3  # the listing went to the asker only
 
 
 def test_done_and_reopen_are_recorded_with_who(
@@ -298,7 +311,7 @@ def test_done_and_reopen_are_recorded_with_who(
     open_onboarding(bot, slack, key, channel, service="security", user_id="U0OPENER")
 
     send_ok(bot, "done outbound", channel_id=channel, user_id="U0DONER")  # bound channel: no key
-    done_post = wait_posts(slack, channel, 2)[-1].params
+    done_post = wait_posts(slack, channel, 3)[-1].params
     assert "*Outbound*" in done_post["text"]
     assert "marked done by <@U0DONER> (was not started)" in section_text(done_post)
     row = step_rows(db, key)["outbound"]
@@ -308,13 +321,15 @@ def test_done_and_reopen_are_recorded_with_who(
     assert last.detail == {"step": "outbound", "from": "not_started", "to": "done", "by": "done"}
 
     send_ok(bot, f"reopen {key} outbound", channel_id=channel, user_id="U0REOPENER")
-    reopen_post = wait_posts(slack, channel, 3)[-1].params
+    reopen_post = wait_posts(slack, channel, 4)[-1].params
     assert "reopened by <@U0REOPENER> (was done)" in section_text(reopen_post)
     row = step_rows(db, key)["outbound"]
     assert (row.state, row.changed_by) == ("in_progress", "U0REOPENER")
     actions = [(e.action, e.actor, e.detail.get("by")) for e in events(db, key)]
     assert actions == [
         ("onboarding.opened", "U0OPENER", None),
+        ("step.changed", "U0OPENER", "rfi"),  # the RFI started in its thread
+        ("rfi.started", "U0OPENER", None),
         ("step.changed", "U0DONER", "done"),
         ("step.changed", "U0REOPENER", "reopen"),
     ]
@@ -328,7 +343,7 @@ def test_close_shows_closed_and_refuses_further_changes(
     open_onboarding(bot, slack, key, channel)
 
     send_ok(bot, f"close {key}", channel_id=channel, user_id="U0CLOSER")
-    closed = wait_posts(slack, channel, 2)[-1].params
+    closed = wait_posts(slack, channel, 3)[-1].params
     assert f"({key})* was closed by <@U0CLOSER>" in section_text(closed)
     row = onboarding_row(db, key)
     assert row is not None
@@ -336,7 +351,7 @@ def test_close_shows_closed_and_refuses_further_changes(
     assert row.closed_at is not None
 
     send_ok(bot, f"status {key}", channel_id=channel)
-    status = wait_posts(slack, channel, 3)[-1].params
+    status = wait_posts(slack, channel, 4)[-1].params
     assert header_of(status)["text"] == f"{key} ({key}) · closed"
 
     before = counts(db)
@@ -345,8 +360,8 @@ def test_close_shows_closed_and_refuses_further_changes(
     assert refusal.params["response_type"] == "ephemeral"
     assert f"{key} is closed; its steps can no longer change." in refusal.params["text"]
     assert counts(db) == before
-    assert step_rows(db, key)["rfi"].state == "not_started"
-    assert len(posts_in(slack, channel)) == 3
+    assert step_rows(db, key)["rfi"].state == "in_progress"
+    assert len(posts_in(slack, channel)) == 4
 
 
 def test_help_is_answered_in_the_ack(bot: BotProcess, slack: SlackStandIn) -> None:
@@ -448,8 +463,8 @@ BAD_INPUTS = [
     ),
     BadInput(
         "reopen-not-done",
-        "reopen {key} rfi",
-        ("Request for information is not started, not done, so there is nothing to reopen",),
+        "reopen {key} outbound",
+        ("Outbound is not started, not done, so there is nothing to reopen",),
         setup="both",
     ),
     BadInput("status-unbound-channel", "status", ("This channel has no onboarding",)),
@@ -522,7 +537,7 @@ def test_user_text_is_escaped(bot: BotProcess, slack: SlackStandIn, db: Engine) 
 
     send_ok(bot, typed, channel_id=channel)
 
-    opened = wait_posts(slack, channel)[0].params
+    opened, rfi = (call.params for call in wait_posts(slack, channel, 2))
     row = onboarding_row(db, key)
     assert row is not None
     assert row.name == EVIL_NAME  # stored as the person typed it
@@ -530,9 +545,10 @@ def test_user_text_is_escaped(bot: BotProcess, slack: SlackStandIn, db: Engine) 
     header = header_of(opened)
     assert header["type"] == "plain_text"  # never parsed by Slack, so shown literally
     assert header["text"] == f"Onboarding opened: {EVIL_NAME} ({key})"
+    assert EVIL_ESCAPED in assert_no_markup_from_user(rfi)
 
     send_ok(bot, "done rfi", channel_id=channel)
-    done = wait_posts(slack, channel, 2)[-1].params
+    done = wait_posts(slack, channel, 3)[-1].params
     assert f"for {EVIL_ESCAPED} ({key}) is done" in section_text(done)
     assert_no_markup_from_user(done)
 
@@ -579,8 +595,8 @@ def test_ack_does_not_wait_for_a_slow_channel_post(bot: BotProcess, slack: Slack
         assert reply.status == 200
         assert reply.body == b""
         # The stand-in records a call only after the delay: the ack came back first.
-        assert len(posts_in(slack, channel)) == 1
-        status = slack.wait_for(is_post_in(channel), 2, timeout=WAIT + 4.0)[-1]
+        assert len(posts_in(slack, channel)) == 2  # the plan and the RFI message
+        status = slack.wait_for(is_post_in(channel), 3, timeout=WAIT + 4.0)[-1]
     finally:
         slack.delay("chat.postMessage", 0)
     assert header_of(status.params)["text"] == f"{key} ({key})"
@@ -657,6 +673,7 @@ def test_sigterm_finishes_the_work_already_acked(
     assert reply.status == 200
     assert standin.calls("chat.postMessage") == []  # acked, the post is still to come
     assert bot.stop() == 0  # SIGTERM: exits cleanly...
-    posts = standin.calls("chat.postMessage")  # ...and only after the post went out
-    assert [p.params["channel"] for p in posts] == ["C0DRAIN"]
+    posts = standin.calls("chat.postMessage")  # ...and only after the posts went out:
+    assert [p.params["channel"] for p in posts] == ["C0DRAIN"] * 3  # plan, RFI, question 1
+    assert posts[2].params["thread_ts"] == posts[1].response["ts"]
     assert "Traceback" not in bot.log_text()

@@ -147,8 +147,14 @@ def command(
 
 
 def posts_in(slack: SlackStandIn, channel: str, count: int) -> list[Call]:
+    """Messages in the channel itself; the RFI thread's replies are not counted."""
+
     def in_channel(call: Call) -> bool:
-        return call.method == "chat.postMessage" and call.params.get("channel") == channel
+        return (
+            call.method == "chat.postMessage"
+            and call.params.get("channel") == channel
+            and not call.params.get("thread_ts")
+        )
 
     return slack.wait_for(in_channel, count, timeout=WAIT)
 
@@ -197,7 +203,9 @@ def test_open_then_status_post_in_the_channel(
 
     ack = server.wait_for_ack(envelope_id, timeout=WAIT)
     assert ack == {"envelope_id": envelope_id}  # an empty ack: the work runs after it
-    (opened,) = posts_in(slack, channel, 1)
+    opened, rfi = posts_in(slack, channel, 2)  # the plan, then the RFI's thread-starting message
+    assert header_text(rfi.params) == "Request for information: sock (sock)"
+    slack.wait_for(lambda c: c.params.get("thread_ts") == rfi.response["ts"], 1, WAIT)  # question 1
     assert opened.token == "xoxb-test"
     assert opened.answered == "ok"
     message = opened.params
@@ -212,13 +220,14 @@ def test_open_then_status_post_in_the_channel(
     envelope_id, name = command(server, slack, "status", channel)  # the channel is bound now
 
     assert server.wait_for_ack(envelope_id, timeout=WAIT) == {"envelope_id": envelope_id}
-    status = posts_in(slack, channel, 2)[-1].params
+    status = posts_in(slack, channel, 3)[-1].params
     assert header_text(status) == "sock (sock)"
     status_lines = section_text(status).splitlines()
     assert len(status_lines) == 6, status_lines
     for line, title in zip(status_lines, STEP_TITLES, strict=True):
         assert f"*{title}*" in line, line
-        assert "not started" in line, line
+    assert "in progress" in status_lines[0]  # opening started the RFI
+    assert all("not started" in line for line in status_lines[1:]), status_lines
     assert [c for c in slack.calls("response_url") if c.name == name] == []
 
 
@@ -328,9 +337,9 @@ def test_sigterm_finishes_the_acked_work_then_exits_0(tmp_path: Path) -> None:
             bot.stop()
         log = bot.log_text()
         assert code == 0, log
-        (post,) = slack.calls("chat.postMessage")  # delivered before the process ended
-        assert post.params["channel"] == "C0LATE"
-        assert post.answered == "ok"
+        posts = slack.calls("chat.postMessage")  # delivered before the process ended:
+        assert [p.params["channel"] for p in posts] == ["C0LATE"] * 3  # plan, RFI, question 1
+        assert all(p.answered == "ok" for p in posts)
         server.wait_until(lambda: connection.closed, WAIT, "the connection to close")
         assert "Traceback" not in log, log
 

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from store.db import Database
-from store.models import Onboarding, StepStatus
+from store.models import Onboarding, RfiAnswer, StepStatus
 
 BOT = [sys.executable, "-m", "bot.cli"]
 
@@ -108,3 +108,50 @@ def test_db_upgrade_applies_migrations(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     with Database(url).engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def test_a_whole_rfi_scripted_through_the_shell(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'rfi.db'}"
+    script = "\n".join(
+        [
+            "> too early",
+            "/connect open acme --service archiving --name Acme",
+            "> Jane Smith, jane@acme.example, primary",
+            "> Raj Patel, raj@acme.example, technical",
+            "> next",
+            "> 999.1.1.1",
+            "> 127.0.0.5",
+            "> next",
+            "> acme.example",
+            "> next",
+            "> Exchange 2016",
+            "> none",
+            "> POP",
+            "> none",
+            "/connect rfi acme show",
+            "/connect status acme",
+        ]
+    )
+    done = run_bot(
+        ["shell", "--user", "U0CUST", "--channel", "C0ACME"],
+        {"DATABASE_URL": url, "CONNECT_ALLOW_PRIVATE_TARGETS": "1"},
+        script,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "(no thread yet" in out  # a reply before any thread is explained, not lost
+    assert "Question 1 of 7: Main points of contact" in out
+    assert "  ↳ " in out  # thread replies are shown as such
+    assert "For example" in out  # the bad address was refused with an example
+    assert "the request for information is done" in out
+    assert "Exchange 2003" in out  # the note on POP journaling
+    assert "✅ Request for information · done" in out
+    assert "RFI 7/7 answered" in out
+    assert "Traceback" not in out + done.stderr
+    with Database(url).session() as session:
+        rows = session.exec(select(RfiAnswer)).all()
+    by_question = {row.question: row.values for row in rows}
+    assert by_question["journaling"] == ["pop"]
+    assert by_question["outbound_ips"] == [{"address": "127.0.0.5"}]
+    assert by_question["directory"] == ["none"]
+    assert by_question["previous_provider"] == []

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
@@ -16,7 +17,7 @@ from commands.onboarding import Caller
 from commands.results import Opened, Refusal
 from commands.router import Router
 from store import queries
-from store.db import Database, normalise_url
+from store.db import MIGRATIONS, Database, normalise_url
 from store.models import Onboarding, StepStatus
 
 
@@ -28,12 +29,13 @@ def test_migrations_create_exactly_the_models(database: Database) -> None:
     assert {"onboarding", "step_status", "audit_event", "alembic_version"} <= tables
 
 
-def test_upgrade_twice_is_harmless(database: Database) -> None:
+def test_upgrade_twice_is_harmless_and_reaches_the_newest_migration(database: Database) -> None:
     database.upgrade()
+    scripts = ScriptDirectory(str(MIGRATIONS))
     with database.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
-            "0001"
-        )
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert version == scripts.get_current_head()
+    assert len(list(scripts.walk_revisions())) >= 2
 
 
 def test_datetimes_come_back_aware_and_in_utc(database: Database) -> None:

@@ -371,6 +371,15 @@ class SlackStandIn:
             "message": self._message(params, ts),
         }
 
+    def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        # Slack answers with the view as it stores it: an id and the hash updates must quote.
+        view = params.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not params.get("trigger_id") or not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "view": {**view, "id": f"V{self._next_ts().replace('.', '')}"}}
+
     def _apps_connections_open(self, call: Call) -> dict[str, Any]:
         # Only app-level tokens open Socket Mode connections; Slack refuses bot and user tokens.
         if not (call.token or "").startswith("xapp-"):
@@ -400,6 +409,7 @@ _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = 
     "chat.postEphemeral": SlackStandIn._chat_post_ephemeral,
     "chat.update": SlackStandIn._chat_update,
     "users.info": SlackStandIn._users_info,
+    "views.open": SlackStandIn._views_open,
 }
 
 

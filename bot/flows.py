@@ -1,0 +1,122 @@
+"""What happens after a command or a thread message, the same in Slack and in the shell.
+
+A Surface is where messages go: `post` puts a public message in a channel (or a thread) and
+returns its timestamp, `tell` answers only the person who asked. Slack and the shell each
+implement it; the flows here decide what to post, in which order.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from bot.render import Message, Renderable, render
+from commands.grammar import Command
+from commands.onboarding import Caller, Refused
+from commands.results import Opened, Refusal
+from commands.rfi.service import Incoming, RfiBegin, RfiService, ThreadReply
+from commands.router import Router
+from commands.text import Text
+
+log = logging.getLogger(__name__)
+
+
+class CannotPost(Exception):
+    """The bot may not post in that channel (not a member, archived...)."""
+
+
+class Surface(Protocol):
+    def post(self, channel_id: str, message: Message, thread_ts: str | None = None) -> str:
+        """Post in the channel (or thread) and return the message's ts; raise CannotPost."""
+        ...
+
+    def tell(self, message: Message, *, public: bool = False) -> None:
+        """Answer the person who asked (public: in the channel, as the command's response)."""
+        ...
+
+
+INVITE = Text(
+    "I am not a member of this channel, so I answered through the command. Invite me with "
+    "{invite} so that I can run the RFI thread and post reminders here.",
+    invite="/invite @connect",
+)
+
+
+def run_command(router: Router, surface: Surface, caller: Caller, command: Command) -> Renderable:
+    """Run one /connect command and deliver what it says; returns the result (for logs)."""
+    result = router.handle(caller, command)
+    if isinstance(result, RfiBegin):
+        start_rfi(router.rfi, surface, caller, result)
+        return result
+    message = render(result)
+    if not (message.public and caller.channel_id):
+        surface.tell(message)
+        return result
+    try:
+        surface.post(caller.channel_id, message)
+    except CannotPost:
+        surface.tell(message, public=True)
+        surface.tell(render(Refusal(INVITE)))
+        return result
+    if isinstance(result, Opened):
+        begin = router.rfi.begin(caller, result.onboarding.key)
+        start_rfi(router.rfi, surface, caller, begin)
+    return result
+
+
+def start_rfi(rfi: RfiService, surface: Surface, caller: Caller, begin: RfiBegin) -> None:
+    """Post the RFI message and its first question, or ask the waiting question again."""
+    key = begin.onboarding.key
+    if begin.thread is not None:
+        channel_id, thread_ts = begin.thread
+        surface.post(channel_id, render(rfi.ask_again(key)), thread_ts)
+        if caller.channel_id != channel_id:
+            surface.tell(
+                render(
+                    Refusal(
+                        Text(
+                            "The RFI for {key} runs in its thread in another "
+                            "channel; I asked the open question there again.",
+                            key=key,
+                        )
+                    )
+                )
+            )
+        return
+    channel_id = begin.onboarding.channel_id
+    assert channel_id is not None  # RfiService.begin refuses onboardings without a channel
+    try:
+        thread_ts = surface.post(channel_id, render(begin))
+    except CannotPost:
+        surface.tell(
+            render(
+                Refusal(
+                    Text(
+                        "I cannot post in this channel, so the RFI cannot "
+                        "start here: invite me with /invite @connect, then "
+                        "run /connect rfi {key}.",
+                        key=key,
+                    )
+                )
+            )
+        )
+        return
+    try:
+        reply = rfi.bind_thread(key, channel_id, thread_ts, caller.user_id)
+    except Refused as exc:  # two starts raced; the other one's thread wins
+        log.info("RFI for %s started twice; keeping the first thread", key)
+        surface.tell(render(Refusal(exc.text)))
+        return
+    surface.post(channel_id, render(reply), thread_ts)
+
+
+def thread_message(rfi: RfiService, surface: Surface, message: Incoming) -> ThreadReply | None:
+    """A reply in a thread: answer it there if it is an RFI thread (else stay silent)."""
+    reply = rfi.reply(message)
+    deliver_reply(surface, reply)
+    return reply
+
+
+def deliver_reply(surface: Surface, reply: ThreadReply | None) -> None:
+    if reply is not None:
+        surface.post(reply.channel_id, render(reply), reply.thread_ts)

@@ -1,0 +1,84 @@
+"""The RFI as a modal: every question a field, pre-filled; errors go back field by field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_sdk.models.blocks import InputBlock, PlainTextInputElement, SectionBlock
+from slack_sdk.models.views import View
+
+from bot import mrkdwn
+from commands.rfi.service import Form, FormErrors
+
+RFI_FORM_CALLBACK = "rfi_form"
+VALUE = "value"
+# Slack's limits for a modal: title 24 characters, a text input's value 3,000.
+TITLE_LIMIT = 24
+INPUT_LIMIT = 3_000
+ERROR_LIMIT = 150
+
+
+def rfi_view(form: Form, body: dict[str, Any]) -> View:
+    blocks: list[Any] = [
+        SectionBlock(
+            text=f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)}): one value per line "
+            "where a question takes several. Nothing is saved until every answer is valid."
+        )
+    ]
+    for field in form.fields:
+        question = field.question
+        blocks.append(
+            InputBlock(
+                block_id=question.id,
+                label=question.title,
+                optional=not question.required,
+                hint=_cut(f"{question.prompt} For example: {question.example}", 2_000),
+                element=PlainTextInputElement(
+                    action_id=VALUE,
+                    multiline=question.multi,
+                    initial_value=field.text[:INPUT_LIMIT] or None,
+                    max_length=INPUT_LIMIT,
+                ),
+            )
+        )
+    return View(
+        type="modal",
+        callback_id=RFI_FORM_CALLBACK,
+        title=_cut("Request for information", TITLE_LIMIT),
+        submit="Save",
+        close="Cancel",
+        private_metadata=json.dumps({"key": form.key}),
+        blocks=blocks,
+    )
+
+
+def metadata(view: dict[str, Any]) -> dict[str, str]:
+    try:
+        value = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        value = {}
+    return value if isinstance(value, dict) else {}
+
+
+def answers(view: dict[str, Any]) -> dict[str, str]:
+    """Question id -> the text typed in its field."""
+    values = view.get("state", {}).get("values", {})
+    return {
+        block_id: str((fields.get(VALUE) or {}).get("value") or "")
+        for block_id, fields in values.items()
+    }
+
+
+def errors(outcome: FormErrors) -> dict[str, str]:
+    # Plain text: Slack shows an error under its field as typed, without mrkdwn.
+    return {question: _cut(text, ERROR_LIMIT) for question, text in outcome.errors.items()}
+
+
+def first_block(view: dict[str, Any]) -> str:
+    inputs = [b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"]
+    return str(inputs[0]) if inputs else "contacts"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

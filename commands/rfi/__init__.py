@@ -1,0 +1,1 @@
+"""The Request for Information: the questionnaire, its answer validators and its conversation."""
