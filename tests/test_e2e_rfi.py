@@ -407,8 +407,7 @@ def test_an_edited_reply_is_read_again_and_a_deleted_one_noted(
     bot: BotProcess, slack: SlackStandIn, db: Engine
 ) -> None:
     thread = open_rfi(bot, slack)
-    for text, _ in FULL[:4]:
-        thread.say(text)
+    sent = [thread.say(text) for text, _ in FULL[:4]]
     message_ts = thread.say("acme.example")
     before = len(thread.replies())
     edited = {
@@ -456,6 +455,21 @@ def test_an_edited_reply_is_read_again_and_a_deleted_one_noted(
     thread.wait_replies(before + 2)
     assert "was deleted" in thread.last()
     assert "domains" in answers(db, thread.key)
+    # An edited thread word ("next") is not run again: the next answer is the help's alone.
+    edited_next = {
+        **edited,
+        "ts": ts(),
+        "message": {
+            **edited["message"],
+            "text": "next",
+            "ts": sent[1],
+            "edited": {"user": "U0CUST", "ts": ts()},
+        },
+    }
+    assert send_event(bot, edited_next) == 200
+    thread.say("help")
+    assert len(thread.replies()) == before + 3
+    assert "Question 3 of 8: Domains" in thread.last()
 
 
 def test_the_bot_ignores_what_is_not_a_reply_in_its_threads(

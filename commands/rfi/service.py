@@ -32,6 +32,7 @@ from store.db import Database
 from store.models import Onboarding, RfiAnswer, RfiThread, utcnow
 
 NEXT_WORDS = {"next", "done", "that's all", "thats all", "no more"}
+THREAD_WORDS = {"help", "show", "change", "back", "skip", *NEXT_WORDS}
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,10 @@ class RfiService:
                 return None
             row = store.answer_from(session, message.channel_id, message.ts)
             if row is None:
-                # The edit may fix a reply that was wrong: read it as a new reply.
+                # The edit may fix a reply that was wrong: read it as a new answer. An edited
+                # thread word (next, back...) is not run a second time.
+                if message.text.strip().split(" ", 1)[0].lower() in THREAD_WORDS:
+                    return None
                 return self._handle(session, onboarding, thread, message)
             question = q.BY_ID[row.question]
             try:
