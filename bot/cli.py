@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     db = verbs.add_parser("db", help="database maintenance")
     db_verbs = db.add_subparsers(dest="db_verb", required=True, metavar="ACTION")
     db_verbs.add_parser("upgrade", help="apply the schema migrations")
+    from bot import cli_dns
+
+    cli_dns.add_parsers(verbs)  # check, spf
     return parser
 
 
@@ -58,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.verb in ("check", "spf"):  # DNS only: no Slack, no database
+        from bot import cli_dns
+
+        return cli_dns.run(args, settings)
     # Imported here so that `--help` and setting errors answer without loading Slack or SQL.
     from bot.app import build_app, build_core
     from commands.onboarding import Caller
