@@ -66,11 +66,14 @@ def clear_answer(session: Session, onboarding_id: int, question: str) -> None:
 
 def first_time(session: Session, key: str) -> bool:
     """Record that a message (or an edit) is being acted on; False if it already was."""
+    # A row back from RETURNING means the key was new; rowcount cannot tell, since psycopg
+    # reports -1 for ORM-enabled inserts.
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
         insert(ProcessedMessage)
         .values(key=key[:120], at=utcnow())
         .on_conflict_do_nothing(index_elements=["key"])
+        .returning(ProcessedMessage.key)
     )
-    return session.execute(statement).rowcount == 1
+    return session.execute(statement).first() is not None
