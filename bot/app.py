@@ -12,6 +12,9 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot import listeners
 from bot.settings import Settings, SettingsError
+from commands.checking import CheckService
+from commands.dns import DnsResolver
+from commands.profiles import ProfileError, load_profile
 from commands.router import Router
 from store.db import Database
 
@@ -28,9 +31,24 @@ class Core:
 
 
 def build_core(settings: Settings) -> Core:
+    try:
+        profile = load_profile(settings.connect_gateway_profile)
+    except ProfileError as exc:
+        raise SettingsError(f"CONNECT_GATEWAY_PROFILE: {exc}") from None
     db = Database(settings.database_url)
     db.upgrade()
-    router = Router(db, allow_private_targets=settings.connect_allow_private_targets)
+
+    def resolver() -> DnsResolver:
+        return DnsResolver(
+            settings.connect_dns_nameservers, direct_port=settings.connect_dns_direct_port
+        )
+
+    router = Router(
+        db,
+        allow_private_targets=settings.connect_allow_private_targets,
+        checks=CheckService(db, profile, resolver),
+        regions={key: region.name for key, region in profile.regions.items()},
+    )
     return Core(db=db, router=router, work=ThreadPoolExecutor(8, thread_name_prefix="work"))
 
 

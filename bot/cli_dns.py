@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
@@ -35,12 +34,9 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _resolver(settings: Settings) -> DnsResolver:
     from commands.dns import DnsResolver
 
-    # The port for asking a domain's own name servers directly (propagation): 53, except in
-    # tests whose authoritative servers listen elsewhere. Read here until Settings carries it.
-    port = os.environ.get("CONNECT_DNS_DIRECT_PORT", "53")
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise SystemExit(f"connect-bot: CONNECT_DNS_DIRECT_PORT: {port!r} is not a port")
-    return DnsResolver(settings.connect_dns_nameservers, direct_port=int(port))
+    return DnsResolver(
+        settings.connect_dns_nameservers, direct_port=settings.connect_dns_direct_port
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:

@@ -51,6 +51,18 @@ class SlackSurface:
             raise
         return str(response["ts"])
 
+    def update(self, channel_id: str, ts: str, message: Message, *, final: bool) -> None:
+        try:
+            self.client.chat_update(
+                channel=channel_id, ts=ts, text=message.text, blocks=message.blocks_json()
+            )
+        except SlackApiError as exc:
+            if final:  # the result must not be lost: post it afresh
+                log.warning("chat.update failed (%s); posting the result", exc.response["error"])
+                self.post(channel_id, message)
+            else:
+                log.info("progress update skipped: %s", exc.response.get("error"))
+
     def tell(self, message: Message, *, public: bool = False) -> None:
         if self.respond is None:  # events and buttons without a response_url
             log.warning("no response_url to answer through; an answer was dropped")

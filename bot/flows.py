@@ -8,9 +8,12 @@ implement it; the flows here decide what to post, in which order.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Protocol
 
 from bot.render import Message, Renderable, render
+from commands.checking import CheckPlan
 from commands.grammar import Command
 from commands.onboarding import Caller, Refused
 from commands.results import Opened, Refusal
@@ -34,7 +37,12 @@ class Surface(Protocol):
         """Answer the person who asked (public: in the channel, as the command's response)."""
         ...
 
+    def update(self, channel_id: str, ts: str, message: Message, *, final: bool) -> None:
+        """Replace a posted message (progress, then the final result)."""
+        ...
 
+
+CHECKS_FAILED = Text("The checks stopped on an error on our side; nothing was recorded. Try again.")
 INVITE = Text(
     "I am not a member of this channel, so I answered through the command. Invite me with "
     "{invite} so that I can run the RFI thread and post reminders here.",
@@ -48,6 +56,8 @@ def run_command(router: Router, surface: Surface, caller: Caller, command: Comma
     if isinstance(result, RfiBegin):
         start_rfi(router.rfi, surface, caller, result)
         return result
+    if isinstance(result, CheckPlan):
+        return run_checks(router, surface, caller, result)
     message = render(result)
     if not (message.public and caller.channel_id):
         surface.tell(message)
@@ -108,6 +118,44 @@ def start_rfi(rfi: RfiService, surface: Surface, caller: Caller, begin: RfiBegin
         surface.tell(render(Refusal(exc.text)))
         return
     surface.post(channel_id, render(reply), thread_ts)
+
+
+def run_checks(router: Router, surface: Surface, caller: Caller, plan: CheckPlan) -> Renderable:
+    """Post the plan as a progress message, update it as domains finish, end with the report."""
+    channel_id = caller.channel_id or plan.onboarding.channel_id
+    assert channel_id is not None
+    assert router.checks is not None  # the router refuses `check` without them
+    try:
+        ts = surface.post(channel_id, render(plan))
+    except CannotPost:
+        ts = None
+    # Progress updates go out one at a time, in order, off the DNS event loop.
+    updates = ThreadPoolExecutor(1, thread_name_prefix="progress")
+    done: list[str] = []
+
+    def progress(domain: str, _results: object) -> None:
+        done.append(domain)
+        if ts is not None:
+            snapshot = replace(plan, done_domains=tuple(done))
+            updates.submit(surface.update, channel_id, ts, render(snapshot), final=False)
+
+    try:
+        report: Renderable = router.checks.run(plan, caller.user_id, on_domain=progress)
+    except Refused as exc:
+        report = Refusal(exc.text)
+    except Exception:
+        updates.shutdown(wait=True)
+        if ts is not None:  # do not leave "Checking…" standing
+            surface.update(channel_id, ts, render(Refusal(CHECKS_FAILED)), final=True)
+        raise
+    finally:
+        updates.shutdown(wait=True)
+    message = render(report)
+    if ts is None:
+        surface.tell(message, public=True)
+    else:
+        surface.update(channel_id, ts, message, final=True)
+    return report
 
 
 def thread_message(rfi: RfiService, surface: Surface, message: Incoming) -> ThreadReply | None:

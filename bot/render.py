@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 
 from bot import actions, mrkdwn
 from commands import results
-from commands.regions import REGIONS
+from commands.checking import CheckPlan, CheckReport, DnsRecords
 from commands.rfi.service import RfiBegin, Summary, ThreadReply
 from commands.steps import STEP_ACTIONS, StepState
 
@@ -33,12 +33,29 @@ SECTION_TEXT_LIMIT = 3_000
 HEADER_TEXT_LIMIT = 150
 CONTEXT_TEXT_LIMIT = 2_000
 MAX_BLOCKS = 50
+TEXT_LIMIT = 39_000  # a message's text: Slack truncates past 40,000 characters
 
 STATE_ICONS: dict[StepState, str] = {
     StepState.DONE: "✅",
     StepState.IN_PROGRESS: "🔄",
     StepState.NOT_STARTED: "⬜",
     StepState.NOT_APPLICABLE: "➖",  # noqa: RUF001 (the emoji, not a minus sign)
+}
+
+
+CHECK_ICONS: dict[str, str] = {
+    "pass": "✅",
+    "warn": "⚠️",
+    "fail": "❌",
+    "unknown": "❓",
+    "skipped": "➖",  # noqa: RUF001 (the emoji, not a minus sign)
+}
+STATUS_WORDS = {
+    "pass": "passed",
+    "warn": "warned",
+    "fail": "failed",
+    "unknown": "inconclusive",
+    "skipped": "skipped",
 }
 
 
@@ -60,7 +77,7 @@ def _finalize(item: Any) -> str:
 
 
 def _region(code: str | None) -> str:
-    return code.upper() if code in REGIONS else "region not set"
+    return code.upper() if code else "region not set"
 
 
 _env = Environment(
@@ -81,10 +98,18 @@ _env.filters.update(
     code=mrkdwn.code,
     text=mrkdwn.text,
 )
-_env.globals.update(icons=STATE_ICONS, actions=STEP_ACTIONS, region=_region, StepState=StepState)
+_env.globals.update(
+    icons=STATE_ICONS,
+    check_icons=CHECK_ICONS,
+    status_words=STATUS_WORDS,
+    actions=STEP_ACTIONS,
+    region=_region,
+    StepState=StepState,
+)
 
 _env.globals["m"] = _env.get_template("_macros.j2").module
 _env.globals["rfi"] = _env.get_template("_rfi.j2").module
+_env.globals["checks"] = _env.get_template("_checks.j2").module
 
 _TEMPLATES: dict[type, str] = {
     results.Opened: "opened.j2",
@@ -94,13 +119,19 @@ _TEMPLATES: dict[type, str] = {
     results.Listing: "listing.j2",
     results.Help: "help.j2",
     results.Refusal: "refusal.j2",
+    results.Updated: "updated.j2",
+    CheckPlan: "check_plan.j2",
+    CheckReport: "check_report.j2",
+    DnsRecords: "dns_records.j2",
     RfiBegin: "rfi_begin.j2",
     ThreadReply: "rfi_reply.j2",
     Summary: "rfi_summary.j2",
 }
 
 
-Renderable = results.Result | RfiBegin | ThreadReply | Summary
+Renderable = (
+    results.Result | RfiBegin | ThreadReply | Summary | CheckPlan | CheckReport | DnsRecords
+)
 
 
 def render(result: Renderable) -> Message:
@@ -127,7 +158,10 @@ def render(result: Renderable) -> Message:
     if buttons:
         blocks.append(ActionsBlock(block_id="connect_actions", elements=buttons))
     text = "\n".join(p for p in parts.values() if p)
-    return Message(text=text, blocks=blocks[:MAX_BLOCKS], public=result.public)
+    if len(blocks) > MAX_BLOCKS:
+        cut = len(blocks) - MAX_BLOCKS + 1
+        blocks = [*blocks[: MAX_BLOCKS - 1], _context(f"… {cut} more blocks cut (Slack shows 50).")]
+    return Message(text=_cut(text, TEXT_LIMIT), blocks=blocks, public=result.public)
 
 
 def _context(text: str) -> ContextBlock:

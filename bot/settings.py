@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///connect.db"
     connect_dns_nameservers: Annotated[tuple[str, ...], NoDecode] = ()
+    # Port for asking a domain's own name servers directly (propagation); tests and labs only.
+    connect_dns_direct_port: int = Field(default=53, ge=1, le=65535)
     connect_gateway_profile: Path | None = None
     connect_allow_private_targets: bool = False
     connect_secret_key: str | None = Field(default=None, repr=False)

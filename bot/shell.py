@@ -47,6 +47,10 @@ class ShellSurface:
         self._print(to_plain(message.text), prefix)
         return ts
 
+    def update(self, channel_id: str, ts: str, message: Message, *, final: bool) -> None:
+        if final:  # a terminal shows the result, not every step of progress
+            self._print(to_plain(message.text), "")
+
     def tell(self, message: Message, *, public: bool = False) -> None:
         text = to_plain(message.text)
         self._print(text if public else f"(only you can see this)\n{text}", "")

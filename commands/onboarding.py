@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -11,6 +12,7 @@ from commands.grammar import UsageError, check_key
 from commands.regions import REGIONS
 from commands.results import (
     Closed,
+    LastCheck,
     Listing,
     ListItem,
     OnboardingView,
@@ -18,6 +20,7 @@ from commands.results import (
     Status,
     StepChanged,
     StepView,
+    Updated,
 )
 from commands.rfi import questions
 from commands.steps import (
@@ -31,6 +34,7 @@ from commands.steps import (
     transition,
 )
 from commands.text import Code, Text, UserRef, When
+from store import checks as check_store
 from store import queries
 from store import rfi as rfi_store
 from store.db import Database
@@ -59,8 +63,9 @@ class Refused(Exception):
 
 
 class OnboardingService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, regions: Mapping[str, str] = REGIONS) -> None:
         self.db = db
+        self.regions = regions
 
     # --- verbs -----------------------------------------------------------------------------
 
@@ -82,7 +87,7 @@ class OnboardingService:
             )
         check_key(key)
         chosen = _parse_service(service)
-        chosen_region = _parse_region(region)
+        chosen_region = _parse_region(region, self.regions)
         display = _parse_name(name, key)
         with self.db.session(write=True) as session:
             existing = queries.get_by_key(session, key)
@@ -203,6 +208,42 @@ class OnboardingService:
                 at=now,
             )
             return Closed(view_of(session, onboarding))
+
+    def update(
+        self, caller: Caller, key: str | None, *, region: str | None, name: str | None
+    ) -> Updated:
+        if region is None and name is None:
+            raise Refused(
+                Text(
+                    "Say what to change: {example}.", example=Code("/connect set acme --region eu")
+                )
+            )
+        new_region = _parse_region(region, self.regions)
+        new_name = _parse_name(name, "") if name is not None else None
+        with self.db.session(write=True) as session:
+            onboarding = find_onboarding(session, caller, key, verb="set", for_update=True)
+            if onboarding.closed_at is not None:
+                raise Refused(Text("{key} is closed; it can no longer change.", key=onboarding.key))
+            changes: dict[str, dict[str, str | None]] = {}
+            if new_region is not None and new_region != onboarding.region:
+                changes["region"] = {"from": onboarding.region, "to": new_region}
+                onboarding.region = new_region
+            if new_name is not None and new_name != onboarding.name:
+                changes["name"] = {"from": onboarding.name, "to": new_name}
+                onboarding.name = new_name
+            if not changes:
+                raise Refused(
+                    Text("Nothing to change: {key} has that already.", key=onboarding.key)
+                )
+            session.add(onboarding)
+            queries.record_event(
+                session,
+                onboarding_id=onboarding.id,
+                actor=caller.user_id,
+                action="onboarding.changed",
+                detail=changes,
+            )
+            return Updated(view_of(session, onboarding), tuple(changes), caller.user_id)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -325,6 +366,11 @@ def view_of(session: Session, onboarding: Onboarding) -> OnboardingView:
         steps=steps,
         rfi_answered=len(answered & {q.id for q in asked}),
         rfi_total=len(asked),
+        previous_provider=onboarding.previous_provider,
+        last_checks=tuple(
+            LastCheck(Step(run.step), run.worst, run.run_at)
+            for run in check_store.latest_runs(session, onboarding.id).values()
+        ),
     )
 
 
@@ -344,16 +390,16 @@ def _parse_service(value: str | None) -> Service:
     return service
 
 
-def _parse_region(value: str | None) -> str | None:
+def _parse_region(value: str | None, regions: Mapping[str, str]) -> str | None:
     if value is None:
         return None
     region = value.strip().lower()
-    if region not in REGIONS:
+    if region not in regions:
         raise Refused(
             Text(
                 "{value} is not a region; use one of {regions}.",
                 value=value,
-                regions=", ".join(REGIONS),
+                regions=", ".join(regions),
             )
         )
     return region

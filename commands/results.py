@@ -23,6 +23,13 @@ class StepView:
 
 
 @dataclass(frozen=True)
+class LastCheck:
+    step: Step
+    worst: str  # the worst status of the run: pass, warn, fail, unknown, skipped
+    at: datetime
+
+
+@dataclass(frozen=True)
 class OnboardingView:
     key: str
     name: str
@@ -36,6 +43,11 @@ class OnboardingView:
     steps: tuple[StepView, ...]
     rfi_answered: int = 0
     rfi_total: int = 0
+    previous_provider: str | None = None
+    last_checks: tuple[LastCheck, ...] = ()
+
+    def last_check(self, step: Step) -> LastCheck | None:
+        return next((c for c in self.last_checks if c.step is step), None)
 
     @property
     def applicable(self) -> int:
@@ -102,6 +114,14 @@ class Listing:
 
 
 @dataclass(frozen=True)
+class Updated:
+    onboarding: OnboardingView
+    changes: tuple[str, ...]  # "region", "name"
+    by: str
+    public = True
+
+
+@dataclass(frozen=True)
 class Help:
     verbs: tuple[Verb, ...]
     single: bool  # help for one verb: show details and every example
@@ -117,4 +137,4 @@ class Refusal:
     public = False
 
 
-Result = Opened | Status | StepChanged | Closed | Listing | Help | Refusal
+Result = Opened | Status | StepChanged | Closed | Updated | Listing | Help | Refusal

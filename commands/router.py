@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
+from commands.checking import CheckPlan, CheckService, DnsRecords
 from commands.grammar import Command, UsageError, parse
 from commands.onboarding import Caller, OnboardingService, Refused
+from commands.regions import REGIONS
 from commands.results import Help, Refusal, Result
 from commands.rfi.service import RfiBegin, RfiService, Summary
+from commands.steps import STEP_ALIASES
 from commands.text import Text
 from commands.verbs import VERBS
 from store.db import Database
 
 log = logging.getLogger(__name__)
 
+Reply = Result | RfiBegin | Summary | CheckPlan | DnsRecords
+
 
 class Router:
-    def __init__(self, db: Database, *, allow_private_targets: bool = False) -> None:
-        self.onboardings = OnboardingService(db)
+    def __init__(
+        self,
+        db: Database,
+        *,
+        allow_private_targets: bool = False,
+        checks: CheckService | None = None,
+        regions: Mapping[str, str] = REGIONS,
+    ) -> None:
+        self.onboardings = OnboardingService(db, regions=regions)
         self.rfi = RfiService(db, allow_private=allow_private_targets)
+        self.checks = checks
 
     @staticmethod
     def parse(text: str) -> Command | Refusal:
@@ -32,12 +46,12 @@ class Router:
     def is_pure(command: Command) -> bool:
         return VERBS[command.verb].pure
 
-    def handle_text(self, caller: Caller, text: str) -> Result | RfiBegin | Summary:
+    def handle_text(self, caller: Caller, text: str) -> Reply:
         """Parse and run one command; never raises for anything a user can type."""
         command = self.parse(text)
         return command if isinstance(command, Refusal) else self.handle(caller, command)
 
-    def handle(self, caller: Caller, command: Command) -> Result | RfiBegin | Summary:
+    def handle(self, caller: Caller, command: Command) -> Reply:
         try:
             return self._dispatch(caller, command)
         except UsageError as exc:
@@ -45,7 +59,7 @@ class Router:
         except Refused as exc:
             return Refusal(exc.text)
 
-    def _dispatch(self, caller: Caller, command: Command) -> Result | RfiBegin | Summary:
+    def _dispatch(self, caller: Caller, command: Command) -> Reply:
         args, flags = command.args, command.flags
         first = args[0] if args else None
         service = self.onboardings
@@ -79,7 +93,30 @@ class Router:
                     raise UsageError(Text("Say the customer, then optionally show."), VERBS["rfi"])
                 key = key_args[0] if key_args else None
                 return self.rfi.summary(caller, key) if show else self.rfi.begin(caller, key)
-        raise AssertionError(f"verb {command.verb} has no handler")  # VERBS and this match agree
+            case "check":
+                key, step = _key_and_step(args)
+                return self._checks().plan(caller, key, step)
+            case "dns":
+                return self._checks().records(caller, first)
+            case "set":
+                return service.update(
+                    caller, first, region=_flag(flags, "region"), name=_flag(flags, "name")
+                )
+        raise AssertionError(f"verb {command.verb} has no handler")
+
+    def _checks(self) -> CheckService:
+        if self.checks is None:
+            raise Refused(Text("Checks are not set up in this process."))
+        return self.checks  # VERBS and this match agree
+
+
+def _key_and_step(args: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """`check acme outbound`, `check outbound` (bound channel), `check acme`, `check`."""
+    if len(args) == 2:
+        return args[0], args[1]
+    if len(args) == 1 and args[0].lower() in {*STEP_ALIASES, "all"}:
+        return None, args[0]
+    return (args[0] if args else None), None
 
 
 def _flag(flags: dict[str, str | bool], name: str) -> str | None:

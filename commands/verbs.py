@@ -85,6 +85,33 @@ VERBS: dict[str, Verb] = {
             "RFI message also has a button to fill everything in as a form.",
         ),
         Verb(
+            name="check",
+            summary="Run the checks of a step (or of every step that has them) against real DNS.",
+            usage="check [customer] [inbound|outbound|all]",
+            examples=("check acme outbound", "check acme"),
+            max_args=2,
+            details="Checks the RFI's domains: MX records point at the region's gateway hosts, "
+            "no old MX host is left, every authoritative name server serves the switch, and SPF "
+            "authorises every gateway range. All passing marks the step done.",
+        ),
+        Verb(
+            name="dns",
+            summary="Show the exact MX and SPF records each domain should publish.",
+            usage="dns [customer]",
+            examples=("dns acme",),
+            max_args=1,
+            details="The SPF record keeps the domain's own mechanisms and adds the gateway's "
+            "include, staying within the 10-lookup limit where it can.",
+        ),
+        Verb(
+            name="set",
+            summary="Change an onboarding's region or name.",
+            usage='set [customer] [--region REGION] [--name "Company name"]',
+            examples=("set acme --region eu", 'set acme --name "Acme Ltd"'),
+            max_args=1,
+            flags={"region": True, "name": True},
+        ),
+        Verb(
             name="help",
             summary="Explain the verbs, or one verb.",
             usage="help [verb]",

@@ -50,6 +50,9 @@ class Onboarding(SQLModel, table=True):
     opened_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
     closed_by: str | None = Field(default=None, max_length=32)
     closed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # Recognised from the MX and SPF seen when the domains were first checked.
+    previous_provider_key: str | None = Field(default=None, max_length=40)
+    previous_provider: str | None = Field(default=None, max_length=120)
 
 
 class StepStatus(SQLModel, table=True):
@@ -123,3 +126,19 @@ class ProcessedMessage(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=120)
     at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+
+
+class CheckRun(SQLModel, table=True):
+    """One run of one step's checks: who ran it, when, and every result as plain JSON."""
+
+    __tablename__ = "check_run"
+    __table_args__ = (Index("ix_check_run_onboarding_step_at", "onboarding_id", "step", "run_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = Field(foreign_key="onboarding.id", ondelete="CASCADE")
+    step: str = Field(max_length=20)
+    run_by: str = Field(max_length=32)
+    run_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    worst: str = Field(max_length=10)
+    elapsed_ms: int = 0
+    results: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

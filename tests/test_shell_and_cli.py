@@ -89,6 +89,7 @@ def test_shell_on_an_empty_input_exits_cleanly(tmp_path: Path) -> None:
         (["shell"], {"CONNECT_ENGINEERS": "jane"}, "CONNECT_ENGINEERS: 'jane' is not a Slack"),
         (["shell"], {"CONNECT_GATEWAY_PROFILE": "/nonexistent.yml"}, "CONNECT_GATEWAY_PROFILE"),
         (["shell"], {"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL: must be an http(s) URL"),
+        (["shell"], {"CONNECT_DNS_DIRECT_PORT": "0"}, "CONNECT_DNS_DIRECT_PORT"),
     ],
 )
 def test_a_bad_setting_stops_start_up_with_one_line_naming_it(
@@ -155,3 +156,22 @@ def test_a_whole_rfi_scripted_through_the_shell(tmp_path: Path) -> None:
     assert by_question["outbound_ips"] == [{"address": "127.0.0.5"}]
     assert by_question["directory"] == ["none"]
     assert by_question["previous_provider"] == []
+
+
+def test_a_bad_gateway_profile_stops_start_up_naming_the_key(tmp_path: Path) -> None:
+    profile = tmp_path / "profile.yml"
+    profile.write_text(
+        "gateway: Broken\nversion: 1\nregions:\n  eu:\n    name: Europe\n"
+        "    inbound_mx:\n"
+        "      - {host: 'mx one', source: {url: 'https://x.test', taken: 2026-11-28}}\n"
+    )
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+        "CONNECT_GATEWAY_PROFILE": str(profile),
+    }
+    done = run_bot(["shell"], env)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("connect-bot: CONNECT_GATEWAY_PROFILE: ")
+    assert "regions.eu.inbound_mx[0].host" in done.stderr
+    assert not (tmp_path / "p.db").exists()  # refused before anything was touched

@@ -25,10 +25,16 @@ from commands.checks.spf_record import (
     walk,
 )
 from commands.dns.names import is_subdomain, normalize_host
-from commands.dns.resolver import DnsResolver
+from commands.dns.resolver import DnsResolver, LookupStatus
 from commands.profiles import GatewayRegion
 
 DEFAULT_TTL = 3600
+
+
+class RecordsUnknown(Exception):
+    """Today's records could not be read; the message says why, in plain text."""
+
+
 TXT_CHUNK = 255  # one TXT string holds at most 255 bytes; longer records are split
 
 
@@ -232,8 +238,16 @@ async def plan_records(
     *,
     drop_includes: Iterable[str] = (),
 ) -> RecordsToPublish:
-    """Reads today's SPF record and the include trees, then `records_to_publish`."""
+    """Reads today's SPF record and the include trees, then `records_to_publish`.
+
+    Raises RecordsUnknown when today's TXT records cannot be read: a record merged with
+    nothing would tell people to publish an SPF record that drops what they have."""
     txt = await resolver.lookup(domain, "TXT")
+    if txt.status not in (LookupStatus.OK, LookupStatus.NODATA):
+        raise RecordsUnknown(
+            f"could not read the TXT records of {domain} ({txt.describe()}), so its SPF "
+            "record cannot be merged yet; run this again later"
+        )
     current = spf_records(txt)
     gateway_tree: SpfNode | None = None
     tree: SpfNode | None = None

@@ -294,7 +294,7 @@ class RfiService:
         with self.db.session() as session:
             onboarding = _by_key(session, key)
             _refuse_if_closed(onboarding)
-            current = _current_values(session, onboarding)
+            current = current_answers(session, onboarding)
             fields = tuple(
                 FormField(question, "\n".join(q.shown(x) for x in current.get(question.id, [])))
                 for question in q.for_service(Service(onboarding.service))
@@ -330,7 +330,7 @@ class RfiService:
                 parsed[question.id] = values
             if errors:
                 return FormErrors(errors)
-            current = _current_values(session, onboarding)
+            current = current_answers(session, onboarding)
             assert onboarding.id is not None
             for question_id, values in parsed.items():
                 question = q.BY_ID[question_id]
@@ -421,7 +421,7 @@ class RfiService:
                 session, onboarding, thread, said=(Text("Skipped *{title}*.", title=current.title),)
             )
         if text.lower() in NEXT_WORDS:
-            have = _current_values(session, onboarding).get(current.id)
+            have = current_answers(session, onboarding).get(current.id)
             if not have and current.required:
                 return self._say(
                     thread,
@@ -459,7 +459,7 @@ class RfiService:
                 ),
             )
         replace = thread.replacing or not question.multi
-        existing = [] if replace else _current_values(session, onboarding).get(question.id, [])
+        existing = [] if replace else current_answers(session, onboarding).get(question.id, [])
         known = {repr(question.dump([x])) for x in existing}
         fresh = [x for x in parsed.values if repr(question.dump([x])) not in known]
         notes = [Text("{note}", note=note) for note in parsed.notes]
@@ -523,7 +523,7 @@ class RfiService:
     ) -> ThreadReply:
         """Move to the next unanswered question after the current one; finish when none is."""
         asked = q.for_service(Service(onboarding.service))
-        answered = _current_values(session, onboarding).keys()
+        answered = current_answers(session, onboarding).keys()
         current = q.BY_ID.get(thread.current_question or "")
         start = asked.index(current) + 1 if current in asked else 0
         order = [*asked[start:], *asked[:start]]
@@ -568,7 +568,7 @@ class RfiService:
                 summary=_summary(session, onboarding),
             )
         asked = q.for_service(Service(onboarding.service))
-        values = _current_values(session, onboarding).get(question.id)
+        values = current_answers(session, onboarding).get(question.id)
         ask = Ask(
             key=onboarding.key,
             question=question,
@@ -614,8 +614,10 @@ def _refuse_if_closed(onboarding: Onboarding) -> None:
         raise Refused(Text("{key} is closed; its RFI can no longer change.", key=onboarding.key))
 
 
-def _current_values(session: Session, onboarding: Onboarding) -> dict[str, list[Any]]:
-    """Each answered question's values, loaded into the validators' types, in reply order."""
+def current_answers(session: Session, onboarding: Onboarding) -> dict[str, list[Any]]:
+    """Each answered question's values, loaded into the validators' types, in reply order.
+
+    Later steps read the RFI through this (the checks take the domains from it)."""
     assert onboarding.id is not None
     values: dict[str, list[Any]] = {}
     for row in store.answers(session, onboarding.id):
@@ -624,7 +626,7 @@ def _current_values(session: Session, onboarding: Onboarding) -> dict[str, list[
 
 
 def _summary(session: Session, onboarding: Onboarding) -> Summary:
-    current = _current_values(session, onboarding)
+    current = current_answers(session, onboarding)
     lines = []
     for question in q.for_service(Service(onboarding.service)):
         values = current.get(question.id)

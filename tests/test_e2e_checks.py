@@ -1,0 +1,292 @@
+"""`/connect check` and `/connect dns` end to end: a real `connect-bot serve` whose resolver is
+a real NSD on loopback (the scenario zones of tests/support/dns_fixtures.py) and whose gateway
+profile is the test profile. The domains come from the RFI, answered in its thread.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine
+from sqlmodel import Session, col, select
+from support.bot_process import BotProcess, start_bot_process
+from support.dns_fixtures import TEST_PROFILE_YAML, DnsWorld
+from support.signing import JSON, event_body, post
+from support.slack_standin import Call, SlackStandIn
+
+from store.models import CheckRun, Onboarding, StepStatus
+
+WAIT = 15.0
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture(scope="module")
+def bot(
+    slack: SlackStandIn, dns_world: DnsWorld, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BotProcess]:
+    workdir = tmp_path_factory.mktemp("checks-bot")
+    profile = workdir / "profile.yml"
+    profile.write_text(TEST_PROFILE_YAML)
+    process = start_bot_process(
+        api_url=slack.api_url,
+        workdir=workdir,
+        response_url=slack.response_url,
+        env={
+            "CONNECT_ALLOW_PRIVATE_TARGETS": "true",
+            "CONNECT_GATEWAY_PROFILE": str(profile),
+            "CONNECT_DNS_NAMESERVERS": dns_world.nsd.nameserver,
+            "CONNECT_DNS_DIRECT_PORT": str(dns_world.nsd.port),
+        },
+    )
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def db(bot: BotProcess) -> Iterator[Engine]:
+    engine = create_engine(bot.database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def top_level(slack: SlackStandIn, channel: str) -> list[Call]:
+    return [
+        c
+        for c in slack.calls("chat.postMessage")
+        if c.params.get("channel") == channel and not c.params.get("thread_ts")
+    ]
+
+
+def onboarding_with_domains(
+    bot: BotProcess, slack: SlackStandIn, domains: str, *, region: str = "eu"
+) -> tuple[str, str]:
+    """Open an onboarding and answer its RFI up to the domains question, in the thread."""
+    key, channel = f"chk-{uuid.uuid4().hex[:8]}", "C" + uuid.uuid4().hex[:10].upper()
+    flags = f"--region {region}" if region else ""
+    assert bot.send(f"open {key} --service both {flags}", channel_id=channel).status == 200
+    root = slack.wait_for(
+        lambda c: (
+            c.method == "chat.postMessage"
+            and c.params.get("channel") == channel
+            and c.params.get("text", "").startswith("Request for information:")
+        ),
+        1,
+        WAIT,
+    )[0]
+    thread_ts = root.response["ts"]
+    replies = 1
+    for text in (
+        "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical",
+        "next",
+        "127.0.0.40",
+        "next",
+        domains,
+        "next",
+    ):
+        slack.wait_for(lambda c: c.params.get("thread_ts") == thread_ts, replies, WAIT)
+        ts = f"{int(time.time())}.{uuid.uuid4().int % 10**6:06d}"
+        event = {
+            "type": "message",
+            "channel": channel,
+            "user": "U0CUST",
+            "text": text,
+            "ts": ts,
+            "thread_ts": thread_ts,
+        }
+        assert post(bot.events_url, bot.secret, event_body(event), content_type=JSON)[0] == 200
+        replies += 1
+    slack.wait_for(lambda c: c.params.get("thread_ts") == thread_ts, replies, WAIT)
+    return key, channel
+
+
+def run_check(
+    bot: BotProcess, slack: SlackStandIn, key: str, channel: str, what: str = ""
+) -> tuple[Call, Call]:
+    """`/connect check`: the progress message, and the chat.update that replaced it."""
+    before = len(top_level(slack, channel))
+    reply = bot.send(f"check {key} {what}".strip(), channel_id=channel, user_id="U0ENG")
+    assert (reply.status, reply.body) == (200, b"")  # acked at once; the DNS work comes after
+    progress = [
+        c for c in slack.wait_for(lambda c: c in top_level(slack, channel), before + 1, WAIT)
+    ][-1]
+    assert "⏳ Checking" in progress.params["text"]
+    ts = progress.response["ts"]
+    final = slack.wait_for(
+        lambda c: (
+            c.method == "chat.update"
+            and c.params.get("ts") == ts
+            and "⏳" not in c.params.get("text", "")
+        ),
+        1,
+        WAIT,
+    )[-1]
+    return progress, final
+
+
+def steps(db: Engine, key: str) -> dict[str, str]:
+    with Session(db) as session:
+        query = (
+            select(StepStatus)
+            .join(Onboarding, col(Onboarding.id) == col(StepStatus.onboarding_id))
+            .where(Onboarding.key == key)
+        )
+        return {row.step: row.state for row in session.exec(query)}
+
+
+def test_all_correct_marks_outbound_and_inbound_done(
+    bot: BotProcess, slack: SlackStandIn, db: Engine
+) -> None:
+    key, channel = onboarding_with_domains(bot, slack, "good.test")
+    progress, final = run_check(bot, slack, key, channel)
+    assert "good.test" in progress.params["text"]
+    text = final.params["text"]
+    assert "Outbound + Inbound checks for" in text
+    assert "4 passed" in text
+    for check_id in (
+        "outbound.spf",
+        "inbound.mx_gateway",
+        "inbound.mx_leftovers",
+        "inbound.mx_propagation",
+    ):
+        assert f"✅ `{check_id}` · *good.test*" in text, text
+    assert "Outbound is now done" in text
+    assert "Inbound is now done" in text
+    assert steps(db, key)["outbound"] == steps(db, key)["inbound"] == "done"
+    with Session(db) as session:
+        runs = session.exec(
+            select(CheckRun)
+            .join(Onboarding, col(Onboarding.id) == col(CheckRun.onboarding_id))
+            .where(Onboarding.key == key)
+        ).all()
+    assert {(r.step, r.worst, r.run_by) for r in runs} == {
+        ("outbound", "pass", "U0ENG"),
+        ("inbound", "pass", "U0ENG"),
+    }
+    assert all(res["status"] == "pass" for r in runs for res in r.results)
+
+
+def test_an_old_provider_left_behind_fails_and_is_remembered(
+    bot: BotProcess, slack: SlackStandIn, db: Engine
+) -> None:
+    key, channel = onboarding_with_domains(bot, slack, "leftover.test")
+    _, final = run_check(bot, slack, key, channel, "inbound")
+    text = final.params["text"]
+    assert "❌ `inbound.mx_leftovers` · *leftover.test*" in text
+    assert "acme-test.mail.protection.outlook.com" in text
+    assert "Previous provider recognised: *Microsoft 365" in text
+    assert steps(db, key)["inbound"] == "in_progress"
+    with Session(db) as session:
+        row = session.exec(select(Onboarding).where(Onboarding.key == key)).one()
+    assert row.previous_provider_key == "microsoft365"
+    # The status shows the provider to cancel and the last check.
+    bot.send("status", channel_id=channel)
+    status = slack.wait_for(
+        lambda c: (
+            c in top_level(slack, channel)
+            and "Firewall lockdown" in c.params["text"]
+            and "Onboarding opened" not in c.params["text"]
+        ),
+        1,
+        WAIT,
+    )[-1]
+    assert "Previous provider: Microsoft 365" in status.params["text"]
+    assert "last check ❌ failed" in status.params["text"]
+
+
+def test_dns_shows_the_records_to_publish(bot: BotProcess, slack: SlackStandIn) -> None:
+    key, channel = onboarding_with_domains(bot, slack, "nospf.test, softfail.test")
+    before = len(top_level(slack, channel))
+    assert bot.send(f"dns {key}", channel_id=channel).status == 200
+    posted = slack.wait_for(lambda c: c in top_level(slack, channel), before + 1, WAIT)[-1]
+    text = posted.params["text"]
+    assert "nospf.test. 3600 IN MX 10 mx1.gateway.test." in text
+    assert "nospf.test. 3600 IN MX 20 mx2.gateway.test." in text
+    assert 'nospf.test. 3600 IN TXT "v=spf1 include:eu._spf.gateway.test' in text
+    # softfail.test keeps its own mechanisms and gains the gateway's include.
+    (spf_line,) = [
+        line for line in text.splitlines() if line.startswith("softfail.test. 3600 IN TXT")
+    ]
+    assert "ip4:203.0.113.0/24" in spf_line
+    assert "include:eu._spf.gateway.test" in spf_line
+
+
+@pytest.mark.parametrize(
+    ("command", "needle"),
+    [
+        ("check {key} journaling", "There are no Journaling checks yet"),
+        ("check {key} lockdown", "There are no Firewall lockdown checks yet"),
+        ("check {key} bogus", "bogus is not a step"),
+        ("check {other}", "has no domains yet"),
+        ("check {noregion}", "has no region yet"),
+    ],
+)
+def test_checks_that_cannot_run_say_why(
+    bot: BotProcess, slack: SlackStandIn, command: str, needle: str
+) -> None:
+    key, _ = onboarding_with_domains(bot, slack, "good.test")
+    other = f"bare-{uuid.uuid4().hex[:6]}"
+    bot.send(f"open {other} --service both --region eu", channel_id="C" + other.upper()[:10])
+    noregion, _ = onboarding_with_domains(bot, slack, "good.test", region="")
+    reply = bot.send(
+        command.format(key=key, other=other, noregion=noregion), channel_id="C0ELSEWHERE"
+    )
+    assert reply.status == 200
+    (answer,) = slack.wait_for(
+        lambda c: c.method == "response_url" and c.name == reply.response_name, 1, WAIT
+    )
+    assert answer.params["response_type"] == "ephemeral"
+    assert needle in answer.params["text"]
+
+
+def test_the_shipped_profile_is_used_when_none_is_set(tmp_path: Path, slack: SlackStandIn) -> None:
+    # A bot without CONNECT_GATEWAY_PROFILE knows the shipped regions (Mimecast's).
+    process = start_bot_process(
+        api_url=slack.api_url, workdir=tmp_path, response_url=slack.response_url
+    )
+    try:
+        reply = process.send("open shipped --service both --region za", channel_id="C0SHIPPED")
+        assert reply.status == 200
+        slack.wait_for(
+            lambda c: (
+                c.params.get("channel") == "C0SHIPPED"
+                and "Onboarding opened" in c.params.get("text", "")
+            ),
+            1,
+            WAIT,
+        )
+        reply = process.send("open other --service both --region gateway", channel_id="C0X")
+        (answer,) = slack.wait_for(
+            lambda c: c.method == "response_url" and c.name == reply.response_name, 1, WAIT
+        )
+        assert (
+            "gateway is not a region; use one of eu, de, us, usb, ca, za, au"
+            in (answer.params["text"])
+        )
+    finally:
+        process.stop()
+
+
+def test_dns_says_when_todays_records_cannot_be_read(bot: BotProcess, slack: SlackStandIn) -> None:
+    # The bot's only name server is the test NSD, which serves no .example zone and refuses
+    # the query: that is a server failure, not "no SPF record".
+    key, channel = onboarding_with_domains(bot, slack, "good.test, unserved.example")
+    before = len(top_level(slack, channel))
+    assert bot.send(f"dns {key}", channel_id=channel).status == 200
+    posted = slack.wait_for(lambda c: c in top_level(slack, channel), before + 1, WAIT)[-1]
+    text = posted.params["text"]
+    assert "good.test. 3600 IN MX 10 mx1.gateway.test." in text
+    assert "could not read the TXT records of unserved.example" in text
+    assert "unserved.example. 3600 IN TXT" not in text
