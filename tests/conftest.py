@@ -7,11 +7,52 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, create_engine
 from support.bot_process import TEST_SIGNING_SECRET, BotProcess, start_bot_process
 from support.slack_standin import SlackStandIn
 
 # How much of a bot's log a failed test shows (the end is where the trouble is).
 LOG_SHOWN_CHARS = 30_000
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackStandIn]:
+    """A stand-in shared by a test module, for its shared bot (see `bot`)."""
+    with SlackStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture(scope="module")
+def bot_env() -> dict[str, str]:
+    """Extra environment for a module's shared bot; a module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def bot(
+    slack: SlackStandIn, bot_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BotProcess]:
+    """One `connect-bot serve` per test module; tests keep apart by their own keys and channels."""
+    process = start_bot_process(
+        api_url=slack.api_url,
+        workdir=tmp_path_factory.mktemp("bot"),
+        response_url=slack.response_url,
+        env=bot_env,
+    )
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def db(bot: BotProcess) -> Iterator[Engine]:
+    """Read-only view of the module bot's database (tests never write to it)."""
+    engine = create_engine(bot.database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from support.bot_process import BotProcess, start_bot_process
 from support.dns_fixtures import TEST_PROFILE_YAML, DnsWorld
@@ -24,42 +23,15 @@ WAIT = 15.0
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture(scope="module")
-def bot(
-    slack: SlackStandIn, dns_world: DnsWorld, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[BotProcess]:
-    workdir = tmp_path_factory.mktemp("checks-bot")
-    profile = workdir / "profile.yml"
+def bot_env(dns_world: DnsWorld, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    profile = tmp_path_factory.mktemp("profile") / "profile.yml"
     profile.write_text(TEST_PROFILE_YAML)
-    process = start_bot_process(
-        api_url=slack.api_url,
-        workdir=workdir,
-        response_url=slack.response_url,
-        env={
-            "CONNECT_ALLOW_PRIVATE_TARGETS": "true",
-            "CONNECT_GATEWAY_PROFILE": str(profile),
-            "CONNECT_DNS_NAMESERVERS": dns_world.nsd.nameserver,
-            "CONNECT_DNS_DIRECT_PORT": str(dns_world.nsd.port),
-        },
-    )
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture(scope="module")
-def db(bot: BotProcess) -> Iterator[Engine]:
-    engine = create_engine(bot.database_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+    return {
+        "CONNECT_ALLOW_PRIVATE_TARGETS": "true",
+        "CONNECT_GATEWAY_PROFILE": str(profile),
+        "CONNECT_DNS_NAMESERVERS": dns_world.nsd.nameserver,
+        "CONNECT_DNS_DIRECT_PORT": str(dns_world.nsd.port),
+    }
 
 
 def top_level(slack: SlackStandIn, channel: str) -> list[Call]:

@@ -11,7 +11,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from urllib.request import ProxyHandler, Request, build_opener
 import pytest
 from sqlalchemy import Engine, create_engine, func
 from sqlmodel import Session, col, select
-from support.bot_process import BotProcess, start_bot_process
+from support.bot_process import BotProcess
 from support.signing import post, slash_command_body
 from support.slack_standin import Call, SlackStandIn
 
@@ -48,35 +48,6 @@ _NO_PROXY = build_opener(ProxyHandler({}))
 
 
 # --- shared bot --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture(scope="module")
-def bot(slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
-    process = start_bot_process(
-        api_url=slack.api_url,
-        workdir=tmp_path_factory.mktemp("e2e-bot"),
-        response_url=slack.response_url,
-    )
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture(scope="module")
-def db(bot: BotProcess) -> Iterator[Engine]:
-    """Read-only view of the bot's database (the tests never write to it)."""
-    engine = create_engine(bot.database_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -12,50 +12,27 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from support.bot_process import BotProcess, start_bot_process
+from support.bot_process import BotProcess
 from support.signing import JSON, event_body, interaction_body, post
 from support.slack_standin import Call, SlackStandIn
 
 from store.models import AuditEvent, Onboarding, RfiAnswer, StepStatus
 
 WAIT = 10.0
+
+
+@pytest.fixture(scope="module")
+def bot_env() -> dict[str, str]:
+    return {"CONNECT_ALLOW_PRIVATE_TARGETS": "true"}
+
+
 BOT_USER = "U0BOT"  # the stand-in's auth.test user: the bot itself
 _ts = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture(scope="module")
-def bot(slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
-    process = start_bot_process(
-        api_url=slack.api_url,
-        workdir=tmp_path_factory.mktemp("rfi-bot"),
-        response_url=slack.response_url,
-        env={"CONNECT_ALLOW_PRIVATE_TARGETS": "true"},
-    )
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture(scope="module")
-def db(bot: BotProcess) -> Iterator[Engine]:
-    engine = create_engine(bot.database_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -104,12 +104,6 @@ def wait_connected(
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture(scope="module")
 def server(slack: SlackStandIn) -> Iterator[SocketModeServer]:
     with SocketModeServer() as socket_server:
         slack.socket_url = socket_server.url
