@@ -48,6 +48,7 @@ def build_core(settings: Settings) -> Core:
         allow_private_targets=settings.connect_allow_private_targets,
         checks=CheckService(db, profile, resolver),
         regions={key: region.name for key, region in profile.regions.items()},
+        secret_key=settings.connect_secret_key,
     )
     return Core(db=db, router=router, work=ThreadPoolExecutor(8, thread_name_prefix="work"))
 

@@ -9,8 +9,10 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import forms
 from bot.flows import CannotPost
 from bot.render import Message
+from commands.credentials import CredentialForm
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +31,17 @@ def ack_payload(message: Message, *, public: bool | None = None) -> dict[str, An
 
 
 class SlackSurface:
-    def __init__(self, client: WebClient, respond: Respond | None = None) -> None:
+    def __init__(
+        self, client: WebClient, respond: Respond | None = None, trigger_id: str | None = None
+    ) -> None:
         self.client = client
         self.respond = respond
+        self.trigger_id = trigger_id  # a slash command's, good for one modal within 3 s
+
+    def open_form(self, form: CredentialForm) -> None:
+        if not self.trigger_id:
+            raise RuntimeError("a form needs the trigger_id of the command that asked for it")
+        self.client.views_open(trigger_id=self.trigger_id, view=forms.credentials_view(form))
 
     def post(self, channel_id: str, message: Message, thread_ts: str | None = None) -> str:
         try:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from bot.render import Message, Renderable, render
 from commands.checking import CheckPlan
+from commands.credentials import CredentialForm
 from commands.grammar import Command
 from commands.onboarding import Caller, Refused
 from commands.results import Opened, Refusal
@@ -41,6 +42,10 @@ class Surface(Protocol):
         """Replace a posted message (progress, then the final result)."""
         ...
 
+    def open_form(self, form: CredentialForm) -> None:
+        """Open a private form for the person who asked (a Slack modal)."""
+        ...
+
 
 CHECKS_FAILED = Text("The checks stopped on an error on our side; nothing was recorded. Try again.")
 INVITE = Text(
@@ -58,6 +63,9 @@ def run_command(router: Router, surface: Surface, caller: Caller, command: Comma
         return result
     if isinstance(result, CheckPlan):
         return run_checks(router, surface, caller, result)
+    if isinstance(result, CredentialForm):
+        surface.open_form(result)
+        return result
     message = render(result)
     if not (message.public and caller.channel_id):
         surface.tell(message)

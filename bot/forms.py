@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from slack_sdk.models.blocks import InputBlock, PlainTextInputElement, SectionBlock
+from slack_sdk.models.blocks import (
+    InputBlock,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+)
 from slack_sdk.models.views import View
 
 from bot import mrkdwn
+from commands.credentials import HIDDEN, KIND_TITLES, KINDS, CredentialErrors, CredentialForm
 from commands.rfi.service import Form, FormErrors
 
 RFI_FORM_CALLBACK = "rfi_form"
@@ -70,7 +77,7 @@ def answers(view: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def errors(outcome: FormErrors) -> dict[str, str]:
+def errors(outcome: FormErrors | CredentialErrors) -> dict[str, str]:
     # Plain text: Slack shows an error under its field as typed, without mrkdwn.
     return {question: _cut(text, ERROR_LIMIT) for question, text in outcome.errors.items()}
 
@@ -82,3 +89,73 @@ def first_block(view: dict[str, Any]) -> str:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+CREDENTIALS_CALLBACK = "credentials"
+
+
+def credentials_view(form: CredentialForm) -> View:
+    """Host, port, TLS mode, user and password. Slack has no masked input, so the form says
+    where the password goes: into this form only, stored encrypted, never shown back."""
+    modes = KINDS[form.kind]
+    options = [Option(value=mode.key, label=mode.label) for mode in modes.values()]
+    initial = next((o for o in options if o.value == form.security), None)
+    password_hint = (
+        "Leave empty to keep the stored password."
+        if form.has_secret
+        else "Stored encrypted; never shown again, never posted in a channel."
+    )
+    blocks: list[Any] = [
+        SectionBlock(
+            text=f"*{mrkdwn.escape(KIND_TITLES[form.kind])}* for "
+            f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)})"
+        ),
+        _text_input("host", "Host", form.host, hint="The mailbox server's name or address."),
+        InputBlock(
+            block_id="security",
+            label="Connection",
+            element=StaticSelectElement(action_id=VALUE, options=options, initial_option=initial),
+        ),
+        _text_input(
+            "port",
+            "Port",
+            str(form.port or ""),
+            optional=True,
+            hint="Empty: the usual port for the connection (995 or 110).",
+        ),
+        _text_input("username", "User name", form.username),
+        _text_input(HIDDEN, "Password", "", optional=form.has_secret, hint=password_hint),
+    ]
+    return View(
+        type="modal",
+        callback_id=CREDENTIALS_CALLBACK,
+        title=_cut("Login details", TITLE_LIMIT),
+        submit="Save",
+        close="Cancel",
+        private_metadata=json.dumps({"key": form.key, "kind": form.kind}),
+        blocks=blocks,
+    )
+
+
+def credential_fields(view: dict[str, Any]) -> dict[str, str]:
+    """Field -> typed text (or the chosen option's value)."""
+    fields: dict[str, str] = {}
+    for block_id, state in view.get("state", {}).get("values", {}).items():
+        element = state.get(VALUE) or {}
+        chosen = element.get("selected_option") or {}
+        fields[block_id] = str(chosen.get("value") or element.get("value") or "")
+    return fields
+
+
+def _text_input(
+    block_id: str, label: str, value: str, *, optional: bool = False, hint: str | None = None
+) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        optional=optional,
+        hint=hint,
+        element=PlainTextInputElement(
+            action_id=VALUE, initial_value=value or None, max_length=1024
+        ),
+    )

@@ -21,6 +21,7 @@ from bot.delivery import SlackSurface, ack_payload
 from bot.flows import deliver_reply, run_command, thread_message
 from bot.mrkdwn import unescape
 from bot.render import render
+from commands.credentials import CredentialErrors
 from commands.grammar import Command
 from commands.onboarding import Caller, Refused
 from commands.results import Refusal
@@ -72,7 +73,7 @@ def register(app: App, router: Router, work: Executor) -> None:
             log.info("/connect %s -> %s", getattr(parsed, "verb", "?"), type(result).__name__)
             return
         ack()
-        surface = SlackSurface(client, respond)
+        surface = SlackSurface(client, respond, command.get("trigger_id"))
         later(f"/connect {parsed.verb}", respond, lambda: _command(router, surface, caller, parsed))
 
     @app.event("message")
@@ -138,6 +139,30 @@ def register(app: App, router: Router, work: Executor) -> None:
         ack()
         surface = SlackSurface(client)
         later("RFI form", None, lambda: deliver_reply(surface, outcome))
+
+    @app.view(forms.CREDENTIALS_CALLBACK)
+    def on_credentials(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        meta = forms.metadata(view)
+        fields = forms.credential_fields(view)
+        try:
+            outcome = router.credentials.submit(
+                meta.get("key", ""), meta.get("kind", ""), body["user"]["id"], fields
+            )
+        except Refused as exc:
+            ack(response_action="errors", errors={"host": render(Refusal(exc.text)).text[:150]})
+            return
+        finally:
+            fields.clear()  # the password leaves memory with the request
+        if isinstance(outcome, CredentialErrors):
+            ack(response_action="errors", errors=forms.errors(outcome))
+            return
+        ack()
+        channel_id = outcome.onboarding.channel_id
+        if channel_id:
+            surface = SlackSurface(client)
+            later("credentials saved", None, lambda: surface.post(channel_id, render(outcome)))
 
     @app.action(re.compile(f"^{actions.RFI_CHOICE}:"))
     def on_choice(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:

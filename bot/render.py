@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
 from bot import actions, mrkdwn
 from commands import results
 from commands.checking import CheckPlan, CheckReport, DnsRecords
+from commands.credentials import KIND_TITLES, CredentialsSaved
 from commands.rfi.service import RfiBegin, Summary, ThreadReply
 from commands.steps import STEP_ACTIONS, StepState
 
@@ -105,6 +106,7 @@ _env.globals.update(
     actions=STEP_ACTIONS,
     region=_region,
     StepState=StepState,
+    kind_titles=KIND_TITLES,
 )
 
 _env.globals["m"] = _env.get_template("_macros.j2").module
@@ -123,6 +125,7 @@ _TEMPLATES: dict[type, str] = {
     CheckPlan: "check_plan.j2",
     CheckReport: "check_report.j2",
     DnsRecords: "dns_records.j2",
+    CredentialsSaved: "credentials_saved.j2",
     RfiBegin: "rfi_begin.j2",
     ThreadReply: "rfi_reply.j2",
     Summary: "rfi_summary.j2",

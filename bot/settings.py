@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from commands.secrets import parse_keys
+
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is the one line shown at start-up."""
@@ -71,6 +73,12 @@ class Settings(BaseSettings):
             if not item.isalnum() or item[0] not in "UW":
                 raise ValueError(f"{item!r} is not a Slack user id such as U012AB3CD")
         return items
+
+    @field_validator("connect_secret_key")
+    @classmethod
+    def _secret_key(cls, value: str | None) -> str | None:
+        parse_keys(value)  # the message names the key's position, never its value
+        return value
 
     @field_validator("connect_gateway_profile")
     @classmethod

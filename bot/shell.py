@@ -15,6 +15,7 @@ from typing import TextIO
 from bot.flows import run_command, thread_message
 from bot.mrkdwn import to_plain
 from bot.render import Message, render
+from commands.credentials import CredentialForm
 from commands.onboarding import Caller
 from commands.results import Refusal
 from commands.rfi.service import Incoming
@@ -50,6 +51,13 @@ class ShellSurface:
     def update(self, channel_id: str, ts: str, message: Message, *, final: bool) -> None:
         if final:  # a terminal shows the result, not every step of progress
             self._print(to_plain(message.text), "")
+
+    def open_form(self, form: CredentialForm) -> None:
+        # A password typed into a terminal script would sit in shell history and files.
+        self.out.write(
+            "(credentials are entered in a private Slack form, never typed into a channel "
+            "or a script; run /connect credentials in Slack)\n\n"
+        )
 
     def tell(self, message: Message, *, public: bool = False) -> None:
         text = to_plain(message.text)

@@ -6,11 +6,13 @@ import logging
 from collections.abc import Mapping
 
 from commands.checking import CheckPlan, CheckService, DnsRecords
+from commands.credentials import CredentialForm, CredentialService
 from commands.grammar import Command, UsageError, parse
 from commands.onboarding import Caller, OnboardingService, Refused
 from commands.regions import REGIONS
 from commands.results import Help, Refusal, Result
 from commands.rfi.service import RfiBegin, RfiService, Summary
+from commands.secrets import SecretBox
 from commands.steps import STEP_ALIASES
 from commands.text import Text
 from commands.verbs import VERBS
@@ -18,7 +20,7 @@ from store.db import Database
 
 log = logging.getLogger(__name__)
 
-Reply = Result | RfiBegin | Summary | CheckPlan | DnsRecords
+Reply = Result | RfiBegin | Summary | CheckPlan | DnsRecords | CredentialForm
 
 
 class Router:
@@ -29,10 +31,14 @@ class Router:
         allow_private_targets: bool = False,
         checks: CheckService | None = None,
         regions: Mapping[str, str] = REGIONS,
+        secret_key: str | None = None,
     ) -> None:
         self.onboardings = OnboardingService(db, regions=regions)
         self.rfi = RfiService(db, allow_private=allow_private_targets)
         self.checks = checks
+        self.credentials = CredentialService(
+            db, SecretBox(secret_key), allow_private=allow_private_targets
+        )
 
     @staticmethod
     def parse(text: str) -> Command | Refusal:
@@ -96,6 +102,9 @@ class Router:
             case "check":
                 key, step = _key_and_step(args)
                 return self._checks().plan(caller, key, step)
+            case "credentials":
+                key, kind = (args[0], args[1]) if len(args) == 2 else (None, first)
+                return self.credentials.form(caller, key, kind)
             case "dns":
                 return self._checks().records(caller, first)
             case "set":

@@ -104,6 +104,15 @@ VERBS: dict[str, Verb] = {
             "include, staying within the 10-lookup limit where it can.",
         ),
         Verb(
+            name="credentials",
+            summary="Enter the login for a customer server in a private form (stored encrypted).",
+            usage="credentials [customer] pop",
+            examples=("credentials acme pop",),
+            max_args=2,
+            details="Opens a form for the POP journal mailbox: host, port, TLS mode, user and "
+            "password. Never type a password in a channel.",
+        ),
+        Verb(
             name="set",
             summary="Change an onboarding's region or name.",
             usage='set [customer] [--region REGION] [--name "Company name"]',

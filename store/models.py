@@ -142,3 +142,22 @@ class CheckRun(SQLModel, table=True):
     worst: str = Field(max_length=10)
     elapsed_ms: int = 0
     results: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Credential(SQLModel, table=True):
+    """How to log in to a customer server (journal mailbox, directory); the secret is sealed."""
+
+    __tablename__ = "credential"
+    __table_args__ = (UniqueConstraint("onboarding_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = Field(foreign_key="onboarding.id", ondelete="CASCADE")
+    kind: str = Field(max_length=20)  # "pop", later "ldap"
+    host: str = Field(max_length=255)
+    port: int
+    security: str = Field(max_length=20)
+    username: str = Field(max_length=255)
+    # A Fernet token from commands.secrets: never the plain secret.
+    sealed_secret: str = Field(max_length=4096)
+    set_by: str = Field(max_length=32)
+    set_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))

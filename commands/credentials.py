@@ -1,0 +1,233 @@
+"""Credentials for customer servers (the POP journal mailbox now, the directory later).
+
+They are typed into a Slack modal, never into a channel. The secret is sealed with
+CONNECT_SECRET_KEY before it reaches the store, is never part of a result, a message, an audit
+entry or a log line, and is opened only for the probe that logs in with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from commands.onboarding import Caller, Refused, find_onboarding, view_of
+from commands.results import OnboardingView
+from commands.rfi.validators import Invalid, forwarding_hosts
+from commands.secrets import SecretBox, SecretsUnavailable
+from commands.text import Code, Text
+from store import credentials as store
+from store import queries
+from store.db import Database
+from store.models import Credential, utcnow
+
+
+@dataclass(frozen=True)
+class Mode:
+    key: str
+    label: str
+    port: int
+
+
+# POP journaling (issue 5): TLS from the first byte on 995, or STLS on 110. Plain POP would send
+# the password in clear, so it is not offered.
+POP_MODES: dict[str, Mode] = {
+    "pop3s": Mode("pop3s", "POP3S (TLS, port 995)", 995),
+    "stls": Mode("stls", "POP3 with STLS (port 110)", 110),
+}
+KINDS: dict[str, dict[str, Mode]] = {"pop": POP_MODES}
+KIND_TITLES = {"pop": "POP journal mailbox"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+HIDDEN = "password"  # the one field whose value is never shown, stored in clear or logged
+FIELDS = ("host", "port", "security", "username", HIDDEN)
+
+
+@dataclass(frozen=True)
+class CredentialForm:
+    """What the modal shows: the current values, except the secret (only whether one is set)."""
+
+    key: str
+    name: str
+    kind: str
+    host: str = ""
+    port: int | None = None
+    security: str = ""
+    username: str = ""
+    has_secret: bool = False
+    public = False
+
+
+@dataclass(frozen=True)
+class CredentialsSaved:
+    onboarding: OnboardingView
+    kind: str
+    host: str
+    port: int
+    security: str
+    username: str
+    by: str
+    public = True
+
+
+@dataclass(frozen=True)
+class CredentialErrors:
+    errors: dict[str, str]  # field -> what is wrong
+
+
+@dataclass(frozen=True)
+class LoginDetails:
+    """Everything a probe needs to log in. Only the probe holds it, and only in memory."""
+
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str
+
+    def __repr__(self) -> str:  # a stray log line must not carry the password
+        return f"LoginDetails({self.username}@{self.host}:{self.port}, {self.security})"
+
+
+class CredentialService:
+    def __init__(self, db: Database, box: SecretBox, *, allow_private: bool) -> None:
+        self.db = db
+        self.box = box
+        self.allow_private = allow_private
+
+    def form(self, caller: Caller, key: str | None, kind: str | None) -> CredentialForm:
+        kind = _kind(kind)
+        if not self.box.available:
+            raise Refused(NO_KEY)
+        with self.db.session() as session:
+            onboarding = find_onboarding(session, caller, key, verb="credentials")
+            if onboarding.closed_at is not None:
+                raise Refused(Text("{key} is closed.", key=onboarding.key))
+            assert onboarding.id is not None
+            row = store.credential(session, onboarding.id, kind)
+            if row is None:
+                return CredentialForm(onboarding.key, onboarding.name, kind)
+            return CredentialForm(
+                onboarding.key,
+                onboarding.name,
+                kind,
+                row.host,
+                row.port,
+                row.security,
+                row.username,
+                has_secret=True,
+            )
+
+    def submit(
+        self, key: str, kind: str, user_id: str, fields: Mapping[str, str]
+    ) -> CredentialErrors | CredentialsSaved:
+        """Validate every field, then seal and store; any error means nothing is stored."""
+        modes = KINDS[_kind(kind)]
+        errors: dict[str, str] = {}
+        host = self._host(fields.get("host", ""), errors)
+        security = (fields.get("security") or "").strip()
+        if security not in modes:
+            errors["security"] = "Choose how to connect: " + " or ".join(
+                m.label for m in modes.values()
+            )
+        port = _port(fields.get("port", ""), modes.get(security), errors)
+        username = (fields.get("username") or "").strip()
+        if not username or len(username) > 255 or _CONTROL.search(username):
+            errors["username"] = "Give the mailbox's user name (up to 255 characters)."
+        password = fields.get(HIDDEN) or ""
+        if len(password) > 1024 or _CONTROL.search(password):
+            errors[HIDDEN] = "The password is too long or contains control characters."
+        if not self.box.available:
+            errors[HIDDEN] = "CONNECT_SECRET_KEY is not set, so nothing can be stored."
+        with self.db.session(write=True) as session:
+            onboarding = queries.get_by_key(session, key, for_update=True)
+            if onboarding is None or onboarding.closed_at is not None:
+                raise Refused(Text("{key} is not open.", key=key))
+            assert onboarding.id is not None
+            row = store.credential(session, onboarding.id, kind)
+            if not password and row is None:  # empty keeps a stored password, if any
+                errors[HIDDEN] = "Give the password (it is stored encrypted)."
+            if errors:
+                return CredentialErrors(errors)
+            assert host is not None
+            assert port is not None
+            try:
+                # An empty password field keeps the stored one: the form never shows it back.
+                sealed = self.box.seal(password) if password else row.sealed_secret
+            except SecretsUnavailable:
+                return CredentialErrors({"password": "The secret key is not usable."})
+            row = row or Credential(onboarding_id=onboarding.id, kind=kind, sealed_secret="")
+            row.host, row.port, row.security, row.username = host, port, security, username
+            row.sealed_secret, row.set_by, row.set_at = sealed, user_id, utcnow()
+            store.save(session, row)
+            queries.record_event(
+                session,
+                onboarding_id=onboarding.id,
+                actor=user_id,
+                action="credentials.set",
+                # Who, which server and which user; the secret only as "changed" or not.
+                detail={
+                    "kind": kind,
+                    "host": host,
+                    "port": port,
+                    "security": security,
+                    "username": username,
+                    "secret_changed": bool(password),
+                },
+            )
+            return CredentialsSaved(
+                view_of(session, onboarding), kind, host, port, security, username, user_id
+            )
+
+    def login(self, key: str, kind: str) -> LoginDetails | None:
+        """The stored details with the secret opened, for a probe; None when none are stored."""
+        with self.db.session() as session:
+            onboarding = queries.get_by_key(session, key)
+            if onboarding is None or onboarding.id is None:
+                return None
+            row = store.credential(session, onboarding.id, kind)
+        if row is None:
+            return None
+        return LoginDetails(
+            row.host, row.port, row.security, row.username, self.box.open(row.sealed_secret)
+        )
+
+    def _host(self, text: str, errors: dict[str, str]) -> str | None:
+        try:
+            parsed = forwarding_hosts(text, allow_private=self.allow_private)
+        except Invalid as exc:
+            errors["host"] = f"{exc.problem} For example: {exc.example}"
+            return None
+        if len(parsed.values) != 1 or parsed.values[0].port is not None:
+            errors["host"] = (
+                "Give one host name or address, without a port (the port has its field)."
+            )
+            return None
+        return parsed.values[0].host
+
+
+NO_KEY = Text(
+    "Credentials are stored encrypted, and no key is set: an administrator sets "
+    "{variable} (a Fernet key) first. Nothing was stored.",
+    variable=Code("CONNECT_SECRET_KEY"),
+)
+
+
+def _kind(kind: str | None) -> str:
+    if kind is None or kind.lower() not in KINDS:
+        raise Refused(
+            Text(
+                "Say which credentials: {example} (the POP journal mailbox).",
+                example=Code("/connect credentials acme pop"),
+            )
+        )
+    return kind.lower()
+
+
+def _port(text: str, mode: Mode | None, errors: dict[str, str]) -> int | None:
+    text = (text or "").strip()
+    if not text:
+        return mode.port if mode else None
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        errors["port"] = "A port is a number from 1 to 65535, e.g. 995."
+        return None
+    return int(text)

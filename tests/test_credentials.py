@@ -1,0 +1,213 @@
+"""Credentials: sealed at rest, never shown, key rotation, validation - on both stores; and the
+Slack form end to end, searching every recorded call, the log and the database for the secret."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import text
+from sqlmodel import select
+from support.bot_process import BotProcess
+from support.signing import interaction_body, post
+from support.slack_standin import SlackStandIn
+
+from commands.credentials import CredentialErrors, CredentialService, CredentialsSaved
+from commands.onboarding import Caller, Refused
+from commands.router import Router
+from commands.secrets import SecretBox
+from store.db import Database
+from store.models import AuditEvent, Credential
+
+SECRET = "Pa55-" + uuid.uuid4().hex  # unique, so finding it anywhere means it leaked
+KEY_A = Fernet.generate_key().decode()
+KEY_B = Fernet.generate_key().decode()
+ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST")
+GOOD = {
+    "host": "127.0.0.60",
+    "security": "pop3s",
+    "port": "",
+    "username": "journal@acme.example",
+    "password": SECRET,
+}
+
+
+def service(database: Database, keys: str | None = KEY_A) -> CredentialService:
+    Router(database).handle_text(ENGINEER, "open acme --service archiving")
+    return CredentialService(database, SecretBox(keys), allow_private=True)
+
+
+def test_the_secret_is_sealed_and_opens_only_for_the_probe(database: Database) -> None:
+    credentials = service(database)
+    saved = credentials.submit("acme", "pop", "U0CUST", GOOD)
+    assert isinstance(saved, CredentialsSaved)
+    assert (saved.host, saved.port, saved.security) == ("127.0.0.60", 995, "pop3s")
+    assert SECRET not in repr(saved)
+    with database.engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM credential")).all()
+        events = connection.execute(text("SELECT * FROM audit_event")).all()
+    assert SECRET not in repr(rows)
+    assert SECRET not in repr(events)
+    login = credentials.login("acme", "pop")
+    assert login is not None
+    assert login.password == SECRET
+    assert SECRET not in repr(login)
+
+
+def test_an_empty_password_keeps_the_stored_one(database: Database) -> None:
+    credentials = service(database)
+    credentials.submit("acme", "pop", "U0CUST", GOOD)
+    changed = credentials.submit("acme", "pop", "U0ENG", {**GOOD, "password": "", "port": "1995"})
+    assert isinstance(changed, CredentialsSaved)
+    login = credentials.login("acme", "pop")
+    assert login is not None
+    assert (login.port, login.password) == (1995, SECRET)
+    form = credentials.form(ENGINEER, "acme", "pop")
+    assert form.has_secret
+    assert SECRET not in repr(form)
+    with database.session() as session:
+        details = [
+            e.detail for e in session.exec(select(AuditEvent)) if e.action == "credentials.set"
+        ]
+    assert [d["secret_changed"] for d in details] == [True, False]
+
+
+def test_rotation_new_keys_first_old_ones_still_open(database: Database) -> None:
+    service(database, KEY_A).submit("acme", "pop", "U0CUST", GOOD)
+    rotated = CredentialService(database, SecretBox(f"{KEY_B},{KEY_A}"), allow_private=True)
+    login = rotated.login("acme", "pop")
+    assert login is not None
+    assert login.password == SECRET
+    with database.session() as session:
+        sealed = session.exec(select(Credential)).one().sealed_secret
+    resealed = rotated.box.reseal(sealed)
+    assert SecretBox(KEY_B).open(resealed) == SECRET  # the new key alone opens it now
+
+
+def test_without_a_key_nothing_is_stored(database: Database) -> None:
+    credentials = service(database, keys=None)
+    with pytest.raises(Refused):
+        credentials.form(ENGINEER, "acme", "pop")
+    outcome = credentials.submit("acme", "pop", "U0CUST", GOOD)
+    assert isinstance(outcome, CredentialErrors)
+    with database.session() as session:
+        assert session.exec(select(Credential)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"host": "not a host!"}, "host"),
+        ({"host": "10.0.0.1:995"}, "host"),
+        ({"security": "plain"}, "security"),
+        ({"port": "99999"}, "port"),
+        ({"username": ""}, "username"),
+        ({"password": ""}, "password"),
+        ({"password": "a\x00b"}, "password"),
+    ],
+)
+def test_bad_fields_are_named_and_nothing_is_stored(
+    database: Database, fields: dict[str, str], field: str
+) -> None:
+    outcome = service(database).submit("acme", "pop", "U0CUST", {**GOOD, **fields})
+    assert isinstance(outcome, CredentialErrors)
+    assert field in outcome.errors
+    assert SECRET not in repr(outcome)
+    with database.session() as session:
+        assert session.exec(select(Credential)).all() == []
+
+
+def test_a_bad_secret_key_stops_start_up_without_echoing_it(tmp_path: Path) -> None:
+    from test_shell_and_cli import run_bot
+
+    done = run_bot(
+        ["shell"],
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}",
+            "CONNECT_SECRET_KEY": f"{KEY_A},not-a-key-{SECRET}",
+        },
+    )
+    assert done.returncode == 2
+    assert "CONNECT_SECRET_KEY: key 2 is not a Fernet key" in done.stderr
+    assert SECRET not in done.stderr
+
+
+# --- Slack, end to end -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bot_env() -> dict[str, str]:
+    return {"CONNECT_ALLOW_PRIVATE_TARGETS": "true", "CONNECT_SECRET_KEY": KEY_A}
+
+
+def test_the_form_end_to_end_never_leaks_the_password(bot: BotProcess, slack: SlackStandIn) -> None:
+    channel = "C0CRED" + uuid.uuid4().hex[:4].upper()
+    key = f"cred-{uuid.uuid4().hex[:6]}"
+    assert bot.send(f"open {key} --service archiving", channel_id=channel).status == 200
+    slack.wait_for(lambda c: c.params.get("channel") == channel, 1, 10)  # opened
+    reply = bot.send("credentials pop", channel_id=channel, trigger_id="trig-cred-1")
+    assert (reply.status, reply.body) == (200, b"")
+    opened = slack.wait_for(
+        lambda c: c.method == "views.open" and c.params.get("trigger_id") == "trig-cred-1", 1, 10
+    )[-1]
+    view = opened.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["callback_id"] == "credentials"
+    assert [b.get("block_id") for b in view["blocks"] if b["type"] == "input"] == [
+        "host",
+        "security",
+        "port",
+        "username",
+        "password",
+    ]
+
+    def submit(values: dict[str, str]) -> tuple[int, bytes]:
+        state = {
+            block: (
+                {VALUE: {"type": "static_select", "selected_option": {"value": value}}}
+                if block == "security"
+                else {VALUE: {"type": "plain_text_input", "value": value}}
+            )
+            for block, value in values.items()
+        }
+        payload = {
+            "type": "view_submission",
+            "user": {"id": "U0CUST", "team_id": "T0TEST"},
+            "team": {"id": "T0TEST"},
+            "api_app_id": "A0CONNECT",
+            "view": {**view, "id": "V0CRED", "state": {"values": state}},
+        }
+        status, _, body = post(bot.events_url, bot.secret, interaction_body(payload))
+        return status, body
+
+    status, body = submit({**GOOD, "host": "bad host!"})
+    answer = json.loads(body)
+    assert (status, answer["response_action"]) == (200, "errors")
+    assert set(answer["errors"]) == {"host"}
+    assert SECRET not in body.decode()
+
+    assert submit(GOOD) == (200, b"")
+    posted = slack.wait_for(
+        lambda c: (
+            c.method == "chat.postMessage"
+            and c.params.get("channel") == channel
+            and "🔐" in c.params.get("text", "")
+        ),
+        1,
+        10,
+    )[-1]
+    assert "journal@acme.example at 127.0.0.60:995" in posted.params["text"]
+
+    # The secret went in once; search everything the bot could have put it anywhere.
+    everything = json.dumps([(c.method, c.params, c.headers) for c in slack.calls()], default=str)
+    assert SECRET not in everything
+    assert SECRET not in bot.log_text()
+    database = Path(bot.database_url.removeprefix("sqlite:///"))
+    for path in database.parent.glob(database.name + "*"):  # the file, its WAL and SHM
+        assert SECRET.encode() not in path.read_bytes()
+
+
+VALUE = "value"
