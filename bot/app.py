@@ -13,9 +13,11 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot import listeners
 from bot.settings import Settings, SettingsError
 from commands.checking import CheckService
+from commands.credentials import CredentialService
 from commands.dns import DnsResolver
 from commands.profiles import ProfileError, load_profile
 from commands.router import Router
+from commands.secrets import SecretBox
 from store.db import Database
 
 log = logging.getLogger(__name__)
@@ -43,12 +45,16 @@ def build_core(settings: Settings) -> Core:
             settings.connect_dns_nameservers, direct_port=settings.connect_dns_direct_port
         )
 
+    private = settings.connect_allow_private_targets
+    credentials = CredentialService(
+        db, SecretBox(settings.connect_secret_key), allow_private=private
+    )
     router = Router(
         db,
-        allow_private_targets=settings.connect_allow_private_targets,
-        checks=CheckService(db, profile, resolver),
+        allow_private_targets=private,
+        checks=CheckService(db, profile, resolver, credentials=credentials, allow_private=private),
         regions={key: region.name for key, region in profile.regions.items()},
-        secret_key=settings.connect_secret_key,
+        credentials=credentials,
     )
     return Core(db=db, router=router, work=ThreadPoolExecutor(8, thread_name_prefix="work"))
 

@@ -1,14 +1,17 @@
 """`/connect check` and `/connect dns`: run an onboarding's checks, keep the results, move steps.
 
 Planning is quick and refuses what cannot run (no domains yet, no region, a step that does not
-apply). Running talks to DNS, so the bot calls it after the ack, on its worker pool. The step
-follows the results: every check passing makes it done, a failure puts it back in progress,
-and an inconclusive run (a timeout, a warning) never undoes a done step.
+apply). Running talks to DNS and to the customer's and the gateway's servers, so the bot calls
+it after the ack, on its worker pool. The step follows the results: every check passing makes
+it done, a failure puts it back in progress, and an inconclusive run (a timeout, a warning, a
+check still waiting for its input or for a person's confirmation) never marks it done nor
+undoes a done step.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,10 +22,11 @@ from commands.checks import (
     CheckStatus,
     RecordsToPublish,
     plan_records,
-    run_dns_report,
+    run_dns_report_async,
     worst,
 )
 from commands.checks.publish import RecordsUnknown
+from commands.credentials import CredentialService
 from commands.dns import DnsResolver
 from commands.onboarding import (
     Caller,
@@ -32,6 +36,9 @@ from commands.onboarding import (
     step_state,
     view_of,
 )
+from commands.probes.pop import PopCredentials
+from commands.probes.run import ProbePorts, run_probe_checks_async
+from commands.probes.targets import DEFAULT_TIMEOUT
 from commands.profiles import GatewayProfile, GatewayRegion
 from commands.providers import load_catalogue
 from commands.results import OnboardingView
@@ -43,8 +50,9 @@ from store import queries
 from store.db import Database
 from store.models import CheckRun, Onboarding, utcnow
 
-# The steps whose checks exist today, in the order they run and are shown.
-CHECKED_STEPS: tuple[Step, ...] = (Step.OUTBOUND, Step.INBOUND)
+# The steps that have checks, in the seed's order; outbound and inbound also read DNS.
+CHECKED_STEPS: tuple[Step, ...] = (Step.OUTBOUND, Step.JOURNALING, Step.INBOUND, Step.FIREWALL)
+DNS_STEPS = frozenset({"outbound", "inbound"})
 
 
 @dataclass(frozen=True)
@@ -101,10 +109,23 @@ class CheckService:
         db: Database,
         profile: GatewayProfile,
         resolver: Callable[[], DnsResolver],
+        *,
+        credentials: CredentialService | None = None,
+        allow_private: bool = False,
+        ports: ProbePorts | None = None,
+        ca_file: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
+        """`ports` and `ca_file` are for tests: in production every probe uses port 25 (or the
+        RFI's port for a forwarding address) and the system's trusted CAs."""
         self.db = db
         self.profile = profile
         self.resolver = resolver
+        self.credentials = credentials
+        self.allow_private = allow_private
+        self.ports = ports
+        self.ca_file = ca_file
+        self.timeout = timeout
 
     def plan(self, caller: Caller, key: str | None, step_name: str | None) -> CheckPlan:
         with self.db.session() as session:
@@ -115,7 +136,9 @@ class CheckService:
                 )
             steps = _steps(Service(onboarding.service), step_name)
             region = self._region(onboarding)
-            domains = _domains(session, onboarding)
+            # Only the DNS checks read the domains; journaling and firewall do without them.
+            needs_domains = any(s.value in DNS_STEPS for s in steps)
+            domains = _domains(session, onboarding) if needs_domains else ()
             return CheckPlan(view_of(session, onboarding), steps, domains, region.key)
 
     def run(
@@ -124,14 +147,38 @@ class CheckService:
         user_id: str,
         on_domain: Callable[[str, list[CheckResult]], None] | None = None,
     ) -> CheckReport:
+        """Run the plan's DNS checks and network probes together, then keep the results."""
         region = self.profile.region(plan.region)
-        report = run_dns_report(
-            plan.domains,
-            region,
-            self.resolver(),
-            {s.value for s in plan.steps},
-            on_result=on_domain,
-        )
+        inputs = self._probe_inputs(plan.onboarding.key)
+        steps = {s.value for s in plan.steps}
+
+        async def everything() -> tuple[tuple[CheckResult, ...], Any, float]:
+            resolver = self.resolver()
+            started = time.monotonic()
+            dns_steps = steps & DNS_STEPS
+            dns = (
+                run_dns_report_async(plan.domains, region, resolver, dns_steps, on_result=on_domain)
+                if dns_steps
+                else None
+            )
+            probes = run_probe_checks_async(
+                region,
+                resolver,
+                steps,
+                allow_private=self.allow_private,
+                ports=self.ports,
+                ca_file=self.ca_file,
+                timeout=self.timeout,
+                **inputs,
+            )
+            if dns is None:
+                return (await probes).results, None, time.monotonic() - started
+            dns_report, probe_report = await asyncio.gather(dns, probes)
+            results = (*dns_report.results, *probe_report.results)
+            return results, dns_report, time.monotonic() - started
+
+        results, dns_report, elapsed = asyncio.run(everything())
+        findings = dns_report.findings if dns_report is not None else ()
         now = utcnow()
         with self.db.session(write=True) as session:
             onboarding = queries.get_by_key(session, plan.onboarding.key, for_update=True)
@@ -145,8 +192,8 @@ class CheckService:
             assert onboarding.id is not None
             moves = []
             for step in plan.steps:
-                results = [r for r in report.results if r.step == step.value]
-                verdict = worst(results) if results else CheckStatus.SKIPPED
+                mine = [r for r in results if r.step == step.value]
+                verdict = worst(mine) if mine else CheckStatus.SKIPPED
                 check_store.add_run(
                     session,
                     CheckRun(
@@ -155,14 +202,17 @@ class CheckService:
                         run_by=user_id,
                         run_at=now,
                         worst=verdict.value,
-                        elapsed_ms=round(report.elapsed * 1000),
-                        results=[r.as_dict() for r in results],
+                        elapsed_ms=round(elapsed * 1000),
+                        results=[r.as_dict() for r in mine],
                     ),
                 )
-                move = _follow(session, onboarding, step, verdict, user_id)
+                move = _follow(session, onboarding, step, mine, user_id)
                 if move is not None:
                     moves.append(move)
-            recognised = self._remember_provider(session, onboarding, report.previous_providers)
+            recognised = self._remember_provider(
+                session, onboarding, {f.domain: f.previous_provider for f in findings}
+            )
+            _remember_old_mx(onboarding, findings, region)
             queries.record_event(
                 session,
                 onboarding_id=onboarding.id,
@@ -170,15 +220,15 @@ class CheckService:
                 action="check.run",
                 detail={
                     "steps": [s.value for s in plan.steps],
-                    "results": dict(Counter(r.status.value for r in report.results)),
+                    "results": dict(Counter(r.status.value for r in results)),
                 },
                 at=now,
             )
             return CheckReport(
                 view_of(session, onboarding),
                 plan.steps,
-                report.results,
-                report.elapsed,
+                tuple(results),
+                elapsed,
                 tuple(moves),
                 recognised,
             )
@@ -207,6 +257,35 @@ class CheckService:
         return DnsRecords(view, region.key, tuple(asyncio.run(all_domains())))
 
     # --- internals -----------------------------------------------------------------------
+
+    def _probe_inputs(self, key: str) -> dict[str, Any]:
+        """What the probes need, read from the store: the RFI's answers, the MX hosts seen
+        before the switch, the previous provider and the journal mailbox's login."""
+        with self.db.session() as session:
+            onboarding = queries.get_by_key(session, key)
+            if onboarding is None:
+                raise Refused(Text("There is no onboarding {key}.", key=key))
+            answers = current_answers(session, onboarding)
+            old_mx = dict(onboarding.old_mx_hosts or {})
+            provider = onboarding.previous_provider
+        platform = answers.get("platform") or []
+        method = answers.get("journaling") or []
+        stated = answers.get("previous_provider") or []
+        login = self.credentials.login(key, "pop") if self.credentials else None
+        return {
+            "outbound_ips": [str(x.address) for x in answers.get("outbound_ips", [])],
+            "forwarding": [(x.host, x.port) for x in answers.get("forwarding", [])],
+            "old_mx": old_mx,
+            "journaling_method": method[0] if method else None,
+            "platform": platform[0].display() if platform else None,
+            "previous_provider": provider or (stated[0] if stated else None),
+            "previous_provider_source": "MX/SPF" if provider else ("RFI" if stated else None),
+            "pop": PopCredentials(
+                login.host, login.port, login.security, login.username, login.password
+            )
+            if login
+            else None,
+        }
 
     def _region(self, onboarding: Onboarding) -> GatewayRegion:
         known = ", ".join(sorted(self.profile.regions))
@@ -276,7 +355,7 @@ def _steps(service: Service, name: str | None) -> tuple[Step, ...]:
             Text(
                 "{name} is not a step; checks exist for {steps}.",
                 name=name,
-                steps="inbound, outbound",
+                steps=", ".join(s.value for s in CHECKED_STEPS),
             )
         )
     if not applies(service, step):
@@ -307,14 +386,28 @@ def _domains(session: Any, onboarding: Onboarding) -> tuple[str, ...]:
     return domains
 
 
+def _remember_old_mx(onboarding: Onboarding, findings: Any, region: GatewayRegion) -> None:
+    """At the first check, keep each domain's MX hosts that are not the gateway's: after the
+    switch, those are the hosts that must stop accepting mail."""
+    if onboarding.old_mx_hosts is not None or not findings:
+        return
+    gateway = {h.lower().rstrip(".") for h in region.mx_hosts}
+    onboarding.old_mx_hosts = {
+        f.domain: [h for h in f.mx_hosts if h.lower().rstrip(".") not in gateway] for f in findings
+    }
+
+
 def _follow(
-    session: Any, onboarding: Onboarding, step: Step, verdict: CheckStatus, actor: str
+    session: Any, onboarding: Onboarding, step: Step, results: list[CheckResult], actor: str
 ) -> StepMove | None:
+    """Move the step after a run. Done needs every result to pass: a skipped check (no input
+    yet, or one a person confirms, like the previous provider's cancellation) keeps it open."""
     before = step_state(session, onboarding, step)
-    if verdict is CheckStatus.PASS:
+    statuses = {r.status for r in results}
+    if statuses == {CheckStatus.PASS}:
         target = StepState.DONE
-    elif verdict is CheckStatus.FAIL or (
-        verdict is not CheckStatus.SKIPPED and before is StepState.NOT_STARTED
+    elif CheckStatus.FAIL in statuses or (
+        before is StepState.NOT_STARTED and statuses - {CheckStatus.SKIPPED}
     ):
         target = StepState.IN_PROGRESS
     else:

@@ -32,11 +32,12 @@ class Router:
         checks: CheckService | None = None,
         regions: Mapping[str, str] = REGIONS,
         secret_key: str | None = None,
+        credentials: CredentialService | None = None,
     ) -> None:
         self.onboardings = OnboardingService(db, regions=regions)
         self.rfi = RfiService(db, allow_private=allow_private_targets)
         self.checks = checks
-        self.credentials = CredentialService(
+        self.credentials = credentials or CredentialService(
             db, SecretBox(secret_key), allow_private=allow_private_targets
         )
 

@@ -86,13 +86,14 @@ VERBS: dict[str, Verb] = {
         ),
         Verb(
             name="check",
-            summary="Run the checks of a step (or of every step that has them) against real DNS.",
-            usage="check [customer] [inbound|outbound|all]",
+            summary="Run a step's checks (or every step's) against real DNS and mail servers.",
+            usage="check [customer] [outbound|journaling|inbound|firewall|all]",
             examples=("check acme outbound", "check acme"),
             max_args=2,
-            details="Checks the RFI's domains: MX records point at the region's gateway hosts, "
-            "no old MX host is left, every authoritative name server serves the switch, and SPF "
-            "authorises every gateway range. All passing marks the step done.",
+            details="DNS: MX at the gateway, no old MX host left, every name server serving "
+            "the switch, SPF authorising every gateway range. Probes: smart hosts, delivery "
+            "routes and journal hosts accept SMTP with valid TLS, old MX hosts refuse mail, the "
+            "journal mailbox logs in, port 25 is locked down. All passing marks the step done.",
         ),
         Verb(
             name="dns",

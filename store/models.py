@@ -53,6 +53,11 @@ class Onboarding(SQLModel, table=True):
     # Recognised from the MX and SPF seen when the domains were first checked.
     previous_provider_key: str | None = Field(default=None, max_length=40)
     previous_provider: str | None = Field(default=None, max_length=120)
+    # Domain -> MX hosts that were not the gateway's at the first check: the hosts that must
+    # stop accepting mail once the MX points at the gateway (inbound.old_mx_retired).
+    old_mx_hosts: dict[str, list[str]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
 
 
 class StepStatus(SQLModel, table=True):

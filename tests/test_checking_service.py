@@ -3,13 +3,19 @@ run stores, how the steps follow, and what it refuses."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+import yaml
 from sqlmodel import select
 from support.dns_fixtures import DnsWorld
+from support.smtp_servers import SmtpWorld
 
 from commands.checking import CheckReport, CheckService
 from commands.checks import CheckStatus
 from commands.onboarding import Caller, Refused
+from commands.probes.run import ProbePorts
+from commands.profiles import parse_profile
 from commands.rfi.service import Incoming
 from commands.router import Router
 from commands.steps import Step, StepState
@@ -17,6 +23,7 @@ from store.db import Database
 from store.models import AuditEvent, CheckRun, Onboarding
 
 ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST")
+CONTACTS = "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical"
 
 
 def setup(database: Database, dns_world: DnsWorld, domains: str) -> tuple[Router, CheckService]:
@@ -43,23 +50,25 @@ def test_a_run_stores_results_moves_steps_and_remembers_the_provider(
     database: Database, dns_world: DnsWorld
 ) -> None:
     router, checks = setup(database, dns_world, "good.test, oldmx.test")
-    plan = router.handle_text(ENGINEER, "check acme")
+    plan = router.handle_text(ENGINEER, "check acme inbound")
     report = checks.run(plan, "U0ENG")  # type: ignore[arg-type]
     assert isinstance(report, CheckReport)
     by = {(r.id, r.subject): r.status for r in report.results}
     assert by[("inbound.mx_gateway", "good.test")] is CheckStatus.PASS
     assert by[("inbound.mx_gateway", "oldmx.test")] is CheckStatus.FAIL
-    assert [(m.step, m.after) for m in report.moves] == [
-        (Step.OUTBOUND, StepState.IN_PROGRESS),
-        (Step.INBOUND, StepState.IN_PROGRESS),
-    ]
+    assert [(m.step, m.after) for m in report.moves] == [(Step.INBOUND, StepState.IN_PROGRESS)]
     assert report.previous_provider is not None
     with database.session() as session:
         runs = session.exec(select(CheckRun)).all()
         onboarding = session.exec(select(Onboarding)).one()
         actions = [e.action for e in session.exec(select(AuditEvent))]
-    assert {(r.step, r.worst) for r in runs} == {("outbound", "fail"), ("inbound", "fail")}
+    assert {(r.step, r.worst) for r in runs} == {("inbound", "fail")}
     assert onboarding.previous_provider_key == "microsoft365"
+    # The MX hosts that are not the gateway's are kept, for the old-MX probe after the switch.
+    assert onboarding.old_mx_hosts == {
+        "good.test": [],
+        "oldmx.test": ["acme-test.mail.protection.outlook.com"],
+    }
     assert "check.run" in actions
     assert "provider.recognised" in actions
 
@@ -69,31 +78,67 @@ def test_a_run_stores_results_moves_steps_and_remembers_the_provider(
     assert again.moves == ()  # failing again: the steps stay in progress
 
 
-def test_a_passing_run_marks_done_and_an_inconclusive_one_keeps_it(
-    database: Database, dns_world: DnsWorld
-) -> None:
-    router, checks = setup(database, dns_world, "good.test")
-    plan = router.handle_text(ENGINEER, "check acme outbound")
-    report = checks.run(plan, "U0ENG")  # type: ignore[arg-type]
-    assert [(m.step, m.after) for m in report.moves] == [(Step.OUTBOUND, StepState.DONE)]
-    # Same plan, but a resolver that cannot reach any server: unknown, and done stays done.
-    dead = CheckService(
+PROBE_PROFILE = """
+gateway: Test Gateway
+version: 1
+x-sources:
+  test: &test {url: "https://gateway.test/docs", taken: 2026-11-28}
+regions:
+  eu:
+    name: Test Europe
+    journal_hosts:
+      - {host: journal.probe.test, source: *test}
+"""
+
+
+def probing(database: Database, smtp_world: SmtpWorld, *, resolver: Any = None) -> CheckService:
+    """Checks whose probes reach the aiosmtpd servers of smtp_world (on its high port)."""
+    port = smtp_world.port
+    return CheckService(
         database,
-        dns_world.profile,
-        lambda: type(dns_world.resolver())(["127.0.0.1:9"], timeout=0.3, lifetime=0.6),
+        parse_profile(yaml.safe_load(PROBE_PROFILE), "probe-profile.yml"),
+        resolver or smtp_world.resolver,
+        allow_private=True,
+        ports=ProbePorts(gateway=port, old_mx=port, lockdown=port, forwarding_default=port),
+        ca_file=str(smtp_world.ca.ca_file),
+        timeout=1.0,
     )
-    later = dead.run(plan, "U0ENG")  # type: ignore[arg-type]
+
+
+def test_probes_move_steps_done_only_when_every_check_passes(
+    database: Database, smtp_world: SmtpWorld
+) -> None:
+    checks = probing(database, smtp_world)
+    router = Router(database, allow_private_targets=True, checks=checks, regions={"eu": "EU"})
+    router.handle_text(ENGINEER, "open acme --service both --region eu")
+    router.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
+    # A sending address where nothing listens: the lockdown probe is refused there.
+    for n, text in enumerate([CONTACTS, "next", smtp_world.address("closed")]):
+        router.rfi.reply(Incoming("C0ACME", "1.0", f"4.{n}", "U0CUST", text))
+
+    journaling = checks.run(router.handle_text(ENGINEER, "check acme journaling"), "U0ENG")  # type: ignore[arg-type]
+    assert [(r.id, r.status) for r in journaling.results] == [("journaling.smtp", CheckStatus.PASS)]
+    assert [(m.step, m.after) for m in journaling.moves] == [(Step.JOURNALING, StepState.DONE)]
+
+    # The lockdown passes, but the previous provider's cancellation is a person's to confirm:
+    # the firewall step is in progress, not done.
+    firewall = checks.run(router.handle_text(ENGINEER, "check acme firewall"), "U0ENG")  # type: ignore[arg-type]
+    statuses = {r.id: r.status for r in firewall.results}
+    assert statuses == {
+        "firewall.lockdown": CheckStatus.PASS,
+        "firewall.previous_provider": CheckStatus.SKIPPED,
+    }
+    assert [(m.step, m.after) for m in firewall.moves] == [(Step.FIREWALL, StepState.IN_PROGRESS)]
+
+    # The journal host cannot be resolved now: unknown, and journaling stays done.
+    dead = probing(
+        database,
+        smtp_world,
+        resolver=lambda: type(smtp_world.resolver())(["127.0.0.1:9"], timeout=0.3, lifetime=0.6),
+    )
+    later = dead.run(router.handle_text(ENGINEER, "check acme journaling"), "U0ENG")  # type: ignore[arg-type]
     assert {r.status for r in later.results} == {CheckStatus.UNKNOWN}
     assert later.moves == ()
-    status = router.handle_text(ENGINEER, "status")
-    assert (
-        next(
-            s
-            for s in status.onboarding.steps  # type: ignore[union-attr]
-            if s.step is Step.OUTBOUND
-        ).state
-        is StepState.DONE
-    )
 
 
 def test_closed_onboardings_are_not_checked(database: Database, dns_world: DnsWorld) -> None:
