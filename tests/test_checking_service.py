@@ -1,5 +1,6 @@
-"""The check service on SQLite and PostgreSQL, against the real NSD of the DNS fixtures: what a
-run stores, how the steps follow, and what it refuses."""
+"""The check service on SQLite and PostgreSQL, against real servers (the NSD of the DNS
+fixtures, the aiosmtpd servers and Dovecot of the probe fixtures): what a run stores, how the
+steps follow, and what it refuses."""
 
 from __future__ import annotations
 
@@ -7,17 +8,27 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 from sqlmodel import select
 from support.dns_fixtures import DnsWorld
+from support.dovecot import (
+    JOURNAL_MESSAGES,
+    JOURNAL_PASSWORD,
+    JOURNAL_USER,
+    POP_HOST,
+    DovecotServer,
+)
 from support.smtp_servers import SmtpWorld
 
 from commands.checking import CheckReport, CheckService
 from commands.checks import CheckStatus
+from commands.credentials import CredentialErrors, CredentialService
 from commands.onboarding import Caller, Refused
 from commands.probes.run import ProbePorts
 from commands.profiles import parse_profile
 from commands.rfi.service import Incoming
 from commands.router import Router
+from commands.secrets import SecretBox
 from commands.steps import Step, StepState
 from store.db import Database
 from store.models import AuditEvent, CheckRun, Onboarding
@@ -91,7 +102,13 @@ regions:
 """
 
 
-def probing(database: Database, smtp_world: SmtpWorld, *, resolver: Any = None) -> CheckService:
+def probing(
+    database: Database,
+    smtp_world: SmtpWorld,
+    *,
+    resolver: Any = None,
+    credentials: CredentialService | None = None,
+) -> CheckService:
     """Checks whose probes reach the aiosmtpd servers of smtp_world (on its high port)."""
     port = smtp_world.port
     return CheckService(
@@ -102,6 +119,7 @@ def probing(database: Database, smtp_world: SmtpWorld, *, resolver: Any = None) 
         ports=ProbePorts(gateway=port, old_mx=port, lockdown=port, forwarding_default=port),
         ca_file=str(smtp_world.ca.ca_file),
         timeout=1.0,
+        credentials=credentials,
     )
 
 
@@ -149,3 +167,56 @@ def test_closed_onboardings_are_not_checked(database: Database, dns_world: DnsWo
         checks.run(plan, "U0ENG")  # type: ignore[arg-type]
     with database.session() as session:
         assert session.exec(select(CheckRun)).all() == []
+
+
+def test_journaling_pop_logs_in_with_the_stored_credentials(
+    database: Database, smtp_world: SmtpWorld, dovecot_server: DovecotServer
+) -> None:
+    box = SecretBox(Fernet.generate_key().decode())
+    credentials = CredentialService(database, box, allow_private=True)
+    checks = probing(database, smtp_world, credentials=credentials)
+    router = Router(
+        database,
+        allow_private_targets=True,
+        checks=checks,
+        regions={"eu": "EU"},
+        credentials=credentials,
+    )
+    router.handle_text(ENGINEER, "open acme --service archiving --region eu")
+    router.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
+    for n, text in enumerate(
+        [
+            CONTACTS,
+            "next",
+            "127.0.0.41",
+            "next",
+            "acme.example",
+            "next",
+            "Exchange 2010",
+            "none",
+            "POP",
+        ]
+    ):
+        router.rfi.reply(Incoming("C0ACME", "1.0", f"5.{n}", "U0CUST", text))
+    saved = credentials.submit(
+        "acme",
+        "pop",
+        "U0CUST",
+        {
+            "host": POP_HOST,
+            "port": str(dovecot_server.pop3s_port),
+            "security": "pop3s",
+            "username": JOURNAL_USER,
+            "password": JOURNAL_PASSWORD,
+        },
+    )
+    assert not isinstance(saved, CredentialErrors), saved
+
+    report = checks.run(router.handle_text(ENGINEER, "check acme journaling"), "U0ENG")  # type: ignore[arg-type]
+    (pop,) = [r for r in report.results if r.id == "journaling.pop"]
+    assert pop.status is CheckStatus.PASS, pop
+    assert f"{len(JOURNAL_MESSAGES)} message" in pop.summary + " ".join(pop.evidence)
+    assert JOURNAL_PASSWORD not in repr(report)
+    with database.engine.connect() as connection:
+        stored = repr(connection.exec_driver_sql("SELECT * FROM check_run").all())
+    assert JOURNAL_PASSWORD not in stored
