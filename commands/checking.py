@@ -268,6 +268,7 @@ class CheckService:
             answers = current_answers(session, onboarding)
             old_mx = dict(onboarding.old_mx_hosts or {})
             provider = onboarding.previous_provider
+            journal_address = onboarding.journal_address
         platform = answers.get("platform") or []
         method = answers.get("journaling") or []
         stated = answers.get("previous_provider") or []
@@ -277,6 +278,7 @@ class CheckService:
             "forwarding": [(x.host, x.port) for x in answers.get("forwarding", [])],
             "old_mx": old_mx,
             "journaling_method": method[0] if method else None,
+            "journal_address": journal_address,
             "platform": platform[0].display() if platform else None,
             "previous_provider": provider or (stated[0] if stated else None),
             "previous_provider_source": "MX/SPF" if provider else ("RFI" if stated else None),

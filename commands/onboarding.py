@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session
 
 from commands.grammar import UsageError, check_key
@@ -210,9 +211,15 @@ class OnboardingService:
             return Closed(view_of(session, onboarding))
 
     def update(
-        self, caller: Caller, key: str | None, *, region: str | None, name: str | None
+        self,
+        caller: Caller,
+        key: str | None,
+        *,
+        region: str | None,
+        name: str | None,
+        journal_address: str | None = None,
     ) -> Updated:
-        if region is None and name is None:
+        if region is None and name is None and journal_address is None:
             raise Refused(
                 Text(
                     "Say what to change: {example}.", example=Code("/connect set acme --region eu")
@@ -220,6 +227,7 @@ class OnboardingService:
             )
         new_region = _parse_region(region, self.regions)
         new_name = _parse_name(name, "") if name is not None else None
+        new_journal = _parse_address(journal_address) if journal_address is not None else None
         with self.db.session(write=True) as session:
             onboarding = find_onboarding(session, caller, key, verb="set", for_update=True)
             if onboarding.closed_at is not None:
@@ -231,6 +239,9 @@ class OnboardingService:
             if new_name is not None and new_name != onboarding.name:
                 changes["name"] = {"from": onboarding.name, "to": new_name}
                 onboarding.name = new_name
+            if new_journal is not None and new_journal != onboarding.journal_address:
+                changes["journal address"] = {"from": onboarding.journal_address, "to": new_journal}
+                onboarding.journal_address = new_journal
             if not changes:
                 raise Refused(
                     Text("Nothing to change: {key} has that already.", key=onboarding.key)
@@ -422,6 +433,15 @@ def _parse_name(value: str | None, key: str) -> str:
             )
         )
     return name
+
+
+def _parse_address(value: str) -> str:
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise Refused(
+            Text("{value} is not an email address: {why}", value=value[:80], why=str(exc))
+        ) from None
 
 
 def _parse_step(value: str) -> Step:

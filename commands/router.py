@@ -110,7 +110,11 @@ class Router:
                 return self._checks().records(caller, first)
             case "set":
                 return service.update(
-                    caller, first, region=_flag(flags, "region"), name=_flag(flags, "name")
+                    caller,
+                    first,
+                    region=_flag(flags, "region"),
+                    name=_flag(flags, "name"),
+                    journal_address=_flag(flags, "journal-address"),
                 )
         raise AssertionError(f"verb {command.verb} has no handler")
 

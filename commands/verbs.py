@@ -115,11 +115,18 @@ VERBS: dict[str, Verb] = {
         ),
         Verb(
             name="set",
-            summary="Change an onboarding's region or name.",
-            usage='set [customer] [--region REGION] [--name "Company name"]',
-            examples=("set acme --region eu", 'set acme --name "Acme Ltd"'),
+            summary="Change an onboarding's region, name or journal address.",
+            usage='set [customer] [--region REGION] [--name "Company name"] '
+            "[--journal-address ADDRESS]",
+            examples=(
+                "set acme --region eu",
+                'set acme --name "Acme Ltd"',
+                "set acme --journal-address journal-acme@example.com",
+            ),
             max_args=1,
-            flags={"region": True, "name": True},
+            flags={"region": True, "name": True, "journal-address": True},
+            details="The journal address is the one the gateway gave the account; the "
+            "journaling check compares it with the gateway's format.",
         ),
         Verb(
             name="help",

@@ -58,6 +58,8 @@ class Onboarding(SQLModel, table=True):
     old_mx_hosts: dict[str, list[str]] | None = Field(
         default=None, sa_column=Column(JSON, nullable=True)
     )
+    # The address the gateway gave the account for journal reports (set by an engineer).
+    journal_address: str | None = Field(default=None, max_length=254)
 
 
 class StepStatus(SQLModel, table=True):

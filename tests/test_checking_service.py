@@ -26,6 +26,7 @@ from commands.credentials import CredentialErrors, CredentialService
 from commands.onboarding import Caller, Refused
 from commands.probes.run import ProbePorts
 from commands.profiles import parse_profile
+from commands.results import Updated
 from commands.rfi.service import Incoming
 from commands.router import Router
 from commands.secrets import SecretBox
@@ -89,7 +90,7 @@ def test_a_run_stores_results_moves_steps_and_remembers_the_provider(
     assert again.moves == ()  # failing again: the steps stay in progress
 
 
-PROBE_PROFILE = """
+PROBE_PROFILE = r"""
 gateway: Test Gateway
 version: 1
 x-sources:
@@ -99,6 +100,7 @@ regions:
     name: Test Europe
     journal_hosts:
       - {host: journal.probe.test, source: *test}
+    journal_address_format: 'journal-[a-z0-9-]+@jrnl\.gateway-test\.net'
 """
 
 
@@ -134,9 +136,28 @@ def test_probes_move_steps_done_only_when_every_check_passes(
     for n, text in enumerate([CONTACTS, "next", smtp_world.address("closed")]):
         router.rfi.reply(Incoming("C0ACME", "1.0", f"4.{n}", "U0CUST", text))
 
-    journaling = checks.run(router.handle_text(ENGINEER, "check acme journaling"), "U0ENG")  # type: ignore[arg-type]
-    assert [(r.id, r.status) for r in journaling.results] == [("journaling.smtp", CheckStatus.PASS)]
-    assert [(m.step, m.after) for m in journaling.moves] == [(Step.JOURNALING, StepState.DONE)]
+    def journaling() -> CheckReport:
+        return checks.run(router.handle_text(ENGINEER, "check acme journaling"), "U0ENG")  # type: ignore[arg-type]
+
+    # The journal hosts answer, but the account's journal address is not known yet: a warning.
+    first = journaling()
+    assert [(r.id, r.status) for r in first.results] == [("journaling.smtp", CheckStatus.WARN)]
+    assert [(m.step, m.after) for m in first.moves] == [(Step.JOURNALING, StepState.IN_PROGRESS)]
+    assert isinstance(
+        router.handle_text(ENGINEER, "set acme --journal-address someone@acme-corp.com"), Updated
+    )
+    wrong = journaling()
+    assert [r.status for r in wrong.results] == [CheckStatus.FAIL]
+    assert "does not have the form" in wrong.results[0].summary
+    assert isinstance(
+        router.handle_text(
+            ENGINEER, "set acme --journal-address journal-acme-1@jrnl.gateway-test.net"
+        ),
+        Updated,
+    )
+    right = journaling()
+    assert [r.status for r in right.results] == [CheckStatus.PASS]
+    assert [(m.step, m.after) for m in right.moves] == [(Step.JOURNALING, StepState.DONE)]
 
     # The lockdown passes, but the previous provider's cancellation is a person's to confirm:
     # the firewall step is in progress, not done.

@@ -146,6 +146,9 @@ def test_close_keeps_the_onboarding_and_frees_the_channel(database: Database) ->
         ("close", "Spell out the customer"),
         ("open existing --service both", "existing exists already: opened by @U0BOSS"),
         ("open other --service both", "already bound to existing"),
+        ("set existing --journal-address nope", "nope is not an email address"),
+        ("set existing --region mars", "mars is not a region"),
+        ("set existing", "Say what to change"),
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(

@@ -418,9 +418,16 @@ async def check_journaling_smtp(
         list(probes),
         fix_owner="If the bot's network is fine, tell the gateway's support which host.",
     )
-    return CheckResult(
-        verdict.id, verdict.status, None, verdict.summary, tuple(notes) + verdict.evidence
-    )
+    status, summary = verdict.status, verdict.summary
+    if address_format is not None and not journal_address and status is CheckStatus.PASS:
+        # The hosts are fine, but half the check could not run: not done yet.
+        status = CheckStatus.WARN
+        summary = (
+            "The journal hosts accept mail with STARTTLS; set the journal address the gateway "
+            "gave the account (/connect set <customer> --journal-address ...) so that it is "
+            "checked too."
+        )
+    return CheckResult(verdict.id, status, None, summary, tuple(notes) + verdict.evidence)
 
 
 LEGACY_POP_PLATFORMS = re.compile(r"exchange\s*(5\.5|2000|2003)\b", re.IGNORECASE)

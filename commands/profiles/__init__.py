@@ -91,7 +91,19 @@ class GatewayRegion(_Strict):
     smart_hosts: tuple[HostFact, ...] = ()
     journal_hosts: tuple[HostFact, ...] = ()
     published_ranges: tuple[RangeFact, ...] = ()
+    # A regular expression the account's journal address matches (journaling.smtp checks it).
+    journal_address_format: str | None = None
     notes: str | None = None
+
+    @field_validator("journal_address_format")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
 
     @property
     def mx_hosts(self) -> tuple[str, ...]:
