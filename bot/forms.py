@@ -26,7 +26,7 @@ INPUT_LIMIT = 3_000
 ERROR_LIMIT = 150
 
 
-def rfi_view(form: Form, body: dict[str, Any]) -> View:
+def rfi_view(form: Form) -> View:
     blocks: list[Any] = [
         SectionBlock(
             text=f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)}): one value per line "

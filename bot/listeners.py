@@ -108,16 +108,19 @@ def register(app: App, router: Router, work: Executor) -> None:
     def on_form_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         key = actions.value_of(body["actions"][0]).get("key", "")
-        # views.open must happen within 3 s of the click (the trigger_id expires): do it now.
-        try:
-            form = router.rfi.form(key)
-        except Refused as exc:
-            refusal = render(Refusal(exc.text))
-            client.chat_postEphemeral(
-                channel=body["channel"]["id"], user=body["user"]["id"], text=refusal.text
-            )
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=forms.rfi_view(form, body))
+        channel, user, trigger = body["channel"]["id"], body["user"]["id"], body["trigger_id"]
+
+        def open_form() -> None:
+            # The pool starts this at once: views.open must come within 3 s of the click.
+            try:
+                form = router.rfi.form(key)
+            except Refused as exc:
+                refusal = render(Refusal(exc.text))
+                client.chat_postEphemeral(channel=channel, user=user, text=refusal.text)
+                return
+            client.views_open(trigger_id=trigger, view=forms.rfi_view(form))
+
+        later("RFI form button", None, open_form)
 
     @app.view(forms.RFI_FORM_CALLBACK)
     def on_form_submit(
