@@ -59,7 +59,7 @@ def sign(
     }
 
 
-def slash_command_body(
+def slash_command_fields(
     text: str,
     *,
     user_id: str = "U0ENG",
@@ -71,9 +71,9 @@ def slash_command_body(
     response_url: str = "",
     trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
     api_app_id: str = API_APP_ID,
-) -> bytes:
-    """A slash command payload, form-encoded with the fields (and order) Slack uses."""
-    fields = {
+) -> dict[str, str]:
+    """A slash command's fields, in Slack's order: the HTTP form, or a Socket Mode payload."""
+    return {
         "token": VERIFICATION_TOKEN,
         "team_id": team_id,
         "team_domain": TEAM_DOMAIN,
@@ -88,7 +88,11 @@ def slash_command_body(
         "response_url": response_url,
         "trigger_id": trigger_id,
     }
-    return urlencode(fields).encode()
+
+
+def slash_command_body(text: str, **fields: str) -> bytes:
+    """A slash command payload, form-encoded as Slack posts it over HTTP."""
+    return urlencode(slash_command_fields(text, **fields)).encode()
 
 
 def event_body(

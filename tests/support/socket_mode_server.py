@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from support.signing import API_APP_ID, TEAM_DOMAIN, TEAM_ID, VERIFICATION_TOKEN
+from support.signing import API_APP_ID, slash_command_fields
 
 __all__ = ["Connection", "SocketModeServer", "slash_command_payload"]
 
@@ -52,35 +52,9 @@ _MAX_MESSAGE = 4 * 1024 * 1024  # far above any ack; a bigger frame means a brok
 _HANDSHAKE_TIMEOUT = 5.0
 
 
-def slash_command_payload(
-    text: str,
-    *,
-    user_id: str = "U0ENG",
-    user_name: str = "eng",
-    channel_id: str = "C0ACME",
-    channel_name: str = "acme",
-    team_id: str = TEAM_ID,
-    command: str = "/connect",
-    response_url: str = "",
-    trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
-    api_app_id: str = API_APP_ID,
-) -> dict[str, str]:
+def slash_command_payload(text: str, **fields: str) -> dict[str, str]:
     """The ``payload`` of a ``slash_commands`` envelope: the HTTP form fields, as a JSON object."""
-    return {
-        "token": VERIFICATION_TOKEN,
-        "team_id": team_id,
-        "team_domain": TEAM_DOMAIN,
-        "channel_id": channel_id,
-        "channel_name": channel_name,
-        "user_id": user_id,
-        "user_name": user_name,
-        "command": command,
-        "text": text,
-        "api_app_id": api_app_id,
-        "is_enterprise_install": "false",
-        "response_url": response_url,
-        "trigger_id": trigger_id,
-    }
+    return slash_command_fields(text, **fields)
 
 
 class ProtocolError(Exception):
