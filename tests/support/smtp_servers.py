@@ -192,6 +192,7 @@ def probe_zones() -> dict[str, list[str]]:
         "twofaced A 169.254.169.254",  # one good address, one metadata: refused as a whole
         "v6only AAAA ::1",
         "pop A 127.0.0.16",  # the Dovecot journal mailbox (support/dovecot.py)
+        "ldap A 127.0.0.18",  # the OpenLDAP directory (support/slapd.py)
     ]
     reverse = [
         "1 PTR good.probe.test.",
