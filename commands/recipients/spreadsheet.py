@@ -1,0 +1,227 @@
+"""Recipient spreadsheets: CSV, XLSX and XLS in the gateway's layout, read and checked row by row.
+
+The layout: a header cell `email` somewhere in A1 to M99, with `name` directly to its right;
+the rows below it are recipients. Every row is checked (address syntax with email-validator and
+no DNS, the domain among the RFI's, duplicates) and problems carry their row number, so the
+person can fix the file. Rows are read as a stream (XLSX in openpyxl's read-only mode), so a big
+file is never held in memory as a whole; only the addresses seen so far are kept, to find
+duplicates.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from email_validator import EmailNotValidError, validate_email
+
+HEADER_ROWS = 99  # the header is looked for in rows 1 to 99 ...
+HEADER_COLUMNS = 13  # ... and columns A to M
+MAX_ERRORS_KEPT = 200  # every error is counted; the first ones are listed
+MAX_NAME_CHARS = 256
+
+
+class NotASpreadsheet(ValueError):
+    """The file cannot be read as CSV, XLSX or XLS, or has no `email` header: says which."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    row: int  # 1-based, as the spreadsheet program shows it
+    address: str  # normalised: the domain lowercased and in its ASCII form
+    name: str | None
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    problem: str
+
+
+@dataclass
+class Checked:
+    """What a file holds: the good rows stream out; this collects the rest."""
+
+    header_row: int = 0
+    header_column: int = 0
+    rows: int = 0  # data rows read (empty rows not counted)
+    valid: int = 0
+    duplicates: int = 0
+    errors: int = 0
+    listed_errors: list[RowError] = field(default_factory=list)
+    outside_domains: dict[str, int] = field(default_factory=dict)  # domain -> rows
+
+    @property
+    def clean(self) -> bool:
+        return self.errors == 0 and self.duplicates == 0
+
+    def problem(self, row: int, text: str) -> None:
+        self.errors += 1
+        if len(self.listed_errors) < MAX_ERRORS_KEPT:
+            self.listed_errors.append(RowError(row, text))
+
+
+def kind_of(filename: str, head: bytes) -> str:
+    """ "csv", "xlsx" or "xls", from the content first (people rename files), then the name."""
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # the OLE2 container of .xls
+        return "xls"
+    suffix = Path(filename).suffix.lower()
+    if suffix in (".xlsx", ".xls"):
+        raise NotASpreadsheet(f"{filename} is named {suffix} but is not such a file.")
+    if b"\x00" in head or not _looks_like_text(head):
+        raise NotASpreadsheet(f"{filename} is not a spreadsheet (CSV, XLSX or XLS).")
+    return "csv"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    return controls <= len(head) // 100  # a CSV has next to no control bytes
+
+
+def read_cells(path: Path) -> Iterator[list[str]]:
+    """Each row of the first sheet as text cells (empty string for an empty cell)."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)  # enough to tell text from binary, not just the magic
+    kind = kind_of(path.name, head)
+    if kind == "xlsx":
+        yield from _xlsx_rows(path)
+    elif kind == "xls":
+        yield from _xls_rows(path)
+    else:
+        yield from _csv_rows(path)
+
+
+def check(
+    rows: Iterator[list[str]], domains: Collection[str]
+) -> tuple[Checked, Iterator[Recipient]]:
+    """Find the header, then stream the valid recipients; `Checked` fills in as they stream."""
+    wanted = {d.lower().rstrip(".") for d in domains}
+    checked = Checked()
+    numbered = enumerate(rows, start=1)
+    for number, cells in numbered:
+        if number > HEADER_ROWS:
+            break
+        column = _header_column(cells)
+        if column is not None:
+            checked.header_row, checked.header_column = number, column
+            return checked, _recipients(numbered, column, wanted, checked)
+    raise NotASpreadsheet(
+        "No header cell `email` (with `name` directly to its right) in A1 to M99: put the "
+        "addresses under an `email` column and the names under `name` beside it."
+    )
+
+
+def _header_column(cells: Sequence[str]) -> int | None:
+    for index, cell in enumerate(cells[:HEADER_COLUMNS]):
+        right = cells[index + 1] if index + 1 < len(cells) else ""
+        if cell.strip().lower() == "email" and right.strip().lower() == "name":
+            return index
+    return None
+
+
+def _recipients(
+    numbered: Iterator[tuple[int, list[str]]],
+    column: int,
+    domains: set[str],
+    checked: Checked,
+) -> Iterator[Recipient]:
+    seen: set[str] = set()
+    for number, cells in numbered:
+        raw = cells[column].strip() if column < len(cells) else ""
+        name = cells[column + 1].strip() if column + 1 < len(cells) else ""
+        if not raw and not name:
+            continue  # an empty row is not an error
+        checked.rows += 1
+        if not raw:
+            checked.problem(number, f"no address (the name is {name[:60]!r})")
+            continue
+        try:
+            address = validate_email(raw, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            checked.problem(number, f"{raw[:80]!r} is not an email address: {exc}")
+            continue
+        local, _, domain = address.rpartition("@")
+        domain = domain.lower()
+        address = f"{local}@{domain}"
+        if domains and domain not in domains:
+            checked.outside_domains[domain] = checked.outside_domains.get(domain, 0) + 1
+            checked.problem(number, f"{address}: {domain} is not one of the RFI's domains")
+            continue
+        key = address.lower()
+        if key in seen:
+            checked.duplicates += 1
+            checked.problem(number, f"{address} is listed more than once")
+            continue
+        seen.add(key)
+        checked.valid += 1
+        yield Recipient(number, address, name[:MAX_NAME_CHARS] or None)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _csv_rows(path: Path) -> Iterator[list[str]]:
+    with path.open("rb") as handle:
+        sample = handle.read(65536)
+    try:
+        encoding = "utf-8-sig"
+        sample.decode(encoding)
+    except UnicodeDecodeError:
+        encoding = "cp1252"  # what Excel writes for "CSV" on Western European Windows
+    text = sample.decode(encoding, errors="replace")
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        try:
+            yield from csv.reader(handle, dialect)
+        except csv.Error as exc:
+            raise NotASpreadsheet(f"{path.name} is not readable as CSV: {exc}") from None
+
+
+def _xlsx_rows(path: Path) -> Iterator[list[str]]:
+    from openpyxl import load_workbook  # imported here: only XLSX needs it
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zip, XML or format errors all mean "not a readable XLSX"
+        raise NotASpreadsheet(f"{path.name} is not a readable XLSX file ({exc}).") from None
+    try:
+        sheet = book.worksheets[0]
+        for values in sheet.iter_rows(values_only=True):
+            yield [_text(v) for v in values]
+    finally:
+        book.close()
+
+
+def _xls_rows(path: Path) -> Iterator[list[str]]:
+    import xlrd  # imported here: only XLS needs it
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except Exception as exc:  # xlrd raises several kinds for a damaged container
+        raise NotASpreadsheet(f"{path.name} is not a readable XLS file ({exc}).") from None
+    try:
+        sheet = book.sheet_by_index(0)
+        for index in range(sheet.nrows):
+            yield [_text(v) for v in sheet.row_values(index)]
+    finally:
+        book.release_resources()
+
+
+def read_bytes(data: bytes, filename: str, directory: Path) -> Iterator[list[str]]:
+    """Rows of an uploaded file (the Files API gives bytes): written to `directory` first,
+    since the XLSX and XLS readers want a file."""
+    path = directory / Path(filename).name
+    path.write_bytes(data)
+    return read_cells(path)
