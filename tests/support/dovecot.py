@@ -15,20 +15,18 @@ Fixture (register with `-p support.dovecot`, or import into a test module):
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 
 import pytest
 
+from support.daemon import Daemon
 from support.nsd import free_port
 from support.smtp_servers import probe_ca  # noqa: F401 (fixture used below)
 from support.test_ca import Leaf, TestCA
@@ -52,7 +50,10 @@ class DovecotError(RuntimeError):
     """Dovecot could not be started."""
 
 
-class DovecotServer:
+class DovecotServer(Daemon):
+    log_name = "dovecot.log"
+    pid_name = "run/master.pid"
+
     def __init__(
         self,
         leaf: Leaf,
@@ -71,30 +72,8 @@ class DovecotServer:
         self.pop3s_port = free_port(address)
         while self.pop3s_port == self.pop3_port:
             self.pop3s_port = free_port(address)
-        self.directory: Path | None = None
+        super().__init__()
         self.config: Path | None = None
-
-    def __enter__(self) -> DovecotServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def log_path(self) -> Path:
-        assert self.directory is not None
-        return self.directory / "dovecot.log"
-
-    def log_text(self) -> str:
-        with contextlib.suppress(OSError):
-            return self.log_path.read_text(errors="replace")
-        return ""
 
     def _write(self, root: Path) -> Path:
         for sub in ("run", "state", "mail"):
@@ -225,32 +204,6 @@ service stats {{
             f"dovecot did not answer on {self.address}:{self.pop3_port} ({last}); "
             f"log: {self.log_text()[-2000:]}"
         )
-
-    def _pid(self) -> int | None:
-        if self.directory is None:
-            return None
-        with contextlib.suppress(OSError, ValueError):
-            return int((self.directory / "run" / "master.pid").read_text().strip())
-        return None
-
-    def stop(self) -> None:
-        pid = self._pid()
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.05)
-            else:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-        if self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
-            self.directory = None
 
 
 @pytest.fixture(scope="session")

@@ -23,20 +23,17 @@ Fixture (register with `-p support.slapd`):
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 
 import pytest
 
+from support.daemon import Daemon
 from support.nsd import free_port
 from support.smtp_servers import probe_ca  # noqa: F401 (fixture used below)
 from support.test_ca import Leaf, TestCA
@@ -44,7 +41,6 @@ from support.test_ca import Leaf, TestCA
 SLAPD = shutil.which("slapd") or "/usr/sbin/slapd"
 SLAPADD = shutil.which("slapadd") or "/usr/sbin/slapadd"
 START_TIMEOUT = 20.0
-STOP_TIMEOUT = 10.0
 LDAP_ADDRESS = "127.0.0.18"
 LDAP_HOST = "ldap.probe.test"  # the name in the certificate (an A record in smtp_servers.py)
 SUFFIX = "dc=acme,dc=test"
@@ -147,7 +143,10 @@ class SlapdError(RuntimeError):
     """slapd could not be seeded or started."""
 
 
-class SlapdServer:
+class SlapdServer(Daemon):
+    log_name = "slapd.log"
+    pid_name = "slapd.pid"
+
     def __init__(self, leaf: Leaf, ca_file: Path, *, address: str = LDAP_ADDRESS) -> None:
         if not address.startswith("127."):
             raise ValueError("tests serve LDAP on the loopback range only")
@@ -163,29 +162,7 @@ class SlapdServer:
         self.bind_dn = BIND_DN
         self.password = BIND_PASSWORD
         self.base_dn = SUFFIX
-        self.directory: Path | None = None
-
-    def __enter__(self) -> SlapdServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def log_path(self) -> Path:
-        assert self.directory is not None
-        return self.directory / "slapd.log"
-
-    def log_text(self) -> str:
-        with contextlib.suppress(OSError):
-            return self.log_path.read_text(errors="replace")
-        return ""
+        super().__init__()
 
     def _config(self, root: Path) -> Path:
         (root / "db").mkdir()
@@ -268,32 +245,6 @@ class SlapdServer:
                 return True
         except OSError:
             return False
-
-    def _pid(self) -> int | None:
-        if self.directory is None:
-            return None
-        with contextlib.suppress(OSError, ValueError):
-            return int((self.directory / "slapd.pid").read_text().strip())
-        return None
-
-    def stop(self) -> None:
-        pid = self._pid()
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT
-            while time.monotonic() < deadline:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.05)
-            else:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-        if self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
-            self.directory = None
 
 
 @pytest.fixture(scope="session")
