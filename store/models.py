@@ -163,8 +163,74 @@ class Credential(SQLModel, table=True):
     host: str = Field(max_length=255)
     port: int
     security: str = Field(max_length=20)
-    username: str = Field(max_length=255)
+    username: str = Field(max_length=1024)  # a bind DN can be long
     # A Fernet token from commands.secrets: never the plain secret.
     sealed_secret: str = Field(max_length=4096)
     set_by: str = Field(max_length=32)
     set_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    # Kind-specific settings that are not secret (LDAP: base DN, directory type, CA PEM).
+    options: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class RecipientBatch(SQLModel, table=True):
+    """One directory sync or spreadsheet upload: staged, then imported or discarded."""
+
+    __tablename__ = "recipient_batch"
+    __table_args__ = (Index("ix_recipient_batch_onboarding", "onboarding_id", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = Field(foreign_key="onboarding.id", ondelete="CASCADE")
+    source: str = Field(max_length=20)  # "directory" | "spreadsheet"
+    state: str = Field(max_length=20)  # "staged" | "imported" | "discarded" | "replaced"
+    filename: str | None = Field(default=None, max_length=255)
+    rows: int = 0  # data rows read
+    valid: int = 0  # rows that would be imported (first of each address)
+    errors: int = 0  # rows refused, duplicates included
+    duplicates: int = 0
+    # The first row errors and the domains outside the RFI, for the report.
+    report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    imported_by: str | None = Field(default=None, max_length=32)
+    imported_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class RecipientStaging(SQLModel, table=True):
+    """Rows of a staged batch: kept in the database so memory does not grow with the file,
+    and duplicates are found with SQL rather than a set in Python."""
+
+    __tablename__ = "recipient_staging"
+    __table_args__ = (Index("ix_recipient_staging_batch_key", "batch_id", "address_key", "row"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="recipient_batch.id", ondelete="CASCADE")
+    row: int
+    address: str = Field(max_length=320)
+    address_key: str = Field(max_length=320)  # lowercased, for duplicates
+    domain: str = Field(max_length=255)
+    display_name: str | None = Field(default=None, max_length=256)
+    kind: str = Field(default="user", max_length=10)
+    groups: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class Recipient(SQLModel, table=True):
+    """A deliverable address the gateway may accept mail for."""
+
+    __tablename__ = "recipient"
+    __table_args__ = (
+        UniqueConstraint("onboarding_id", "source", "address_key"),
+        Index("ix_recipient_onboarding_domain", "onboarding_id", "domain"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = Field(foreign_key="onboarding.id", ondelete="CASCADE")
+    batch_id: int | None = Field(
+        default=None, foreign_key="recipient_batch.id", ondelete="SET NULL"
+    )
+    source: str = Field(max_length=20)  # "directory" | "spreadsheet"
+    address: str = Field(max_length=320)
+    address_key: str = Field(max_length=320)
+    domain: str = Field(max_length=255)
+    display_name: str | None = Field(default=None, max_length=256)
+    kind: str = Field(default="user", max_length=10)
+    groups: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -1,0 +1,196 @@
+"""Recipients and their staged batches.
+
+A directory sync or a spreadsheet upload first lands in `recipient_staging`, row by row in
+chunks, so that Python never holds the whole file; duplicates are then found with SQL. Importing a
+batch replaces the onboarding's recipients from the same source in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+
+from sqlalchemy import and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+
+from store.models import Recipient, RecipientBatch, RecipientStaging
+
+STAGE_CHUNK = 2_000  # rows per INSERT: large enough to be fast, small enough to stay flat
+
+
+@dataclass(frozen=True)
+class StagedRow:
+    row: int
+    address: str
+    display_name: str | None = None
+    kind: str = "user"
+    groups: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    row: int
+    address: str
+    first_row: int
+
+
+def start_batch(
+    session: Session,
+    *,
+    onboarding_id: int,
+    source: str,
+    created_by: str,
+    filename: str | None = None,
+) -> RecipientBatch:
+    batch = RecipientBatch(
+        onboarding_id=onboarding_id, source=source, state="staged", filename=filename,
+        created_by=created_by,
+    )  # fmt: skip
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def stage(session: Session, batch_id: int, rows: Iterable[StagedRow]) -> int:
+    """Insert `rows` into the batch's staging area in chunks; returns how many."""
+    table = RecipientStaging.__table__  # type: ignore[attr-defined]
+    total = 0
+    iterator: Iterator[StagedRow] = iter(rows)
+    while chunk := list(islice(iterator, STAGE_CHUNK)):
+        session.execute(
+            insert(table),
+            [
+                {
+                    "batch_id": batch_id,
+                    "row": r.row,
+                    "address": r.address,
+                    "address_key": r.address.lower(),
+                    "domain": r.address.rpartition("@")[2].lower(),
+                    "display_name": r.display_name,
+                    "kind": r.kind,
+                    "groups": list(r.groups) if r.groups else None,
+                }
+                for r in chunk
+            ],
+        )
+        total += len(chunk)
+    return total
+
+
+def _earlier():  # type: ignore[no-untyped-def]
+    """`EXISTS` an earlier staged row of the same batch with the same address."""
+    s, t = RecipientStaging, aliased(RecipientStaging)
+    return exists().where(
+        and_(t.batch_id == s.batch_id, t.address_key == s.address_key, t.row < s.row)
+    )
+
+
+def duplicates(session: Session, batch_id: int, *, limit: int) -> tuple[int, list[Duplicate]]:
+    """Rows whose address an earlier row of the batch already has: the count and the first few."""
+    s, t = RecipientStaging, aliased(RecipientStaging)
+    where = and_(s.batch_id == batch_id, _earlier())
+    count = session.execute(select(func.count()).select_from(s).where(where)).scalar_one()
+    first = (
+        select(func.min(t.row))
+        .where(t.batch_id == s.batch_id, t.address_key == s.address_key)
+        .scalar_subquery()
+    )
+    listed = session.execute(
+        select(s.row, s.address, first).where(where).order_by(s.row).limit(limit)
+    ).all()
+    return count, [Duplicate(row, address, first_row) for row, address, first_row in listed]
+
+
+def batch(session: Session, batch_id: int) -> RecipientBatch | None:
+    return session.get(RecipientBatch, batch_id)
+
+
+def import_batch(session: Session, batch_id: int, *, by: str, at: datetime) -> int:
+    """Replace the onboarding's recipients of the batch's source with the batch's first row of
+    each address; the caller's transaction makes it atomic. Returns how many were stored."""
+    found = session.get(RecipientBatch, batch_id)
+    if found is None or found.state != "staged":
+        raise ValueError(f"batch {batch_id} is not staged")
+    s = RecipientStaging
+    session.execute(
+        delete(Recipient).where(
+            col(Recipient.onboarding_id) == found.onboarding_id,
+            col(Recipient.source) == found.source,
+        )
+    )
+    chosen = select(
+        literal(found.onboarding_id), s.batch_id, literal(found.source), s.address,
+        s.address_key, s.domain, s.display_name, s.kind, s.groups,
+    ).where(s.batch_id == batch_id, ~_earlier())  # fmt: skip
+    columns = [
+        "onboarding_id", "batch_id", "source", "address", "address_key", "domain",
+        "display_name", "kind", "groups",
+    ]  # fmt: skip
+    stored = session.execute(
+        insert(Recipient.__table__).from_select(columns, chosen)  # type: ignore[attr-defined]
+    ).rowcount
+    session.execute(
+        update(RecipientBatch)
+        .where(
+            col(RecipientBatch.onboarding_id) == found.onboarding_id,
+            col(RecipientBatch.source) == found.source,
+            col(RecipientBatch.state) == "imported",
+        )
+        .values(state="replaced")
+    )
+    found.state, found.imported_by, found.imported_at = "imported", by, at
+    session.add(found)
+    session.execute(delete(s).where(col(s.batch_id) == batch_id))
+    session.flush()
+    # psycopg and SQLite both give the real rowcount for INSERT ... SELECT; count if not.
+    return stored if stored >= 0 else count(session, found.onboarding_id, found.source)
+
+
+def discard(session: Session, batch_id: int) -> None:
+    session.execute(delete(RecipientStaging).where(col(RecipientStaging.batch_id) == batch_id))
+    session.execute(
+        update(RecipientBatch)
+        .where(col(RecipientBatch.id) == batch_id, col(RecipientBatch.state) == "staged")
+        .values(state="discarded")
+    )
+
+
+def count(session: Session, onboarding_id: int, source: str | None = None) -> int:
+    query = select(func.count()).where(col(Recipient.onboarding_id) == onboarding_id)
+    if source is not None:
+        query = query.where(col(Recipient.source) == source)
+    return session.execute(query).scalar_one()
+
+
+def counts_by_source(session: Session, onboarding_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(Recipient.source, func.count())
+        .where(col(Recipient.onboarding_id) == onboarding_id)
+        .group_by(Recipient.source)
+    ).all()
+    return {source: n for source, n in rows}
+
+
+def per_domain(session: Session, onboarding_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(Recipient.domain, func.count(func.distinct(Recipient.address_key)))
+        .where(col(Recipient.onboarding_id) == onboarding_id)
+        .group_by(Recipient.domain)
+    ).all()
+    return {domain: n for domain, n in rows}
+
+
+def latest_imported(
+    session: Session, onboarding_id: int, source: str | None = None
+) -> RecipientBatch | None:
+    query = select(RecipientBatch).where(
+        col(RecipientBatch.onboarding_id) == onboarding_id,
+        col(RecipientBatch.state) == "imported",
+    )
+    if source is not None:
+        query = query.where(col(RecipientBatch.source) == source)
+    query = query.order_by(col(RecipientBatch.imported_at).desc(), col(RecipientBatch.id).desc())
+    return session.execute(query.limit(1)).scalars().first()
