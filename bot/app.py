@@ -16,6 +16,7 @@ from commands.checking import CheckService
 from commands.credentials import CredentialService
 from commands.dns import DnsResolver
 from commands.profiles import ProfileError, load_profile
+from commands.recipients.sync import RecipientSync
 from commands.router import Router
 from commands.secrets import SecretBox
 from store.db import Database
@@ -55,6 +56,7 @@ def build_core(settings: Settings) -> Core:
         checks=CheckService(db, profile, resolver, credentials=credentials, allow_private=private),
         regions={key: region.name for key, region in profile.regions.items()},
         credentials=credentials,
+        sync=RecipientSync(db, credentials, resolver, allow_private=private),
     )
     return Core(db=db, router=router, work=ThreadPoolExecutor(8, thread_name_prefix="work"))
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    CheckboxesElement,
     InputBlock,
     Option,
     PlainTextInputElement,
@@ -15,7 +16,15 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import mrkdwn
-from commands.credentials import HIDDEN, KIND_TITLES, KINDS, CredentialErrors, CredentialForm
+from commands.credentials import (
+    DIRECTORY_TYPE_LABELS,
+    HIDDEN,
+    KIND_TITLES,
+    KINDS,
+    PLAIN_ACK,
+    CredentialErrors,
+    CredentialForm,
+)
 from commands.rfi.service import Form, FormErrors
 
 RFI_FORM_CALLBACK = "rfi_form"
@@ -95,9 +104,11 @@ CREDENTIALS_CALLBACK = "credentials"
 
 
 def credentials_view(form: CredentialForm) -> View:
-    """Host, port, TLS mode, user and password. Slack has no masked input, so the form says
-    where the password goes: into this form only, stored encrypted, never shown back."""
+    """Host, port, TLS mode, user and password (and for a directory its base DN, type and CA).
+    Slack has no masked input, so the form says where the password goes: into this form only,
+    stored encrypted, never shown back."""
     modes = KINDS[form.kind]
+    ldap = form.kind == "ldap"
     options = [Option(value=mode.key, label=mode.label) for mode in modes.values()]
     initial = next((o for o in options if o.value == form.security), None)
     password_hint = (
@@ -121,11 +132,15 @@ def credentials_view(form: CredentialForm) -> View:
             "Port",
             str(form.port or ""),
             optional=True,
-            hint="Empty: the usual port for the connection (995 or 110).",
+            hint="Empty: the usual port for the connection "
+            + ("(636 for LDAPS, 389 otherwise)." if ldap else "(995 or 110)."),
         ),
-        _text_input("username", "User name", form.username),
-        _text_input(HIDDEN, "Password", "", optional=form.has_secret, hint=password_hint),
     ]
+    if ldap:
+        blocks += _ldap_inputs(form)
+    else:
+        blocks.append(_text_input("username", "User name", form.username))
+    blocks.append(_text_input(HIDDEN, "Password", "", optional=form.has_secret, hint=password_hint))
     return View(
         type="modal",
         callback_id=CREDENTIALS_CALLBACK,
@@ -137,13 +152,72 @@ def credentials_view(form: CredentialForm) -> View:
     )
 
 
+def _ldap_inputs(form: CredentialForm) -> list[Any]:
+    types = [Option(value=k, label=v) for k, v in DIRECTORY_TYPE_LABELS.items()]
+    chosen_type = form.options.get("directory_type")
+    acknowledge = Option(
+        value="yes",
+        label="Accept that plain LDAP sends the bind password in clear",
+    )
+    return [
+        _text_input(
+            "username",
+            "Bind DN",
+            form.username,
+            hint="The account the gateway reads the directory as, e.g. "
+            "cn=mimecast,ou=Service,dc=acme,dc=com (or svc-mimecast@acme.com in AD).",
+        ),
+        _text_input(
+            "base_dn",
+            "Base DN",
+            str(form.options.get("base_dn") or ""),
+            hint="Where the users and groups are, e.g. dc=acme,dc=com.",
+        ),
+        InputBlock(
+            block_id="directory_type",
+            label="Directory type",
+            element=StaticSelectElement(
+                action_id=VALUE,
+                options=types,
+                initial_option=next((o for o in types if o.value == chosen_type), types[0]),
+            ),
+        ),
+        InputBlock(
+            block_id="ca_pem",
+            label="CA certificate (PEM)",
+            optional=True,
+            hint="Only if the directory's certificate is from your own CA: paste it here.",
+            element=PlainTextInputElement(
+                action_id=VALUE,
+                multiline=True,
+                initial_value=str(form.options.get("ca_pem") or "")[:INPUT_LIMIT] or None,
+                max_length=INPUT_LIMIT,
+            ),
+        ),
+        InputBlock(
+            block_id=PLAIN_ACK,
+            label="Plain LDAP",
+            optional=True,
+            hint="Needed only for plain LDAP on 389: the password then crosses the network "
+            "unencrypted. LDAPS or StartTLS avoid that.",
+            element=CheckboxesElement(
+                action_id=VALUE,
+                options=[acknowledge],
+                initial_options=[acknowledge] if form.options.get(PLAIN_ACK) else None,
+            ),
+        ),
+    ]
+
+
 def credential_fields(view: dict[str, Any]) -> dict[str, str]:
-    """Field -> typed text (or the chosen option's value)."""
+    """Field -> typed text (or the chosen option's value; a ticked box gives its value)."""
     fields: dict[str, str] = {}
     for block_id, state in view.get("state", {}).get("values", {}).items():
         element = state.get(VALUE) or {}
         chosen = element.get("selected_option") or {}
-        fields[block_id] = str(chosen.get("value") or element.get("value") or "")
+        ticked = element.get("selected_options") or []
+        first = ticked[0].get("value") if ticked and isinstance(ticked[0], dict) else None
+        fields[block_id] = str(chosen.get("value") or first or element.get("value") or "")
     return fields
 
 

@@ -26,6 +26,7 @@ from bot import actions, mrkdwn
 from commands import results
 from commands.checking import CheckPlan, CheckReport, DnsRecords
 from commands.credentials import KIND_TITLES, CredentialsSaved
+from commands.recipients.sync import Synced, SyncFailed
 from commands.rfi.service import RfiBegin, Summary, ThreadReply
 from commands.steps import STEP_ACTIONS, StepState
 
@@ -126,6 +127,8 @@ _TEMPLATES: dict[type, str] = {
     CheckReport: "check_report.j2",
     DnsRecords: "dns_records.j2",
     CredentialsSaved: "credentials_saved.j2",
+    Synced: "synced.j2",
+    SyncFailed: "sync_failed.j2",
     RfiBegin: "rfi_begin.j2",
     ThreadReply: "rfi_reply.j2",
     Summary: "rfi_summary.j2",
@@ -133,7 +136,15 @@ _TEMPLATES: dict[type, str] = {
 
 
 Renderable = (
-    results.Result | RfiBegin | ThreadReply | Summary | CheckPlan | CheckReport | DnsRecords
+    results.Result
+    | RfiBegin
+    | ThreadReply
+    | Summary
+    | CheckPlan
+    | CheckReport
+    | DnsRecords
+    | Synced
+    | SyncFailed
 )
 
 

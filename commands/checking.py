@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from commands.checks import (
@@ -27,6 +28,7 @@ from commands.checks import (
 )
 from commands.checks.publish import RecordsUnknown
 from commands.credentials import CredentialService
+from commands.directory import DirectorySettings, check_directory
 from commands.dns import DnsResolver
 from commands.onboarding import (
     Caller,
@@ -37,22 +39,32 @@ from commands.onboarding import (
     view_of,
 )
 from commands.probes.pop import PopCredentials
-from commands.probes.run import ProbePorts, run_probe_checks_async
+from commands.probes.run import PROBE_STEPS, ProbePorts, run_probe_checks_async
 from commands.probes.targets import DEFAULT_TIMEOUT
 from commands.profiles import GatewayProfile, GatewayRegion
 from commands.providers import load_catalogue
+from commands.recipients.coverage import coverage
+from commands.recipients.sync import directory_settings
 from commands.results import OnboardingView
 from commands.rfi.service import current_answers
 from commands.steps import STEP_ALIASES, Service, Step, StepState, applies
 from commands.text import Code, Text
 from store import checks as check_store
 from store import queries
+from store import recipients as recipient_store
 from store.db import Database
 from store.models import CheckRun, Onboarding, utcnow
 
 # The steps that have checks, in the seed's order; outbound and inbound also read DNS.
-CHECKED_STEPS: tuple[Step, ...] = (Step.OUTBOUND, Step.JOURNALING, Step.INBOUND, Step.FIREWALL)
+CHECKED_STEPS: tuple[Step, ...] = (
+    Step.OUTBOUND,
+    Step.RECIPIENTS,
+    Step.JOURNALING,
+    Step.INBOUND,
+    Step.FIREWALL,
+)
 DNS_STEPS = frozenset({"outbound", "inbound"})
+DOMAIN_STEPS = DNS_STEPS | {"recipients"}  # the steps that need the RFI's domains
 
 
 @dataclass(frozen=True)
@@ -136,8 +148,8 @@ class CheckService:
                 )
             steps = _steps(Service(onboarding.service), step_name)
             region = self._region(onboarding)
-            # Only the DNS checks read the domains; journaling and firewall do without them.
-            needs_domains = any(s.value in DNS_STEPS for s in steps)
+            # Journaling and firewall do without the domains; the others need them.
+            needs_domains = any(s.value in DOMAIN_STEPS for s in steps)
             domains = _domains(session, onboarding) if needs_domains else ()
             return CheckPlan(view_of(session, onboarding), steps, domains, region.key)
 
@@ -151,6 +163,11 @@ class CheckService:
         region = self.profile.region(plan.region)
         inputs = self._probe_inputs(plan.onboarding.key)
         steps = {s.value for s in plan.steps}
+        recipients = (
+            self._recipient_inputs(plan.onboarding.key, plan.domains)
+            if "recipients" in steps
+            else None
+        )
 
         async def everything() -> tuple[tuple[CheckResult, ...], Any, float]:
             resolver = self.resolver()
@@ -164,17 +181,19 @@ class CheckService:
             probes = run_probe_checks_async(
                 region,
                 resolver,
-                steps,
+                steps & PROBE_STEPS,
                 allow_private=self.allow_private,
                 ports=self.ports,
                 ca_file=self.ca_file,
                 timeout=self.timeout,
                 **inputs,
             )
+            directory = recipients.checks(resolver) if recipients else _nothing()
             if dns is None:
-                return (await probes).results, None, time.monotonic() - started
-            dns_report, probe_report = await asyncio.gather(dns, probes)
-            results = (*dns_report.results, *probe_report.results)
+                probe_report, listed = await asyncio.gather(probes, directory)
+                return (*probe_report.results, *listed), None, time.monotonic() - started
+            dns_report, probe_report, listed = await asyncio.gather(dns, probes, directory)
+            results = (*dns_report.results, *probe_report.results, *listed)
             return results, dns_report, time.monotonic() - started
 
         results, dns_report, elapsed = asyncio.run(everything())
@@ -289,6 +308,29 @@ class CheckService:
             else None,
         }
 
+    def _recipient_inputs(self, key: str, domains: tuple[str, ...]) -> RecipientInputs:
+        """What the recipient checks need: the directory login (if any) and what is stored."""
+        login = self.credentials.login(key, "ldap") if self.credentials else None
+        with self.db.session() as session:
+            onboarding = queries.get_by_key(session, key)
+            if onboarding is None or onboarding.id is None:
+                raise Refused(Text("There is no onboarding {key}.", key=key))
+            stored = recipient_store.per_domain(session, onboarding.id)
+            imported = recipient_store.latest_imported(session, onboarding.id, "spreadsheet")
+            spreadsheet = (
+                (imported.filename or "a spreadsheet", imported.valid, imported.imported_at)
+                if imported
+                else None
+            )
+        settings = (
+            directory_settings(
+                login, domains, allow_private=self.allow_private, timeout=self.timeout
+            )
+            if login
+            else None
+        )
+        return RecipientInputs(domains, settings, stored, spreadsheet)
+
     def _region(self, onboarding: Onboarding) -> GatewayRegion:
         known = ", ".join(sorted(self.profile.regions))
         if onboarding.region is None:
@@ -339,6 +381,52 @@ class CheckService:
         return patterns[0].spf if patterns else ()
 
 
+@dataclass(frozen=True)
+class RecipientInputs:
+    domains: tuple[str, ...]
+    directory: DirectorySettings | None
+    stored: dict[str, int]  # recipients kept per domain
+    spreadsheet: tuple[str, int, datetime | None] | None  # the imported file, rows, when
+
+    async def checks(self, resolver: DnsResolver) -> list[CheckResult]:
+        """`recipients.directory` (or the imported spreadsheet standing in for it), then
+        `recipients.coverage`."""
+        read_now: dict[str, int] = {}
+        if self.directory is not None:
+            report = await check_directory(self.directory, resolver)
+            results = list(report.results)
+            if report.status in (CheckStatus.PASS, CheckStatus.WARN):
+                read_now = dict(report.per_domain)
+        elif self.spreadsheet is not None:
+            filename, rows, at = self.spreadsheet
+            results = [
+                CheckResult(
+                    "recipients.directory",
+                    CheckStatus.PASS,
+                    None,
+                    f"No directory is read: the recipients come from {filename} "
+                    f"({rows:,} addresses imported).",
+                    (f"imported {at:%Y-%m-%d %H:%M} UTC",) if at else (),
+                )
+            ]
+        else:
+            results = [
+                CheckResult(
+                    "recipients.directory",
+                    CheckStatus.SKIPPED,
+                    None,
+                    "No directory login and no spreadsheet yet: enter the directory's login "
+                    "with /connect credentials ... ldap, or upload a spreadsheet of recipients "
+                    "(columns email and name) into the RFI thread.",
+                )
+            ]
+        return [*results, coverage(self.domains, self.stored, read_now)]
+
+
+async def _nothing() -> list[CheckResult]:
+    return []
+
+
 def _steps(service: Service, name: str | None) -> tuple[Step, ...]:
     if name is None or name.lower() == "all":
         steps = tuple(s for s in CHECKED_STEPS if applies(service, s))
@@ -367,9 +455,11 @@ def _steps(service: Service, name: str | None) -> tuple[Step, ...]:
     if step not in CHECKED_STEPS:
         raise Refused(
             Text(
-                "There are no {step} checks yet; today {check} covers inbound and outbound (DNS).",
+                "{step} has no checks: it is done when its questions are answered. {check} "
+                "covers {steps}.",
                 step=step.title,
                 check=Code("/connect check"),
+                steps=", ".join(s.value for s in CHECKED_STEPS),
             )
         )
     return (step,)

@@ -1,4 +1,4 @@
-"""Credentials for customer servers (the POP journal mailbox now, the directory later).
+"""Credentials for customer servers: the POP journal mailbox and the directory (LDAP).
 
 They are typed into a Slack modal, never into a channel. The secret is sealed with
 CONNECT_SECRET_KEY before it reaches the store, is never part of a result, a message, an audit
@@ -8,9 +8,12 @@ entry or a log line, and is opened only for the probe that logs in with it.
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from commands.directory.check import DIRECTORY_TYPES, DirectoryInputError, validate_base_dn
 from commands.onboarding import Caller, Refused, find_onboarding, view_of
 from commands.results import OnboardingView
 from commands.rfi.validators import Invalid, forwarding_hosts
@@ -35,8 +38,20 @@ POP_MODES: dict[str, Mode] = {
     "pop3s": Mode("pop3s", "POP3S (TLS, port 995)", 995),
     "stls": Mode("stls", "POP3 with STLS (port 110)", 110),
 }
-KINDS: dict[str, dict[str, Mode]] = {"pop": POP_MODES}
-KIND_TITLES = {"pop": "POP journal mailbox"}
+# The directory (issue 6): LDAPS on 636 or StartTLS on 389, as the gateway's own directory
+# sync connects. Plain LDAP on 389 is possible, but the bind password then crosses the network
+# in clear, so it is stored only with an explicit acknowledgement.
+LDAP_MODES: dict[str, Mode] = {
+    "ldaps": Mode("ldaps", "LDAPS (TLS, port 636)", 636),
+    "starttls": Mode("starttls", "LDAP with StartTLS (port 389)", 389),
+    "plain": Mode("plain", "Plain LDAP, no encryption (port 389)", 389),
+}
+KINDS: dict[str, dict[str, Mode]] = {"pop": POP_MODES, "ldap": LDAP_MODES}
+KIND_TITLES = {"pop": "POP journal mailbox", "ldap": "Directory (LDAP)"}
+DIRECTORY_TYPE_LABELS = {"active_directory": "Active Directory", "ldap": "Other LDAP directory"}
+PLAIN_ACK = "plain_ok"  # the tick that accepts a bind password sent in clear
+MAX_CA_CHARS = 3_000  # a Slack text input holds 3,000 characters
+MAX_USERNAME_CHARS = 1_024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 HIDDEN = "password"  # the one field whose value is never shown, stored in clear or logged
 FIELDS = ("host", "port", "security", "username", HIDDEN)
@@ -54,6 +69,8 @@ class CredentialForm:
     security: str = ""
     username: str = ""
     has_secret: bool = False
+    # LDAP: base_dn, directory_type, ca_pem, plain_ok (never a secret).
+    options: Mapping[str, Any] = field(default_factory=dict)
     public = False
 
 
@@ -66,7 +83,12 @@ class CredentialsSaved:
     security: str
     username: str
     by: str
+    options: Mapping[str, Any] = field(default_factory=dict)
     public = True
+
+    @property
+    def in_clear(self) -> bool:
+        return self.kind == "ldap" and self.security == "plain"
 
 
 @dataclass(frozen=True)
@@ -83,6 +105,7 @@ class LoginDetails:
     security: str
     username: str
     password: str
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # a stray log line must not carry the password
         return f"LoginDetails({self.username}@{self.host}:{self.port}, {self.security})"
@@ -115,6 +138,7 @@ class CredentialService:
                 row.security,
                 row.username,
                 has_secret=True,
+                options=row.options or {},
             )
 
     def submit(
@@ -131,7 +155,11 @@ class CredentialService:
             )
         port = _port(fields.get("port", ""), modes.get(security), errors)
         username = (fields.get("username") or "").strip()
-        if not username or len(username) > 255 or _CONTROL.search(username):
+        options: dict[str, Any] = {}
+        if kind == "ldap":
+            username = _bind_dn(username, errors)
+            options = _ldap_options(fields, security, errors)
+        elif not username or len(username) > 255 or _CONTROL.search(username):
             errors["username"] = "Give the mailbox's user name (up to 255 characters)."
         password = fields.get(HIDDEN) or ""
         if len(password) > 1024 or _CONTROL.search(password):
@@ -158,6 +186,7 @@ class CredentialService:
             row = row or Credential(onboarding_id=onboarding.id, kind=kind, sealed_secret="")
             row.host, row.port, row.security, row.username = host, port, security, username
             row.sealed_secret, row.set_by, row.set_at = sealed, user_id, utcnow()
+            row.options = options or None
             store.save(session, row)
             queries.record_event(
                 session,
@@ -172,10 +201,19 @@ class CredentialService:
                     "security": security,
                     "username": username,
                     "secret_changed": bool(password),
+                    **{k: v for k, v in options.items() if k != "ca_pem"},
+                    **({"ca_pem": "given"} if options.get("ca_pem") else {}),
                 },
             )
             return CredentialsSaved(
-                view_of(session, onboarding), kind, host, port, security, username, user_id
+                view_of(session, onboarding),
+                kind,
+                host,
+                port,
+                security,
+                username,
+                user_id,
+                options=options,
             )
 
     def login(self, key: str, kind: str) -> LoginDetails | None:
@@ -188,7 +226,12 @@ class CredentialService:
         if row is None:
             return None
         return LoginDetails(
-            row.host, row.port, row.security, row.username, self.box.open(row.sealed_secret)
+            row.host,
+            row.port,
+            row.security,
+            row.username,
+            self.box.open(row.sealed_secret),
+            options=row.options or {},
         )
 
     def _host(self, text: str, errors: dict[str, str]) -> str | None:
@@ -216,11 +259,68 @@ def _kind(kind: str | None) -> str:
     if kind is None or kind.lower() not in KINDS:
         raise Refused(
             Text(
-                "Say which credentials: {example} (the POP journal mailbox).",
-                example=Code("/connect credentials acme pop"),
+                "Say which credentials: {pop} (the POP journal mailbox) or {ldap} (the "
+                "directory the recipients are read from).",
+                pop=Code("/connect credentials acme pop"),
+                ldap=Code("/connect credentials acme ldap"),
             )
         )
     return kind.lower()
+
+
+def _bind_dn(text: str, errors: dict[str, str]) -> str:
+    """A DN (cn=svc,dc=acme,dc=com) or, for Active Directory, a user principal name."""
+    if not text or len(text) > MAX_USERNAME_CHARS or _CONTROL.search(text):
+        errors["username"] = (
+            "Give the account the gateway binds as: a DN such as "
+            "cn=mimecast,ou=Service,dc=acme,dc=com, or svc-mimecast@acme.com for Active Directory."
+        )
+    elif "=" in text and "@" not in text.partition(",")[0]:
+        try:
+            validate_base_dn(text)
+        except DirectoryInputError as exc:
+            errors["username"] = f"The bind DN is not valid: {exc}."[:150]
+    return text
+
+
+def _ldap_options(
+    fields: Mapping[str, str], security: str, errors: dict[str, str]
+) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    try:
+        options["base_dn"] = validate_base_dn(fields.get("base_dn") or "")
+    except DirectoryInputError as exc:
+        errors["base_dn"] = f"The base DN is not valid: {exc}."[:150]
+    directory_type = (fields.get("directory_type") or "").strip()
+    if directory_type not in DIRECTORY_TYPES:
+        errors["directory_type"] = "Choose Active Directory or another LDAP directory."
+    options["directory_type"] = directory_type
+    ca_pem = (fields.get("ca_pem") or "").strip()
+    if ca_pem:
+        problem = _ca_problem(ca_pem)
+        if problem:
+            errors["ca_pem"] = problem
+        options["ca_pem"] = ca_pem
+    if security == "plain":
+        if (fields.get(PLAIN_ACK) or "").strip() != "yes":
+            errors[PLAIN_ACK] = (
+                "Plain LDAP sends the bind password across the network in clear. Tick the box "
+                "to accept that, or choose LDAPS or StartTLS."
+            )
+        options[PLAIN_ACK] = True
+    return options
+
+
+def _ca_problem(pem: str) -> str | None:
+    if len(pem) > MAX_CA_CHARS:
+        return f"The CA certificate is longer than {MAX_CA_CHARS} characters."
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        return "Paste the CA certificate in PEM form (-----BEGIN CERTIFICATE----- ...)."
+    try:
+        ssl.create_default_context(cadata=pem)
+    except (ssl.SSLError, ValueError) as exc:
+        return f"The CA certificate cannot be read: {exc}."[:150]
+    return None
 
 
 def _port(text: str, mode: Mode | None, errors: dict[str, str]) -> int | None:

@@ -37,6 +37,7 @@ from commands.steps import (
 from commands.text import Code, Text, UserRef, When
 from store import checks as check_store
 from store import queries
+from store import recipients as recipient_store
 from store import rfi as rfi_store
 from store.db import Database
 from store.models import Onboarding, utcnow
@@ -355,6 +356,7 @@ def view_of(session: Session, onboarding: Onboarding) -> OnboardingView:
     rows = {r.step: r for r in queries.step_rows(session, onboarding.id)}
     asked = questions.for_service(Service(onboarding.service))
     answered = rfi_store.answered_questions(session, onboarding.id)
+    latest = recipient_store.latest_imported(session, onboarding.id)
     steps = tuple(
         StepView(
             step=step,
@@ -382,6 +384,8 @@ def view_of(session: Session, onboarding: Onboarding) -> OnboardingView:
             LastCheck(Step(run.step), run.worst, run.run_at)
             for run in check_store.latest_runs(session, onboarding.id).values()
         ),
+        recipients=tuple(sorted(recipient_store.counts_by_source(session, onboarding.id).items())),
+        recipients_at=latest.imported_at if latest else None,
     )
 
 

@@ -45,6 +45,14 @@ class OnboardingView:
     rfi_total: int = 0
     previous_provider: str | None = None
     last_checks: tuple[LastCheck, ...] = ()
+    # Recipients kept for the gateway: source ("directory" | "spreadsheet") -> count, and when
+    # the newest set was stored.
+    recipients: tuple[tuple[str, int], ...] = ()
+    recipients_at: datetime | None = None
+
+    @property
+    def recipient_count(self) -> int:
+        return sum(n for _, n in self.recipients)
 
     def last_check(self, step: Step) -> LastCheck | None:
         return next((c for c in self.last_checks if c.step is step), None)

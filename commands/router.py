@@ -9,6 +9,7 @@ from commands.checking import CheckPlan, CheckService, DnsRecords
 from commands.credentials import CredentialForm, CredentialService
 from commands.grammar import Command, UsageError, parse
 from commands.onboarding import Caller, OnboardingService, Refused
+from commands.recipients.sync import RecipientSync, Synced, SyncFailed
 from commands.regions import REGIONS
 from commands.results import Help, Refusal, Result
 from commands.rfi.service import RfiBegin, RfiService, Summary
@@ -20,7 +21,7 @@ from store.db import Database
 
 log = logging.getLogger(__name__)
 
-Reply = Result | RfiBegin | Summary | CheckPlan | DnsRecords | CredentialForm
+Reply = Result | RfiBegin | Summary | CheckPlan | DnsRecords | CredentialForm | Synced | SyncFailed
 
 
 class Router:
@@ -33,6 +34,7 @@ class Router:
         regions: Mapping[str, str] = REGIONS,
         secret_key: str | None = None,
         credentials: CredentialService | None = None,
+        sync: RecipientSync | None = None,
     ) -> None:
         self.onboardings = OnboardingService(db, regions=regions)
         self.rfi = RfiService(db, allow_private=allow_private_targets)
@@ -40,6 +42,7 @@ class Router:
         self.credentials = credentials or CredentialService(
             db, SecretBox(secret_key), allow_private=allow_private_targets
         )
+        self.sync = sync
 
     @staticmethod
     def parse(text: str) -> Command | Refusal:
@@ -108,6 +111,10 @@ class Router:
                 return self.credentials.form(caller, key, kind)
             case "dns":
                 return self._checks().records(caller, first)
+            case "sync":
+                if self.sync is None:
+                    raise Refused(Text("Directory sync is not set up in this process."))
+                return self.sync.sync(caller, first)
             case "set":
                 return service.update(
                     caller,

@@ -87,13 +87,15 @@ VERBS: dict[str, Verb] = {
         Verb(
             name="check",
             summary="Run a step's checks (or every step's) against real DNS and mail servers.",
-            usage="check [customer] [outbound|journaling|inbound|firewall|all]",
+            usage="check [customer] [outbound|recipients|journaling|inbound|firewall|all]",
             examples=("check acme outbound", "check acme"),
             max_args=2,
             details="DNS: MX at the gateway, no old MX host left, every name server serving "
             "the switch, SPF authorising every gateway range. Probes: smart hosts, delivery "
             "routes and journal hosts accept SMTP with valid TLS, old MX hosts refuse mail, the "
-            "journal mailbox logs in, port 25 is locked down. All passing marks the step done.",
+            "journal mailbox logs in, port 25 is locked down. Recipients: the directory is read "
+            "stage by stage (TCP, TLS, bind, paged search) and every domain has recipients. "
+            "All passing marks the step done.",
         ),
         Verb(
             name="dns",
@@ -107,11 +109,24 @@ VERBS: dict[str, Verb] = {
         Verb(
             name="credentials",
             summary="Enter the login for a customer server in a private form (stored encrypted).",
-            usage="credentials [customer] pop",
-            examples=("credentials acme pop",),
+            usage="credentials [customer] pop|ldap",
+            examples=("credentials acme pop", "credentials acme ldap"),
             max_args=2,
-            details="Opens a form for the POP journal mailbox: host, port, TLS mode, user and "
-            "password. Never type a password in a channel.",
+            details="Opens a form. pop: the POP journal mailbox (host, port, TLS mode, user, "
+            "password). ldap: the directory the recipients are read from (host, port, LDAPS or "
+            "StartTLS, bind DN, password, base DN, directory type, your CA if needed). Never "
+            "type a password in a channel.",
+        ),
+        Verb(
+            name="sync",
+            summary="Read the customer's directory and keep its recipients.",
+            usage="sync [customer]",
+            examples=("sync acme",),
+            max_args=1,
+            details="Reads every user and group with an address through the stored ldap "
+            "login (paged, so directories of any size are read whole) and replaces the "
+            "directory's recipients in one go. Without a directory, upload a spreadsheet "
+            "(columns email and name; CSV, XLSX or XLS) into the RFI thread.",
         ),
         Verb(
             name="set",

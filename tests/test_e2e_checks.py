@@ -147,9 +147,13 @@ def test_check_all_runs_every_step_that_applies(bot: BotProcess, slack: SlackSta
     key, channel = onboarding_with_domains(bot, slack, "good.test")
     _, final = run_check(bot, slack, key, channel)
     text = final.params["text"]
-    assert text.startswith("Outbound + Journaling + Inbound + Firewall lockdown checks for")
+    assert text.startswith(
+        "Outbound + Recipient validation + Journaling + Inbound + Firewall lockdown checks for"
+    )
     for check_id in (
         "outbound.spf",
+        "recipients.directory",
+        "recipients.coverage",
         "outbound.smart_hosts",
         "outbound.authorized_ips",
         "journaling.smtp",
@@ -209,7 +213,7 @@ def test_dns_shows_the_records_to_publish(bot: BotProcess, slack: SlackStandIn) 
 @pytest.mark.parametrize(
     ("command", "needle"),
     [
-        ("check {key} recipients", "There are no Recipient validation checks yet"),
+        ("check {key} rfi", "Request for information has no checks"),
         ("check {key} bogus", "bogus is not a step"),
         ("check {other}", "has no domains yet"),
         ("check {noregion}", "has no region yet"),

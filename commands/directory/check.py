@@ -591,8 +591,7 @@ def _report(
     if empty:
         status = max(status, CheckStatus.WARN, key=lambda x: x.rank)
         parts.append(f"no address in {', '.join(empty)}")
-    if outside:
-        status = max(status, CheckStatus.WARN, key=lambda x: x.rank)
+    if outside:  # listed, not held against the directory: the customer may ignore them
         parts.append(f"{len(outside)} addresses in domains not in the RFI")
         fix = "Add those domains to the RFI, or ignore them (they will not be validated)"
     if s.security == "plain":
