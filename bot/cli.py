@@ -1,4 +1,4 @@
-"""`connect-bot`: run (Socket Mode), serve (HTTP), shell (no Slack), db upgrade."""
+"""`connect-bot`: run (Socket Mode), serve (HTTP), shell (no Slack), db upgrade, import."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot import cli_dns
 
     cli_dns.add_parsers(verbs)  # check, spf
+    from bot import cli_import
+
+    cli_import.add_parsers(verbs)  # import
     return parser
 
 
@@ -65,6 +68,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot import cli_dns
 
         return cli_dns.run(args, settings)
+    if args.verb == "import":  # the database only: no Slack
+        from bot import cli_import
+
+        return cli_import.run(args, settings)
     # Imported here so that `--help` and setting errors answer without loading Slack or SQL.
     from bot.app import build_app, build_core
     from commands.onboarding import Caller

@@ -2,10 +2,11 @@
 
 The layout: a header cell `email` somewhere in A1 to M99, with `name` directly to its right;
 the rows below it are recipients. Every row is checked (address syntax with email-validator and
-no DNS, the domain among the RFI's, duplicates) and problems carry their row number, so the
-person can fix the file. CSV rows are read as a stream; XLSX and XLS go through calamine, which
-holds the sheet's cells (in Rust) while they are read. Only the addresses seen so far are kept
-in Python, to find duplicates.
+no DNS, the domain among the RFI's) and problems carry their row number, so the person can fix
+the file. CSV rows are read as a stream; XLSX and XLS go through calamine, which holds the
+sheet's cells (in Rust) while they are read. Nothing here remembers the rows already seen:
+duplicates are found by the store once the rows are staged (store/recipients.py), so Python's
+memory does not grow with the file.
 """
 
 from __future__ import annotations
@@ -16,11 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import (
+    CASE_INSENSITIVE_MAILBOX_NAMES,
+    DOT_ATOM_TEXT,
+    EMAIL_MAX_LENGTH,
+)
 
 HEADER_ROWS = 99  # the header is looked for in rows 1 to 99 ...
 HEADER_COLUMNS = 13  # ... and columns A to M
 MAX_ERRORS_KEPT = 200  # every error is counted; the first ones are listed
 MAX_NAME_CHARS = 256
+MAX_OUTSIDE_DOMAINS = 100  # domains outside the RFI named in the report; the rest are counted
+MAX_DOMAINS_REMEMBERED = 1_024  # valid domains whose verdict is reused (a file has a handful)
+_LOWERCASED_MAILBOXES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)  # postmaster@ and the like
 
 
 class NotASpreadsheet(ValueError):
@@ -47,15 +56,22 @@ class Checked:
     header_row: int = 0
     header_column: int = 0
     rows: int = 0  # data rows read (empty rows not counted)
-    valid: int = 0
-    duplicates: int = 0
+    valid: int = 0  # rows that passed the row checks (duplicates among them are the store's)
     errors: int = 0
     listed_errors: list[RowError] = field(default_factory=list)
     outside_domains: dict[str, int] = field(default_factory=dict)  # domain -> rows
+    outside_other: int = 0  # rows in further outside domains, beyond MAX_OUTSIDE_DOMAINS
 
     @property
     def clean(self) -> bool:
-        return self.errors == 0 and self.duplicates == 0
+        """No row failed its own checks (duplicates are known only after staging)."""
+        return self.errors == 0
+
+    def outside(self, domain: str) -> None:
+        if domain in self.outside_domains or len(self.outside_domains) < MAX_OUTSIDE_DOMAINS:
+            self.outside_domains[domain] = self.outside_domains.get(domain, 0) + 1
+        else:
+            self.outside_other += 1  # a file of random domains must not grow this dict
 
     def problem(self, row: int, text: str) -> None:
         self.errors += 1
@@ -127,7 +143,7 @@ def _recipients(
     domains: set[str],
     checked: Checked,
 ) -> Iterator[Recipient]:
-    seen: set[str] = set()
+    addresses = Addresses()
     for number, cells in numbered:
         raw = cells[column].strip() if column < len(cells) else ""
         name = cells[column + 1].strip() if column + 1 < len(cells) else ""
@@ -138,25 +154,53 @@ def _recipients(
             checked.problem(number, f"no address (the name is {name[:60]!r})")
             continue
         try:
-            address = validate_email(raw, check_deliverability=False).normalized
+            address = addresses.normalise(raw)
         except EmailNotValidError as exc:
             checked.problem(number, f"{raw[:80]!r} is not an email address: {exc}")
             continue
-        local, _, domain = address.rpartition("@")
-        domain = domain.lower()
-        address = f"{local}@{domain}"
+        domain = address.rpartition("@")[2]
         if domains and domain not in domains:
-            checked.outside_domains[domain] = checked.outside_domains.get(domain, 0) + 1
+            checked.outside(domain)
             checked.problem(number, f"{address}: {domain} is not one of the RFI's domains")
             continue
-        key = address.lower()
-        if key in seen:
-            checked.duplicates += 1
-            checked.problem(number, f"{address} is listed more than once")
-            continue
-        seen.add(key)
         checked.valid += 1
         yield Recipient(number, address, name[:MAX_NAME_CHARS] or None)
+
+
+class Addresses:
+    """email-validator's verdict (no DNS), with each valid domain's result remembered.
+
+    Checking the domain (IDNA, UTS-46) is most of email-validator's time, and a file repeats a
+    handful of domains: an address whose part before the @ is a plain ASCII dot-atom (what
+    email-validator itself passes through unchanged) and whose domain already passed is
+    answered from memory; anything else goes through `validate_email` whole. The address comes
+    back with its domain in lowercase A-label form, the form the RFI keeps its domains in
+    (`normalized` would give an internationalised domain in Unicode).
+    """
+
+    def __init__(self) -> None:
+        # domain as written -> (its A-label form, the longest of its forms in UTF-8 bytes)
+        self._domains: dict[str, tuple[str, int]] = {}
+
+    def normalise(self, raw: str) -> str:
+        local, _, written = raw.rpartition("@")
+        known = self._domains.get(written)
+        if (
+            known is not None
+            # email-validator checks the address's length as written, with the Unicode and
+            # with the A-label domain: `known[1]` is the longest of the three domains.
+            and len(local) + 1 + known[1] <= EMAIL_MAX_LENGTH
+            and DOT_ATOM_TEXT.match(local) is not None
+            and local.lower() not in _LOWERCASED_MAILBOXES
+        ):
+            return f"{local}@{known[0]}"
+        valid = validate_email(raw, check_deliverability=False)
+        ascii_domain = valid.ascii_domain.lower()
+        if len(self._domains) >= MAX_DOMAINS_REMEMBERED:
+            self._domains.clear()  # bounded: a file of random domains must not grow this
+        longest = max(len(written.encode()), len(valid.domain.encode()), len(ascii_domain))
+        self._domains[written] = (ascii_domain, longest)
+        return f"{valid.local_part}@{ascii_domain}"
 
 
 def _text(value: object) -> str:

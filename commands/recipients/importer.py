@@ -1,0 +1,382 @@
+"""Importing a recipient spreadsheet: read, check, stage, find duplicates, import.
+
+The rows stream from the file through the row checks into a staged batch (store/recipients.py),
+so memory stays flat whatever the file's size; duplicates are then found in SQL. A clean file
+(no row errors, no duplicates) is imported in the same transaction. Otherwise the batch stays
+staged and the report lists the problems with their spreadsheet row numbers: nothing changes
+until the person fixes the file or confirms importing only the valid rows (`confirm`), which
+keeps the first row of each address. An import replaces the onboarding's spreadsheet
+recipients in one transaction, so a failure leaves the previous set as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from commands.onboarding import Caller, Refused, find_onboarding
+from commands.recipients.spreadsheet import (
+    MAX_ERRORS_KEPT,
+    Checked,
+    NotASpreadsheet,
+    check,
+    read_cells,
+)
+from commands.rfi.service import current_answers
+from commands.text import Code, Text
+from store import queries
+from store import recipients as store
+from store.db import Database
+from store.models import Onboarding, RecipientBatch, utcnow
+
+SOURCE = "spreadsheet"
+MAX_FILENAME_CHARS = 120
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int  # as the spreadsheet program shows it (1-based)
+    text: str
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did, or would do once confirmed. `state` is "imported" (the recipients
+    are stored), "staged" (problems found: waiting for a fixed file or a confirmation) or
+    "discarded"."""
+
+    key: str
+    filename: str
+    batch_id: int
+    state: str
+    rows: int  # data rows read (empty rows not counted)
+    valid: int  # unique valid addresses: those imported, or that a confirmation would import
+    imported: int | None  # stored by this import; None while staged or discarded
+    errors: int  # rows refused, duplicates included
+    duplicates: int
+    problems: tuple[Problem, ...]  # the first MAX_ERRORS_KEPT, by row
+    more_problems: int  # errors not listed
+    outside_domains: Mapping[str, int] = field(default_factory=dict)  # domain -> rows
+    outside_other: int = 0  # rows in further outside domains, not named
+    previous: int = 0  # spreadsheet recipients stored before (replaced by an import)
+    header: str = ""  # where the `email` header was found, e.g. "F37"
+    public = True
+
+    @property
+    def clean(self) -> bool:
+        return self.errors == 0
+
+
+class RecipientImporter:
+    def __init__(self, db: Database, *, workdir: Path | None = None) -> None:
+        self.db = db
+        self.workdir = workdir  # where uploaded bytes are written for the readers (else /tmp)
+
+    # --- entry points ----------------------------------------------------------------------
+
+    def import_path(
+        self, caller: Caller, key: str | None, path: Path, *, filename: str | None = None
+    ) -> ImportReport:
+        """Import the file at `path` (`filename`: the name to show, default the path's)."""
+        return self._import(caller, key, path, filename or path.name, valid_only=False)
+
+    def import_bytes(
+        self, caller: Caller, key: str | None, data: bytes, filename: str
+    ) -> ImportReport:
+        """Import an uploaded file (the Files API gives bytes)."""
+        name = safe_filename(filename)
+        with self._scratch() as directory:
+            path = directory / name
+            path.write_bytes(data)
+            return self._import(caller, key, path, name, valid_only=False)
+
+    def import_valid_only(
+        self, caller: Caller, key: str | None, path: Path, *, filename: str | None = None
+    ) -> ImportReport:
+        """Stage the file, then import its valid rows at once (the CLI's --valid-only)."""
+        return self._import(caller, key, path, filename or path.name, valid_only=True)
+
+    def confirm(self, caller: Caller, batch_id: int, key: str | None = None) -> ImportReport:
+        """Import the valid rows of a staged batch (the first row of each address)."""
+        with self.db.session(write=True) as session:
+            onboarding, batch = self._staged(session, caller, key, batch_id, verb="import")
+            if batch.valid == 0:
+                raise Refused(
+                    Text(
+                        "{filename} has no valid rows, so there is nothing to import; fix the "
+                        "file and upload it again.",
+                        filename=batch.filename or "The file",
+                    )
+                )
+            return self._store(session, onboarding, batch, caller.user_id)
+
+    def discard(self, caller: Caller, batch_id: int, key: str | None = None) -> ImportReport:
+        """Drop a staged batch; the stored recipients stay as they are."""
+        with self.db.session(write=True) as session:
+            onboarding, batch = self._staged(session, caller, key, batch_id, verb="import")
+            assert batch.id is not None
+            assert onboarding.id is not None
+            store.discard(session, batch.id)
+            batch.state = "discarded"
+            queries.record_event(
+                session,
+                onboarding_id=onboarding.id,
+                actor=caller.user_id,
+                action="recipients.discarded",
+                detail={"batch": batch.id, "filename": batch.filename},
+            )
+            return _report(onboarding, batch, previous=store.count(session, onboarding.id, SOURCE))
+
+    # --- the work --------------------------------------------------------------------------
+
+    def _import(
+        self, caller: Caller, key: str | None, path: Path, filename: str, *, valid_only: bool
+    ) -> ImportReport:
+        with self.db.session() as session:
+            onboarding = _open_onboarding(session, caller, key)
+            domains = _domains(session, onboarding)
+            onboarding_key = onboarding.key
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise Refused(
+                Text("{path} cannot be read: {why}.", path=str(path), why=exc.strerror)
+            ) from None
+        if size == 0:
+            raise Refused(
+                Text(
+                    "{filename} is empty. Put the addresses under an {email} header with {name} "
+                    "directly to its right (anywhere in A1 to M99), one recipient per row.",
+                    filename=filename,
+                    email=Code("email"),
+                    name=Code("name"),
+                )
+            )
+        try:
+            # Finding the header opens the file (calamine loads a workbook here), before the
+            # write transaction, so a slow read does not hold the database's write lock.
+            checked, recipients = check(read_cells(path), domains)
+            with self.db.session(write=True) as session:
+                # Looked up again: it may have closed while the file was being opened.
+                onboarding = _open_onboarding(session, caller, onboarding_key, for_update=True)
+                assert onboarding.id is not None
+                batch = store.start_batch(
+                    session,
+                    onboarding_id=onboarding.id,
+                    source=SOURCE,
+                    created_by=caller.user_id,
+                    filename=filename[:255],
+                )
+                assert batch.id is not None
+                _discard_older(session, onboarding.id, batch.id)
+                staged = store.stage(
+                    session,
+                    batch.id,
+                    (store.StagedRow(r.row, r.address, r.name) for r in recipients),
+                )
+                if checked.rows == 0:
+                    raise Refused(
+                        Text(
+                            "{filename} has the {email} header (at {cell}) but no rows under "
+                            "it: nothing to import.",
+                            filename=filename,
+                            email=Code("email"),
+                            cell=_cell(checked),
+                        )
+                    )
+                _record_checks(session, batch, checked, staged)
+                if batch.errors == 0 or valid_only:
+                    if batch.valid == 0:
+                        raise Refused(
+                            Text(
+                                "{filename} has no valid rows ({errors} with problems): nothing "
+                                "to import.",
+                                filename=filename,
+                                errors=batch.errors,
+                            )
+                        )
+                    return self._store(session, onboarding, batch, caller.user_id)
+                queries.record_event(
+                    session,
+                    onboarding_id=onboarding.id,
+                    actor=caller.user_id,
+                    action="recipients.staged",
+                    detail={"batch": batch.id, "filename": filename, "errors": batch.errors},
+                )
+                return _report(
+                    onboarding, batch, previous=store.count(session, onboarding.id, SOURCE)
+                )
+        except NotASpreadsheet as exc:
+            raise Refused(Text("{problem}", problem=str(exc))) from None
+
+    def _store(
+        self, session: Session, onboarding: Onboarding, batch: RecipientBatch, user_id: str
+    ) -> ImportReport:
+        """Replace the onboarding's spreadsheet recipients with the batch (caller's transaction)."""
+        assert onboarding.id is not None
+        assert batch.id is not None
+        now = utcnow()
+        previous = store.count(session, onboarding.id, SOURCE)
+        imported = store.import_batch(session, batch.id, by=user_id, at=now)
+        queries.record_event(
+            session,
+            onboarding_id=onboarding.id,
+            actor=user_id,
+            action="recipients.imported",
+            detail={
+                "batch": batch.id,
+                "filename": batch.filename,
+                "imported": imported,
+                "replaced": previous,
+                "errors": batch.errors,
+            },
+            at=now,
+        )
+        return _report(onboarding, batch, previous=previous, imported=imported)
+
+    def _staged(
+        self, session: Session, caller: Caller, key: str | None, batch_id: int, *, verb: str
+    ) -> tuple[Onboarding, RecipientBatch]:
+        onboarding = _open_onboarding(session, caller, key, verb=verb, for_update=True)
+        batch = store.batch(session, batch_id)
+        if batch is None or batch.onboarding_id != onboarding.id or batch.source != SOURCE:
+            raise Refused(
+                Text(
+                    "There is no staged spreadsheet {batch} for {key}.",
+                    batch=str(batch_id),
+                    key=onboarding.key,
+                )
+            )
+        if batch.state != "staged":
+            done = {
+                "imported": "was already imported",
+                "replaced": "was imported and has since been replaced by a newer file",
+                "discarded": "was discarded (a newer file was uploaded, or someone discarded it)",
+            }.get(batch.state, f"is {batch.state}")
+            raise Refused(
+                Text(
+                    "{filename} {done}; nothing changed. Upload the file again to import it.",
+                    filename=batch.filename or f"Spreadsheet {batch_id}",
+                    done=done,
+                )
+            )
+        return onboarding, batch
+
+    @contextmanager
+    def _scratch(self) -> Iterator[Path]:
+        if self.workdir is not None:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="import-", dir=self.workdir) as directory:
+            yield Path(directory)
+
+
+def safe_filename(filename: str) -> str:
+    """A name to write an upload under and to show: no directories, no odd characters."""
+    name = Path(filename.replace("\\", "/")).name
+    name = re.sub(r"[^\w.\- ()]", "_", name).strip(" .")
+    return name[-MAX_FILENAME_CHARS:] or "upload"
+
+
+def _open_onboarding(
+    session: Session,
+    caller: Caller,
+    key: str | None,
+    *,
+    verb: str = "import",
+    for_update: bool = False,
+) -> Onboarding:
+    onboarding = find_onboarding(session, caller, key, verb=verb, for_update=for_update)
+    if onboarding.closed_at is not None:
+        raise Refused(
+            Text("{key} is closed; its recipients can no longer change.", key=onboarding.key)
+        )
+    return onboarding
+
+
+def _domains(session: Session, onboarding: Onboarding) -> tuple[str, ...]:
+    """The RFI's domains, in A-label form, as the checks read them."""
+    domains = tuple(d.ascii for d in current_answers(session, onboarding).get("domains", []))
+    if not domains:
+        raise Refused(
+            Text(
+                "{key} has no domains yet: answer the RFI's domains question first ({rfi}), "
+                "then import the spreadsheet, so that each address can be checked against them.",
+                key=onboarding.key,
+                rfi=Code(f"/connect rfi {onboarding.key}"),
+            )
+        )
+    return domains
+
+
+def _discard_older(session: Session, onboarding_id: int, newest: int) -> None:
+    """One staged file per onboarding: a new upload drops the staging rows of earlier ones, which
+    would otherwise wait in the database for a confirmation that never comes."""
+    for older in store.staged_batches(session, onboarding_id, SOURCE):
+        if older.id is not None and older.id != newest:
+            store.discard(session, older.id)
+
+
+def _record_checks(session: Session, batch: RecipientBatch, checked: Checked, staged: int) -> None:
+    """Count the duplicates in SQL and keep the counts and the first problems on the batch."""
+    assert batch.id is not None
+    duplicate_count, listed = store.duplicates(session, batch.id, limit=MAX_ERRORS_KEPT)
+    problems = [(e.row, e.problem) for e in checked.listed_errors]
+    problems += [
+        (d.row, f"{d.address} is listed more than once (first on row {d.first_row})")
+        for d in listed
+    ]
+    # Each list holds the first ones of its kind, so the first of both together are here.
+    problems.sort()
+    batch.rows = checked.rows
+    batch.valid = staged - duplicate_count
+    batch.duplicates = duplicate_count
+    batch.errors = checked.errors + duplicate_count
+    batch.report = {
+        "header": _cell(checked),
+        "problems": [list(p) for p in problems[:MAX_ERRORS_KEPT]],
+        "outside_domains": dict(checked.outside_domains),
+        "outside_other": checked.outside_other,
+    }
+    session.add(batch)
+    session.flush()
+
+
+def _report(
+    onboarding: Onboarding, batch: RecipientBatch, *, previous: int, imported: int | None = None
+) -> ImportReport:
+    assert batch.id is not None
+    saved: Mapping[str, Any] = batch.report or {}
+    problems = tuple(Problem(int(row), str(text)) for row, text in saved.get("problems", []))
+    return ImportReport(
+        key=onboarding.key,
+        filename=batch.filename or "",
+        batch_id=batch.id,
+        state=batch.state,
+        rows=batch.rows,
+        valid=batch.valid,
+        imported=imported,
+        errors=batch.errors,
+        duplicates=batch.duplicates,
+        problems=problems,
+        more_problems=max(0, batch.errors - len(problems)),
+        outside_domains=dict(saved.get("outside_domains", {})),
+        outside_other=int(saved.get("outside_other", 0)),
+        previous=previous,
+        header=str(saved.get("header", "")),
+    )
+
+
+def _cell(checked: Checked) -> str:
+    """The header's cell as the spreadsheet names it (column letters, then the row)."""
+    column, letters = checked.header_column + 1, ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return f"{letters}{checked.header_row}"
