@@ -12,11 +12,14 @@ from typing import Any
 
 from slack_sdk.models.blocks import ButtonElement
 
+from commands.recipients.importer import ImportReport
 from commands.rfi.service import RfiBegin, ThreadReply
 
 RFI_FORM = "rfi_form"
 RFI_CHOICE = "rfi_choice"
 RFI_NEXT = "rfi_next"
+IMPORT_VALID = "recipients_import_valid"
+IMPORT_DISCARD = "recipients_discard"
 MAX_VALUE_CHARS = 2_000  # Slack's limit for a button's value
 
 
@@ -35,6 +38,10 @@ def buttons_for(result: Any) -> list[ButtonElement]:
         ]
     if isinstance(result, ThreadReply) and result.awaiting_more:
         return [_button("Next question ➡️", RFI_NEXT, {})]
+    if isinstance(result, ImportReport) and result.state == "staged":
+        batch = {"key": result.key, "batch": str(result.batch_id)}
+        valid = [_button(f"Import the {result.valid:,} valid rows", IMPORT_VALID, batch)]
+        return [*(valid if result.valid else []), _button("Discard", IMPORT_DISCARD, batch)]
     return []
 
 

@@ -8,10 +8,12 @@ implement it; the flows here decide what to post, in which order.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
+from bot.files import Upload, UploadProblem
 from bot.render import Message, Renderable, render
 from commands.checking import CheckPlan
 from commands.credentials import CredentialForm
@@ -176,3 +178,63 @@ def thread_message(rfi: RfiService, surface: Surface, message: Incoming) -> Thre
 def deliver_reply(surface: Surface, reply: ThreadReply | None) -> None:
     if reply is not None:
         surface.post(reply.channel_id, render(reply), reply.thread_ts)
+
+
+MAX_FILES_PER_UPLOAD = 5  # Slack allows 10 files in one message; a recipient list is one
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """Files a person shared in a thread."""
+
+    channel_id: str
+    thread_ts: str
+    ts: str
+    user_id: str
+    file_ids: tuple[str, ...]
+
+
+def import_upload(
+    router: Router, surface: Surface, upload: FileUpload, fetch: Callable[[str], Upload]
+) -> None:
+    """A file shared in an onboarding's RFI thread is its recipient list: fetch it, check and
+    stage it, and answer in the thread (imported, or the problems with a button)."""
+    key = router.upload_target(upload.channel_id, upload.thread_ts, upload.ts)
+    if key is None:
+        return  # not an RFI thread, or this upload was handled already
+    caller = Caller(upload.user_id, upload.channel_id)
+    for file_id in upload.file_ids[:MAX_FILES_PER_UPLOAD]:
+        result: Renderable
+        try:
+            got = fetch(file_id)
+            result = router.importer.import_bytes(caller, key, got.data, got.name)
+        except UploadProblem as exc:
+            result = Refusal(Text("{problem}", problem=str(exc)))
+        except Refused as exc:
+            result = Refusal(exc.text)
+        message = render(result)
+        surface.post(upload.channel_id, replace(message, public=True), upload.thread_ts)
+
+
+def finish_import(
+    router: Router,
+    surface: Surface,
+    caller: Caller,
+    clicked: tuple[str, str],
+    key: str,
+    batch_id: int,
+    *,
+    confirm: bool,
+) -> None:
+    """The button under a staged spreadsheet: import its valid rows, or discard it; the
+    message is replaced in place so the buttons cannot be pressed twice."""
+    channel_id, ts = clicked
+    try:
+        if confirm:
+            report = router.importer.confirm(caller, batch_id, key)
+        else:
+            report = router.importer.discard(caller, batch_id, key)
+    except Refused as exc:
+        surface.tell(render(Refusal(exc.text)))
+        return
+    surface.update(channel_id, ts, render(report), final=True)

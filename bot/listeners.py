@@ -16,9 +16,16 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import actions, forms
+from bot import actions, files, forms
 from bot.delivery import SlackSurface, ack_payload
-from bot.flows import deliver_reply, run_command, thread_message
+from bot.flows import (
+    FileUpload,
+    deliver_reply,
+    finish_import,
+    import_upload,
+    run_command,
+    thread_message,
+)
 from bot.mrkdwn import unescape
 from bot.render import render
 from commands.credentials import CredentialErrors
@@ -81,7 +88,14 @@ def register(app: App, router: Router, work: Executor) -> None:
         incoming = _thread_message(event, context.bot_user_id)
         subtype = event.get("subtype")
         surface = SlackSurface(client)
-        if incoming is not None:
+        upload = _file_upload(event, context.bot_user_id)
+        if upload is not None:
+            later(
+                "file upload",
+                None,
+                lambda: import_upload(router, surface, upload, lambda f: files.fetch(client, f)),
+            )
+        elif incoming is not None:
             later("thread reply", None, lambda: thread_message(router.rfi, surface, incoming))
         elif subtype == "message_changed":
             edited = _edited_message(event, context.bot_user_id)
@@ -189,6 +203,54 @@ def register(app: App, router: Router, work: Executor) -> None:
             return
         surface = SlackSurface(client, respond)
         later("RFI next", respond, lambda: deliver_reply(surface, router.rfi.choose(message, None)))
+
+    @app.action(re.compile(f"^({actions.IMPORT_VALID}|{actions.IMPORT_DISCARD})$"))
+    def on_import_button(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        action = body["actions"][0]
+        value = actions.value_of(action)
+        batch, key = str(value.get("batch", "")), str(value.get("key", ""))
+        channel = (body.get("channel") or {}).get("id")
+        ts = (body.get("message") or {}).get("ts")
+        if not (batch.isdigit() and key and channel and ts):
+            return
+        caller = Caller(user_id=body["user"]["id"], channel_id=channel)
+        surface = SlackSurface(client, respond)
+        later(
+            "recipient import button",
+            respond,
+            lambda: finish_import(
+                router,
+                surface,
+                caller,
+                (channel, ts),
+                key,
+                int(batch),
+                confirm=action.get("action_id") == actions.IMPORT_VALID,
+            ),
+        )
+
+
+def _file_upload(event: dict[str, Any], bot_user_id: str | None) -> FileUpload | None:
+    """Files a person shared as a reply in a thread (Slack's subtype file_share)."""
+    thread_ts = event.get("thread_ts")
+    if (
+        event.get("subtype") != "file_share"
+        or event.get("bot_id")
+        or not event.get("user")
+        or event.get("user") == bot_user_id
+        or not thread_ts
+        or thread_ts == event.get("ts")
+    ):
+        return None
+    ids = tuple(
+        str(f["id"]) for f in event.get("files") or [] if isinstance(f, dict) and f.get("id")
+    )
+    if not ids:
+        return None
+    return FileUpload(event["channel"], thread_ts, event["ts"], event["user"], ids)
 
 
 def _command(router: Router, surface: SlackSurface, caller: Caller, command: Command) -> None:

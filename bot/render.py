@@ -26,6 +26,7 @@ from bot import actions, mrkdwn
 from commands import results
 from commands.checking import CheckPlan, CheckReport, DnsRecords
 from commands.credentials import KIND_TITLES, CredentialsSaved
+from commands.recipients.importer import ImportReport
 from commands.recipients.sync import Synced, SyncFailed
 from commands.rfi.service import RfiBegin, Summary, ThreadReply
 from commands.steps import STEP_ACTIONS, StepState
@@ -128,6 +129,7 @@ _TEMPLATES: dict[type, str] = {
     DnsRecords: "dns_records.j2",
     CredentialsSaved: "credentials_saved.j2",
     Synced: "synced.j2",
+    ImportReport: "import_report.j2",
     SyncFailed: "sync_failed.j2",
     RfiBegin: "rfi_begin.j2",
     ThreadReply: "rfi_reply.j2",
@@ -145,6 +147,7 @@ Renderable = (
     | DnsRecords
     | Synced
     | SyncFailed
+    | ImportReport
 )
 
 

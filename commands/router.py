@@ -9,7 +9,9 @@ from commands.checking import CheckPlan, CheckService, DnsRecords
 from commands.credentials import CredentialForm, CredentialService
 from commands.grammar import Command, UsageError, parse
 from commands.onboarding import Caller, OnboardingService, Refused
+from commands.recipients.importer import RecipientImporter
 from commands.recipients.sync import RecipientSync, Synced, SyncFailed
+from commands.recipients.uploads import upload_target
 from commands.regions import REGIONS
 from commands.results import Help, Refusal, Result
 from commands.rfi.service import RfiBegin, RfiService, Summary
@@ -35,6 +37,7 @@ class Router:
         secret_key: str | None = None,
         credentials: CredentialService | None = None,
         sync: RecipientSync | None = None,
+        importer: RecipientImporter | None = None,
     ) -> None:
         self.onboardings = OnboardingService(db, regions=regions)
         self.rfi = RfiService(db, allow_private=allow_private_targets)
@@ -43,6 +46,11 @@ class Router:
             db, SecretBox(secret_key), allow_private=allow_private_targets
         )
         self.sync = sync
+        self.importer = importer or RecipientImporter(db)
+
+    def upload_target(self, channel_id: str, thread_ts: str, ts: str) -> str | None:
+        """The onboarding a file uploaded in this thread is for (once per upload)."""
+        return upload_target(self.importer.db, channel_id, thread_ts, ts)
 
     @staticmethod
     def parse(text: str) -> Command | Refusal:

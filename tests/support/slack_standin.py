@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 __all__ = ["Call", "SlackStandIn"]
 
@@ -44,6 +44,7 @@ _TS_BASE_SECONDS = 1_700_000_000
 _TS_STEP_MICROS = 100
 
 RESPONSE_URL_METHOD = "response_url"
+FILE_DOWNLOAD_METHOD = "files.download"  # a GET of a private file URL, recorded like a call
 APPS_CONNECTIONS_OPEN = "apps.connections.open"
 
 
@@ -106,6 +107,7 @@ class SlackStandIn:
         self._failures: dict[str, list[_Injection]] = {}
         self._delays: dict[str, float] = {}
         self._users: dict[str, dict[str, Any]] = {}
+        self._files: dict[str, tuple[dict[str, Any], bytes]] = {}  # id -> (info, content)
         # Where apps.connections.open sends Socket Mode clients; None: the method is unknown.
         self.socket_url: str | None = None
         self._stopping = threading.Event()
@@ -191,6 +193,7 @@ class SlackStandIn:
             self._failures.clear()
             self._delays.clear()
             self._users.clear()
+            self._files.clear()
 
     def wait_for(self, predicate: Predicate, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Wait until at least ``count`` calls match; return all matching calls.
@@ -251,6 +254,24 @@ class SlackStandIn:
                 self._delays[method] = seconds
             else:
                 self._delays.pop(method, None)
+
+    def add_file(self, file_id: str, name: str, content: bytes, **info: Any) -> None:
+        """A file files.info describes and whose private URL serves `content` to a caller
+        with a bot token (like Slack, an HTML sign-in page to anyone else)."""
+        with self._cond:
+            self._files[file_id] = (
+                {
+                    "id": file_id,
+                    "name": name,
+                    "title": name,
+                    "size": len(content),
+                    "url_private": f"{self.url}/files-pri/{file_id}/{quote(name)}",
+                    "url_private_download": f"{self.url}/files-pri/{file_id}/download/"
+                    f"{quote(name)}",
+                    **info,
+                },
+                content,
+            )
 
     def set_user(self, user_id: str, **fields: Any) -> None:
         """Override fields users.info returns for ``user_id`` (name, tz, tz_offset, ...)."""
@@ -386,6 +407,31 @@ class SlackStandIn:
             return {"ok": False, "error": "not_allowed_token_type"}
         return {"ok": True, "url": self.socket_url}
 
+    def _files_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        found = self._files.get(str(params.get("file", "")))
+        if found is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": found[0]}
+
+    def file_content(self, file_id: str, headers: dict[str, str]) -> tuple[int, str, bytes]:
+        """The private download: the bytes for a bot token, Slack's sign-in page otherwise."""
+        with self._cond:
+            found = self._files.get(file_id)
+            self._calls.append(
+                Call(
+                    method=FILE_DOWNLOAD_METHOD,
+                    params={"file": file_id},
+                    headers=headers,
+                    at=time.monotonic(),
+                )
+            )
+            self._cond.notify_all()
+        if found is None:
+            return 404, "text/plain", b"not found"
+        if not headers.get("authorization", "").startswith("Bearer xoxb-"):
+            return 200, "text/html; charset=utf-8", b"<html><body>Sign in to Slack</body></html>"
+        return 200, "application/octet-stream", found[1]
+
     def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user_id = str(params.get("user", ""))
         user: dict[str, Any] = {
@@ -408,6 +454,7 @@ _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = 
     "chat.postMessage": SlackStandIn._chat_post_message,
     "chat.postEphemeral": SlackStandIn._chat_post_ephemeral,
     "chat.update": SlackStandIn._chat_update,
+    "files.info": SlackStandIn._files_info,
     "users.info": SlackStandIn._users_info,
     "views.open": SlackStandIn._views_open,
 }
@@ -450,6 +497,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         standin: SlackStandIn = self.server.standin  # type: ignore[attr-defined]
         parts = urlsplit(self.path)
+        if parts.path.startswith("/files-pri/"):
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            file_id = unquote(parts.path[len("/files-pri/") :]).split("/")[0]
+            status, content_type, content = standin.file_content(file_id, headers)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+            return
         if parts.path.startswith("/api/"):
             method, name = unquote(parts.path[len("/api/") :]), None
         elif parts.path.startswith("/response/"):

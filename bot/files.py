@@ -1,0 +1,98 @@
+"""Fetching a file someone uploaded into a thread, through the Files API with the bot's token.
+
+`files.info` says where the file is; the bytes come from its private URL with the token in an
+Authorization header. The token is only ever sent to Slack's file host (or to the configured
+Web API host, which is a local stand-in in tests), and a redirect elsewhere is not followed.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # 100,000 recipients are about 4 MB as CSV, 3 MB as XLSX
+SLACK_FILE_HOSTS = frozenset({"files.slack.com"})
+READ_CHUNK = 1024 * 1024
+TIMEOUT = 30.0
+
+
+class UploadProblem(Exception):
+    """The file cannot be fetched; the message says why, for the person who uploaded it."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    file_id: str
+    name: str
+    data: bytes
+
+
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only on the same host: urllib would carry the token along."""
+
+    def redirect_request(  # type: ignore[override]
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
+        if urlsplit(newurl).hostname != urlsplit(req.full_url).hostname:
+            raise UploadProblem("Slack sent the file from an unexpected place; try again.")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_opener = urllib.request.build_opener(_SameHostRedirects)
+
+
+def fetch(client: WebClient, file_id: str) -> Upload:
+    try:
+        info: dict[str, Any] = client.files_info(file=file_id)["file"]
+    except SlackApiError as exc:
+        error = exc.response.get("error", "unknown error") if exc.response else "no answer"
+        if error == "missing_scope":
+            raise UploadProblem(
+                "I may not read files in this workspace yet: an administrator adds the "
+                "files:read scope to the app and reinstalls it."
+            ) from None
+        raise UploadProblem(f"Slack would not describe the file ({error}).") from None
+    name = str(info.get("name") or info.get("title") or file_id)
+    size = int(info.get("size") or 0)
+    if size > MAX_UPLOAD_BYTES:
+        raise UploadProblem(
+            f"{name} is {size / 1024 / 1024:.0f} MB; I read spreadsheets of up to "
+            f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB. Split it, or import it from the command "
+            "line with connect-bot import."
+        )
+    url = str(info.get("url_private_download") or info.get("url_private") or "")
+    allowed = SLACK_FILE_HOSTS | {urlsplit(client.base_url).hostname}
+    if urlsplit(url).scheme not in ("https", "http") or urlsplit(url).hostname not in allowed:
+        raise UploadProblem(f"Slack gave no address I may fetch {name} from.")
+    # The scheme and host were checked just above: only Slack's file host gets the token.
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {client.token}"})  # noqa: S310
+    try:
+        with _opener.open(request, timeout=TIMEOUT) as response:
+            if "text/html" in (response.headers.get("Content-Type") or ""):
+                # Slack answers an unauthorised file request with its sign-in page.
+                raise UploadProblem(
+                    f"Slack did not hand me {name} (the app may lack the files:read scope)."
+                )
+            data = _read_capped(response, name)
+    except urllib.error.URLError as exc:
+        raise UploadProblem(f"{name} could not be downloaded ({exc.reason}).") from None
+    except TimeoutError:
+        raise UploadProblem(f"{name} took too long to download; try again.") from None
+    return Upload(file_id, name, data)
+
+
+def _read_capped(response: Any, name: str) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := response.read(READ_CHUNK):
+        total += len(chunk)
+        if total > MAX_UPLOAD_BYTES:
+            raise UploadProblem(f"{name} is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB.")
+        chunks.append(chunk)
+    return b"".join(chunks)
