@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -211,3 +212,88 @@ def test_the_form_end_to_end_never_leaks_the_password(bot: BotProcess, slack: Sl
 
 
 VALUE = "value"
+
+
+LDAP_SECRET = "Bind-Pa55-never-shown-e2e"
+
+
+def test_the_ldap_form_end_to_end_asks_before_plain_ldap(
+    bot: BotProcess, slack: SlackStandIn
+) -> None:
+    channel = "C0LDAP" + uuid.uuid4().hex[:4].upper()
+    key = f"ldap-{uuid.uuid4().hex[:6]}"
+    assert bot.send(f"open {key} --service archiving", channel_id=channel).status == 200
+    slack.wait_for(lambda c: c.params.get("channel") == channel, 1, 10)
+    reply = bot.send("credentials ldap", channel_id=channel, trigger_id="trig-ldap-1")
+    assert reply.status == 200
+    opened = slack.wait_for(
+        lambda c: c.method == "views.open" and c.params.get("trigger_id") == "trig-ldap-1", 1, 10
+    )[-1]
+    view = opened.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert [b.get("block_id") for b in view["blocks"] if b["type"] == "input"] == [
+        "host",
+        "security",
+        "port",
+        "username",
+        "base_dn",
+        "directory_type",
+        "ca_pem",
+        "plain_ok",
+        "password",
+    ]
+
+    def submit(values: dict[str, str], ticked: bool) -> tuple[int, bytes]:
+        state: dict[str, Any] = {
+            block: (
+                {VALUE: {"type": "static_select", "selected_option": {"value": value}}}
+                if block in ("security", "directory_type")
+                else {VALUE: {"type": "plain_text_input", "value": value}}
+            )
+            for block, value in values.items()
+        }
+        state["plain_ok"] = {
+            VALUE: {"type": "checkboxes", "selected_options": [{"value": "yes"}] if ticked else []}
+        }
+        payload = {
+            "type": "view_submission",
+            "user": {"id": "U0CUST", "team_id": "T0TEST"},
+            "team": {"id": "T0TEST"},
+            "api_app_id": "A0CONNECT",
+            "view": {**view, "id": "V0LDAP", "state": {"values": state}},
+        }
+        status, _, body = post(bot.events_url, bot.secret, interaction_body(payload))
+        return status, body
+
+    plain = {
+        "host": "127.0.0.18",
+        "security": "plain",
+        "port": "",
+        "username": "cn=reader,dc=acme,dc=example",
+        "base_dn": "dc=acme,dc=example",
+        "directory_type": "ldap",
+        "ca_pem": "",
+        "password": LDAP_SECRET,
+    }
+    status, body = submit(plain, ticked=False)
+    answer = json.loads(body)
+    assert (status, answer["response_action"]) == (200, "errors")
+    assert set(answer["errors"]) == {"plain_ok"}
+    assert "in clear" in answer["errors"]["plain_ok"]
+
+    assert submit(plain, ticked=True) == (200, b"")
+    posted = slack.wait_for(
+        lambda c: (
+            c.method == "chat.postMessage"
+            and c.params.get("channel") == channel
+            and "🔐" in c.params.get("text", "")
+        ),
+        1,
+        10,
+    )[-1]
+    text = posted.params["text"]
+    assert "cn=reader,dc=acme,dc=example at 127.0.0.18:389 (PLAIN)" in text
+    assert "crosses the network in clear" in text
+    everything = json.dumps([(c.method, c.params, c.headers) for c in slack.calls()], default=str)
+    assert LDAP_SECRET not in everything
+    assert LDAP_SECRET not in bot.log_text()
