@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 
-from sqlalchemy import and_, delete, exists, func, insert, literal, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import delete, func, insert, literal, select, update
 from sqlmodel import Session, col
 
 from store.models import Recipient, RecipientBatch, RecipientStaging
@@ -100,26 +99,36 @@ _INSERT = (
 _INSERT_QMARK = _INSERT.replace("%s", "?")
 
 
-def _earlier():  # type: ignore[no-untyped-def]
-    """`EXISTS` an earlier staged row of the same batch with the same address."""
-    s, t = RecipientStaging, aliased(RecipientStaging)
-    return exists().where(
-        and_(t.batch_id == s.batch_id, t.address_key == s.address_key, t.row < s.row)
-    )
+def _ranked(batch_id: int):  # type: ignore[no-untyped-def]
+    """The batch's staged rows, each with the first row of its address and its rank among the
+    rows of that address. Window functions sort the batch once, whatever the planner knows:
+    a self-join (EXISTS an earlier row) went quadratic on PostgreSQL while the freshly staged
+    table had no statistics yet (10,000 rows: 20 s a query)."""
+    s = RecipientStaging
+    return (
+        select(
+            s.row, s.address, s.address_key, s.domain, s.display_name, s.kind, s.groups,
+            s.batch_id,
+            func.min(s.row).over(partition_by=s.address_key).label("first_row"),
+            func.row_number()
+            .over(partition_by=s.address_key, order_by=(s.row, s.id))
+            .label("rank"),
+        )
+        .where(s.batch_id == batch_id)
+        .subquery()
+    )  # fmt: skip
 
 
 def duplicates(session: Session, batch_id: int, *, limit: int) -> tuple[int, list[Duplicate]]:
     """Rows whose address an earlier row of the batch already has: the count and the first few."""
-    s, t = RecipientStaging, aliased(RecipientStaging)
-    where = and_(s.batch_id == batch_id, _earlier())
-    count = session.execute(select(func.count()).select_from(s).where(where)).scalar_one()
-    first = (
-        select(func.min(t.row))
-        .where(t.batch_id == s.batch_id, t.address_key == s.address_key)
-        .scalar_subquery()
-    )
+    ranked = _ranked(batch_id)
+    later = ranked.c.rank > 1
+    count = session.execute(select(func.count()).select_from(ranked).where(later)).scalar_one()
     listed = session.execute(
-        select(s.row, s.address, first).where(where).order_by(s.row).limit(limit)
+        select(ranked.c.row, ranked.c.address, ranked.c.first_row)
+        .where(later)
+        .order_by(ranked.c.row)
+        .limit(limit)
     ).all()
     return count, [Duplicate(row, address, first_row) for row, address, first_row in listed]
 
@@ -141,10 +150,12 @@ def import_batch(session: Session, batch_id: int, *, by: str, at: datetime) -> i
             col(Recipient.source) == found.source,
         )
     )
+    ranked = _ranked(batch_id)
     chosen = select(
-        literal(found.onboarding_id), s.batch_id, literal(found.source), s.address,
-        s.address_key, s.domain, s.display_name, s.kind, s.groups,
-    ).where(s.batch_id == batch_id, ~_earlier())  # fmt: skip
+        literal(found.onboarding_id), ranked.c.batch_id, literal(found.source), ranked.c.address,
+        ranked.c.address_key, ranked.c.domain, ranked.c.display_name, ranked.c.kind,
+        ranked.c.groups,
+    ).where(ranked.c.rank == 1)  # fmt: skip
     columns = [
         "onboarding_id", "batch_id", "source", "address", "address_key", "domain",
         "display_name", "kind", "groups",
