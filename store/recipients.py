@@ -12,8 +12,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import and_, delete, func, insert, literal, select, update
 from sqlmodel import Session, col
 
 from store.models import Recipient, RecipientBatch, RecipientStaging
@@ -144,11 +145,13 @@ def import_batch(session: Session, batch_id: int, *, by: str, at: datetime) -> i
     if found is None or found.state != "staged":
         raise ValueError(f"batch {batch_id} is not staged")
     s = RecipientStaging
-    session.execute(
-        delete(Recipient).where(
+    _delete(
+        session,
+        Recipient,
+        and_(
             col(Recipient.onboarding_id) == found.onboarding_id,
             col(Recipient.source) == found.source,
-        )
+        ),
     )
     ranked = _ranked(batch_id)
     chosen = select(
@@ -174,14 +177,28 @@ def import_batch(session: Session, batch_id: int, *, by: str, at: datetime) -> i
     )
     found.state, found.imported_by, found.imported_at = "imported", by, at
     session.add(found)
-    session.execute(delete(s).where(col(s.batch_id) == batch_id))
+    _delete(session, s, col(s.batch_id) == batch_id)
     session.flush()
     # psycopg and SQLite both give the real rowcount for INSERT ... SELECT; count if not.
     return stored if stored >= 0 else count(session, found.onboarding_id, found.source)
 
 
+DELETE_CHUNK = 10_000
+
+
+def _delete(session: Session, model: type[Recipient] | type[RecipientStaging], where: Any) -> None:
+    """DELETE ... WHERE, in chunks on SQLite: it collects the rowids of a DELETE in memory
+    (about 20 bytes a row), so one statement would grow with the file."""
+    if session.connection().dialect.name != "sqlite":
+        session.execute(delete(model).where(where))
+        return
+    ids = select(model.id).where(where).limit(DELETE_CHUNK).scalar_subquery()
+    while session.execute(delete(model).where(col(model.id).in_(ids))).rowcount:
+        pass
+
+
 def discard(session: Session, batch_id: int) -> None:
-    session.execute(delete(RecipientStaging).where(col(RecipientStaging.batch_id) == batch_id))
+    _delete(session, RecipientStaging, col(RecipientStaging.batch_id) == batch_id)
     session.execute(
         update(RecipientBatch)
         .where(col(RecipientBatch.id) == batch_id, col(RecipientBatch.state) == "staged")
