@@ -189,11 +189,14 @@ DELETE_CHUNK = 10_000
 def _delete(session: Session, model: type[Recipient] | type[RecipientStaging], where: Any) -> None:
     """DELETE ... WHERE, in chunks on SQLite: it collects the rowids of a DELETE in memory
     (about 20 bytes a row), so one statement would grow with the file."""
+    # No ORM synchronisation: it would first fetch every id to expire the matching objects.
+    bulk = {"synchronize_session": False}
     if session.connection().dialect.name != "sqlite":
-        session.execute(delete(model).where(where))
+        session.execute(delete(model).where(where).execution_options(**bulk))
         return
     ids = select(model.id).where(where).limit(DELETE_CHUNK).scalar_subquery()
-    while session.execute(delete(model).where(col(model.id).in_(ids))).rowcount:
+    chunk = delete(model).where(col(model.id).in_(ids)).execution_options(**bulk)
+    while session.execute(chunk).rowcount:
         pass
 
 
