@@ -100,16 +100,15 @@ _INSERT = (
 _INSERT_QMARK = _INSERT.replace("%s", "?")
 
 
-def _ranked(batch_id: int):  # type: ignore[no-untyped-def]
-    """The batch's staged rows, each with the first row of its address and its rank among the
-    rows of that address. Window functions sort the batch once, whatever the planner knows:
-    a self-join (EXISTS an earlier row) went quadratic on PostgreSQL while the freshly staged
-    table had no statistics yet (10,000 rows: 20 s a query)."""
+def _ranked(batch_id: int, *columns: Any):  # type: ignore[no-untyped-def]
+    """The batch's staged rows (`columns` of them), each with the first row of its address and
+    its rank among the rows of that address. Window functions sort the batch once, whatever
+    the planner knows: a self-join (EXISTS an earlier row) went quadratic on PostgreSQL while
+    the freshly staged table had no statistics yet (10,000 rows: 20 s a query)."""
     s = RecipientStaging
     return (
         select(
-            s.row, s.address, s.address_key, s.domain, s.display_name, s.kind, s.groups,
-            s.batch_id,
+            *columns,
             func.min(s.row).over(partition_by=s.address_key).label("first_row"),
             func.row_number()
             .over(partition_by=s.address_key, order_by=(s.row, s.id))
@@ -117,17 +116,28 @@ def _ranked(batch_id: int):  # type: ignore[no-untyped-def]
         )
         .where(s.batch_id == batch_id)
         .subquery()
-    )  # fmt: skip
+    )
+
+
+def _duplicate_count(session: Session, batch_id: int) -> int:
+    """Rows beyond the first of their address: an index-only count, no sorting."""
+    s = RecipientStaging
+    query = select(func.count() - func.count(func.distinct(s.address_key))).where(
+        s.batch_id == batch_id
+    )
+    return int(session.execute(query).scalar_one())
 
 
 def duplicates(session: Session, batch_id: int, *, limit: int) -> tuple[int, list[Duplicate]]:
     """Rows whose address an earlier row of the batch already has: the count and the first few."""
-    ranked = _ranked(batch_id)
-    later = ranked.c.rank > 1
-    count = session.execute(select(func.count()).select_from(ranked).where(later)).scalar_one()
+    count = _duplicate_count(session, batch_id)
+    if count == 0 or limit <= 0:
+        return count, []
+    s = RecipientStaging
+    ranked = _ranked(batch_id, s.row, s.address)
     listed = session.execute(
         select(ranked.c.row, ranked.c.address, ranked.c.first_row)
-        .where(later)
+        .where(ranked.c.rank > 1)
         .order_by(ranked.c.row)
         .limit(limit)
     ).all()
@@ -153,14 +163,15 @@ def import_batch(session: Session, batch_id: int, *, by: str, at: datetime) -> i
             col(Recipient.source) == found.source,
         ),
     )
-    ranked = _ranked(batch_id)
-    chosen = select(
-        literal(found.onboarding_id), ranked.c.batch_id, literal(found.source), ranked.c.address,
-        ranked.c.address_key, ranked.c.domain, ranked.c.display_name, ranked.c.kind,
-        ranked.c.groups,
-    ).where(ranked.c.rank == 1)  # fmt: skip
+    copied = (s.batch_id, s.address, s.address_key, s.domain, s.display_name, s.kind, s.groups)
+    fixed = (literal(found.onboarding_id), literal(found.source))
+    if _duplicate_count(session, batch_id) == 0:  # every row is the first of its address
+        chosen = select(*fixed, *copied).where(s.batch_id == batch_id)
+    else:
+        ranked = _ranked(batch_id, *copied)
+        chosen = select(*fixed, *(ranked.c[c.key] for c in copied)).where(ranked.c.rank == 1)
     columns = [
-        "onboarding_id", "batch_id", "source", "address", "address_key", "domain",
+        "onboarding_id", "source", "batch_id", "address", "address_key", "domain",
         "display_name", "kind", "groups",
     ]  # fmt: skip
     stored = session.execute(
