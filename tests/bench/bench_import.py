@@ -1,88 +1,136 @@
-"""Benchmark: reading and checking a recipient spreadsheet of 100,000 rows.
+"""Benchmark: importing a recipient spreadsheet of 100,000 rows, whole.
 
-    .venv/bin/python tests/bench/bench_import.py [--rows 100000]
+    .venv/bin/python tests/bench/bench_import.py [--rows 100000] [--no-postgres]
 
-Writes a CSV and an XLSX file of N rows, and of N/10 to see whether memory grows with the
-file, in a temporary directory. Each file is then streamed through the reader and the row checks
-in a fresh process, which reports its time and its peak resident memory (ru_maxrss: Python's
-and the XLSX reader's native memory alike), next to the same process's memory before reading.
+Writes a CSV and an XLSX file of N rows and of N/10 rows in a temporary directory. Each file
+then goes through `RecipientImporter.import_path` (read, check each row, stage into the
+database, find duplicates in SQL, import) in a fresh process, against SQLite (a new file) and
+PostgreSQL (a new database at CONNECT_TEST_POSTGRES, default postgresql://postgres@127.0.0.1:5432/
+test, as the tests use). The process reports the import's wall time and its peak resident memory
+(ru_maxrss: Python's and the native readers' and drivers' memory alike) next to its peak before
+the import began: the growth is what the import cost. Comparing the growth for N/10 and N rows
+shows whether memory grows with the file. `--read-only` measures reading and checking alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-DOMAINS = ("acme.example", "acme-corp.com")
+TESTS = Path(__file__).resolve().parents[1]
+ADMIN_URL = os.environ.get("CONNECT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def make(directory: Path, rows: int) -> tuple[Path, Path]:
-    import openpyxl
+def make(directory: Path, rows: int) -> list[Path]:
+    from support.recipients import grid, write
 
-    csv_path = directory / f"r{rows}.csv"
-    with csv_path.open("w", encoding="utf-8") as handle:
-        handle.write("email,name\n")
+    def recipients() -> Iterator[tuple[str, str]]:
+        domains = ("acme.example", "acme-corp.com")
         for n in range(rows):
-            handle.write(f"user{n}@{DOMAINS[n % 2]},User {n}\n")
-    xlsx_path = directory / f"r{rows}.xlsx"
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet()
-    sheet.append(["email", "name"])
-    for n in range(rows):
-        sheet.append([f"user{n}@{DOMAINS[n % 2]}", f"User {n}"])
-    book.save(xlsx_path)
-    return csv_path, xlsx_path
+            yield f"user{n}@{domains[n % 2]}", f"User {n}"
+
+    return [
+        write(directory / f"r{rows}{suffix}", grid(recipients())) for suffix in (".csv", ".xlsx")
+    ]
 
 
-def measure(path: Path) -> dict[str, float]:
-    """Runs in the child: stream the file, report time and memory."""
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def measure(path: Path, url: str, read_only: bool) -> dict[str, float]:
+    """Runs in the child: import the file (or only read and check it), report time and memory."""
+    from support.recipients import open_onboarding
+
+    from commands.onboarding import Caller
+    from commands.recipients.importer import RecipientImporter
     from commands.recipients.spreadsheet import check, read_cells
+    from store.db import Database
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    db = Database(url)
+    db.upgrade()
+    open_onboarding(db)
+    importer = RecipientImporter(db)
+    before = peak_mib()
     started = time.perf_counter()
-    checked, recipients = check(read_cells(path), DOMAINS)
-    count = sum(1 for _ in recipients)
+    if read_only:
+        checked, recipients = check(read_cells(path), ("acme.example", "acme-corp.com"))
+        rows = sum(1 for _ in recipients)
+        assert checked.clean
+    else:
+        report = importer.import_path(Caller("U0BENCH"), "acme", path)
+        assert report.state == "imported", report
+        rows = report.imported or 0
     elapsed = time.perf_counter() - started
-    assert count == checked.valid
-    assert checked.clean
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {
-        "rows": count,
-        "seconds": elapsed,
-        "rss_before": before / 1024,
-        "rss_peak": after / 1024,
-    }
+    db.dispose()
+    return {"rows": rows, "seconds": elapsed, "rss_before": before, "rss_peak": peak_mib()}
+
+
+@contextmanager
+def database(kind: str, directory: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        path = directory / f"{uuid.uuid4().hex}.db"
+        yield f"sqlite:///{path}"
+        path.unlink(missing_ok=True)
+        return
+    import psycopg
+
+    name = f"connectbot_bench_{uuid.uuid4().hex[:8]}"
+    admin_dsn = ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{admin_dsn.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--read-only", action="store_true", help="read and check, no database")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    sys.path.insert(0, str(TESTS))
     if args.measure:
-        print(json.dumps(measure(args.measure)))
+        print(json.dumps(measure(args.measure, args.url, args.read_only)))
         return
+    kinds = ["sqlite"] if args.no_postgres or args.read_only else ["sqlite", "postgres"]
     with tempfile.TemporaryDirectory(prefix="connect-import-") as tmp:
-        for rows in (args.rows // 10, args.rows):
-            for path in make(Path(tmp), rows):
-                child = subprocess.run(
-                    [sys.executable, __file__, "--measure", str(path)],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                    timeout=600,
-                )
+        files = {rows: make(Path(tmp), rows) for rows in (args.rows // 10, args.rows)}
+        what = "read+check" if args.read_only else "import"
+        for kind in kinds:
+            small, big = files[args.rows // 10], files[args.rows]
+            for path in (small[0], big[0], small[1], big[1]):  # CSV, then XLSX
+                with database(kind, Path(tmp)) as url:
+                    child = subprocess.run(
+                        [sys.executable, __file__, "--measure", str(path), "--url", url]
+                        + (["--read-only"] if args.read_only else []),
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                        timeout=600,
+                    )
                 m = json.loads(child.stdout)
                 print(
-                    f"{path.suffix[1:]:>4} {m['rows']:>7,.0f} rows: {m['seconds']:5.2f} s, "
-                    f"{m['rows'] / m['seconds']:>8,.0f} rows/s, peak RSS {m['rss_peak']:6.1f} "
-                    f"MiB (before reading {m['rss_before']:.1f} MiB)"
+                    f"{what} {kind:>8} {path.suffix[1:]:>4} {m['rows']:>7,.0f} rows: "
+                    f"{m['seconds']:5.2f} s, {m['rows'] / m['seconds']:>7,.0f} rows/s, "
+                    f"peak RSS {m['rss_peak']:6.1f} MiB, growth "
+                    f"{m['rss_peak'] - m['rss_before']:5.1f} MiB",
+                    flush=True,
                 )
 
 
