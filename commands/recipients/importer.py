@@ -215,6 +215,10 @@ class RecipientImporter:
                 )
         except NotASpreadsheet as exc:
             raise Refused(Text("{problem}", problem=str(exc))) from None
+        except OSError as exc:  # a directory, no permission, a disk that failed mid-way
+            raise Refused(
+                Text("{filename} cannot be read: {why}.", filename=filename, why=str(exc.strerror))
+            ) from None
 
     def _store(
         self, session: Session, onboarding: Onboarding, batch: RecipientBatch, user_id: str
