@@ -244,19 +244,27 @@ def mark_sent(
 
 
 def release(
-    session: Session, reminder_id: int, *, worker: str, retry_at: datetime | None = None
+    session: Session,
+    reminder_id: int,
+    *,
+    worker: str,
+    retry_at: datetime | None = None,
+    maybe_posted: bool = True,
 ) -> Reminder | None:
-    """Give a claim back after a failed send: due again at once, or from `retry_at`.
+    """Give a claim back after a failed or skipped send: due again at once, or from `retry_at`.
 
     The due time people see is left alone; a held-back retry is an unowned claim that expires at
-    `retry_at`. `attempts` stays counted: the failed call may still have posted, so the next
-    claim looks in the channel first.
+    `retry_at`. With `maybe_posted` (a timeout, a dropped connection) the claim stays counted in
+    `attempts`, so the next claim looks in the channel first; a send known not to have happened
+    (Slack answered with an error, a 429, or the worker never tried) takes it back.
     """
     row = _locked(session, reminder_id)
     if row is None or row.claimed_by != worker:
         return None
     row.claimed_by = None
     row.claim_expires_at = retry_at
+    if not maybe_posted:
+        row.attempts = max(0, row.attempts - 1)
     session.add(row)
     session.flush()
     return row
