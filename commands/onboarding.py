@@ -11,6 +11,8 @@ from sqlmodel import Session
 
 from commands.grammar import UsageError, check_key
 from commands.regions import REGIONS
+from commands.reminders import rules
+from commands.reminders.rules import DEFAULT_DELAYS, ReminderDelays
 from commands.results import (
     Closed,
     LastCheck,
@@ -53,6 +55,8 @@ class Caller:
     user_id: str
     channel_id: str | None = None
     team_id: str | None = None
+    # The person's IANA time zone (Slack's users.info tz), for times they type; None: UTC.
+    tz: str | None = None
 
 
 class Refused(Exception):
@@ -64,9 +68,16 @@ class Refused(Exception):
 
 
 class OnboardingService:
-    def __init__(self, db: Database, *, regions: Mapping[str, str] = REGIONS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        regions: Mapping[str, str] = REGIONS,
+        delays: ReminderDelays = DEFAULT_DELAYS,
+    ) -> None:
         self.db = db
         self.regions = regions
+        self.delays = delays
 
     # --- verbs -----------------------------------------------------------------------------
 
@@ -141,6 +152,7 @@ class OnboardingService:
                 detail={"service": chosen.value, "region": chosen_region, "name": display},
                 at=now,
             )
+            rules.on_open(session, onboarding, now=now, delays=self.delays)
             return Opened(view_of(session, onboarding))
 
     def status(self, caller: Caller, key: str | None) -> Status:
@@ -278,7 +290,9 @@ class OnboardingService:
                     )
                 )
             try:
-                change_step(session, onboarding, step, target, caller.user_id, how=verb)
+                change_step(
+                    session, onboarding, step, target, caller.user_id, how=verb, delays=self.delays
+                )
             except TransitionError as exc:
                 raise Refused(Text("{reason}", reason=str(exc))) from None
             return StepChanged(view_of(session, onboarding), step, current, caller.user_id)
@@ -331,6 +345,7 @@ def change_step(
     actor: str,
     *,
     how: str,
+    delays: ReminderDelays = DEFAULT_DELAYS,
 ) -> StepState:
     """Move a step (raises TransitionError if it may not) and audit it; returns the old state."""
     assert onboarding.id is not None
@@ -347,6 +362,7 @@ def change_step(
         detail={"step": step.value, "from": current.value, "to": new.value, "by": how},
         at=now,
     )
+    rules.on_step_changed(session, onboarding, step, current, new, now=now, delays=delays)
     return current
 
 

@@ -1,0 +1,56 @@
+"""Reminder reads the commands need beyond store/reminders.py: the manual items people have
+confirmed with Done, and open reminders across onboardings."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from store.models import Onboarding, Reminder
+
+OPEN_STATES = ("pending", "snoozed")
+
+
+def confirmations(session: Session, onboarding_id: int) -> dict[str, Reminder]:
+    """The manual items of an onboarding confirmed by a Done: item -> the latest such reminder."""
+    query = (
+        select(Reminder)
+        .where(
+            Reminder.onboarding_id == onboarding_id,
+            Reminder.state == "done",
+            col(Reminder.confirms).is_not(None),
+        )
+        .order_by(col(Reminder.done_at), col(Reminder.id))
+    )
+    found: dict[str, Reminder] = {}
+    for row in session.exec(query):
+        assert row.confirms is not None
+        found[row.confirms] = row  # later ones win
+    return found
+
+
+def open_reminders(
+    session: Session, *, onboarding_id: int | None = None, limit: int = 50
+) -> tuple[list[tuple[Reminder, str]], int]:
+    """Open (pending or snoozed) reminders of open onboardings, soonest first, with each
+    onboarding's key; and how many there are in all."""
+    where = [col(Reminder.state).in_(OPEN_STATES), col(Onboarding.closed_at).is_(None)]
+    if onboarding_id is not None:
+        where.append(Reminder.onboarding_id == onboarding_id)
+    query = (
+        select(Reminder, Onboarding.key)
+        .join(Onboarding, col(Onboarding.id) == col(Reminder.onboarding_id))
+        .where(*where)
+        .order_by(col(Reminder.due_at), col(Reminder.id))
+    )
+    rows = [(reminder, key) for reminder, key in session.exec(query.limit(limit))]
+    total = len(rows)
+    if total == limit:
+        counted = (
+            select(func.count())
+            .select_from(Reminder)
+            .join(Onboarding, col(Onboarding.id) == col(Reminder.onboarding_id))
+            .where(*where)
+        )
+        total = int(session.exec(counted).one())
+    return rows, total
