@@ -9,6 +9,7 @@ the channel for a message the dead one may already have posted.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -170,8 +171,9 @@ def claim_due(
     """Atomically take up to `limit` due reminders for `worker` until now + lease, oldest first.
 
     SQLite: one conditional UPDATE ... RETURNING inside BEGIN IMMEDIATE (one writer at a time).
-    PostgreSQL: the same UPDATE over a SELECT ... FOR UPDATE SKIP LOCKED, so concurrent workers
-    pass over each other's rows instead of waiting or double-claiming.
+    PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, then the UPDATE of those rows, in one
+    transaction, so concurrent workers pass over each other's rows instead of waiting or
+    double-claiming.
     """
     if isinstance(db_or_session, Database):
         with db_or_session.session(write=True) as session:
@@ -179,11 +181,18 @@ def claim_due(
     session = db_or_session
     ids = due_ids_query(now, limit)
     if session.get_bind().dialect.name == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)  # type: ignore[attr-defined]
+        # Lock the rows first, in a statement of their own: as a subquery of the UPDATE, the
+        # planner may re-run the SELECT, and SKIP LOCKED then hands it further rows past LIMIT.
+        locked = ids.with_for_update(skip_locked=True)  # type: ignore[attr-defined]
+        picked: Any = list(session.execute(locked).scalars())
+        if not picked:
+            return []
+    else:
+        picked = ids.scalar_subquery()  # type: ignore[attr-defined]
     statement = (
         update(Reminder)
-        .where(col(Reminder.id).in_(ids.scalar_subquery()))  # type: ignore[attr-defined]
-        .where(*due_filter(now))  # re-checked: a row may have changed since the subquery read it
+        .where(col(Reminder.id).in_(picked))
+        .where(*due_filter(now))  # re-checked: a row may have changed since the SELECT read it
         .values(
             claimed_by=worker,
             claim_expires_at=now + lease,
