@@ -257,8 +257,8 @@ def on_rfi_question(
         onboarding,
         RFI_NUDGE,
         f"The question *{question_title}* has waited {days} working day"
-        f"{'s' if days != 1 else ''} for an answer: reply in this thread (or say skip, or use "
-        "the form).",
+        f"{'s' if days != 1 else ''} for an answer: reply in this thread, or use the form "
+        "button on the RFI message.",
         working_days_after(activity_at, days, delays.working_hour_utc),
         key=key,
         channel_id=channel_id,

@@ -123,7 +123,7 @@ class ReminderService:
                 raise Refused(
                     Text(
                         "Reminder #{id} is {state} already; nothing to cancel.",
-                        id=reminder_id,
+                        id=str(reminder_id),
                         state=row.state,
                     )
                 )
@@ -148,7 +148,9 @@ class ReminderService:
                 return ReminderDone(_view(row, key), caller.user_id, now, already=True)
             if store.complete(session, reminder_id, by=caller.user_id, at=now) is None:
                 raise Refused(
-                    Text("Reminder #{id} was cancelled; there is nothing to do.", id=reminder_id)
+                    Text(
+                        "Reminder #{id} was cancelled; there is nothing to do.", id=str(reminder_id)
+                    )
                 )
             queries.record_event(
                 session,
@@ -184,7 +186,7 @@ class ReminderService:
                 raise Refused(
                     Text(
                         "Reminder #{id} is {state}; it cannot be snoozed.",
-                        id=reminder_id,
+                        id=str(reminder_id),
                         state=row.state,
                     )
                 )
@@ -212,7 +214,7 @@ class ReminderService:
             raise Refused(
                 Text(
                     "There is no reminder #{id}; {list} shows them with their ids.",
-                    id=reminder_id,
+                    id=str(reminder_id),
                     list=Code("/connect reminders"),
                 )
             )
@@ -229,7 +231,7 @@ class ReminderService:
             raise Refused(
                 Text(
                     "Reminder #{id} belongs to {key}; act on it in that onboarding's channel.",
-                    id=reminder_id,
+                    id=str(reminder_id),
                     key=onboarding.key,
                 )
             )
