@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     connect_reminder_batch: int = Field(default=100, ge=1, le=1000)
     connect_reminder_channel_interval: float = Field(default=1.0, ge=0, le=60)
     connect_reminder_channel_threads: int = Field(default=8, ge=1, le=64)
+    # Delays of the automatic reminders (commands/reminders/rules.py).
+    connect_outbound_period_days: int = Field(default=5, ge=1, le=60)
+    connect_old_mx_after_days: int = Field(default=3, ge=0, le=60)
+    connect_rfi_nudge_working_days: int = Field(default=2, ge=1, le=30)
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
     @classmethod
