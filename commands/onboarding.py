@@ -38,7 +38,7 @@ from commands.steps import (
 )
 from commands.text import Code, Text, UserRef, When
 from store import checks as check_store
-from store import queries
+from store import queries, reminder_queries
 from store import rfi as rfi_store
 from store.db import Database
 from store.models import Onboarding, utcnow
@@ -212,6 +212,7 @@ class OnboardingService:
                 )
             now = utcnow()
             queries.close_onboarding(session, onboarding, caller.user_id, now)
+            rules.on_close(session, onboarding)
             queries.record_event(
                 session,
                 onboarding_id=onboarding.id,
@@ -398,6 +399,7 @@ def view_of(session: Session, onboarding: Onboarding) -> OnboardingView:
             LastCheck(Step(run.step), run.worst, run.run_at)
             for run in check_store.latest_runs(session, onboarding.id).values()
         ),
+        reminders=reminder_queries.open_summary(session, onboarding.id),
     )
 
 

@@ -45,6 +45,7 @@ class OnboardingView:
     rfi_total: int = 0
     previous_provider: str | None = None
     last_checks: tuple[LastCheck, ...] = ()
+    reminders: tuple[int, datetime | None] = (0, None)  # open reminders, and the next due
 
     def last_check(self, step: Step) -> LastCheck | None:
         return next((c for c in self.last_checks if c.step is step), None)

@@ -3,7 +3,9 @@ confirmed with Done, and open reminders across onboardings."""
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from datetime import UTC, datetime
+
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from store.models import Onboarding, Reminder
@@ -54,3 +56,28 @@ def open_reminders(
         )
         total = int(session.exec(counted).one())
     return rows, total
+
+
+def open_summary(session: Session, onboarding_id: int) -> tuple[int, datetime | None]:
+    """How many reminders of an onboarding are open, and when the next falls due."""
+    query = select(func.count(), func.min(Reminder.due_at)).where(
+        Reminder.onboarding_id == onboarding_id, col(Reminder.state).in_(OPEN_STATES)
+    )
+    count, soonest = session.exec(query).one()
+    if soonest is not None and soonest.tzinfo is None:  # SQLite's min() skips the column type
+        soonest = soonest.replace(tzinfo=UTC)
+    return int(count), soonest
+
+
+def cancel_open(session: Session, onboarding_id: int) -> int:
+    """Cancel every reminder of an onboarding not yet done (it was closed); returns how many."""
+    statement = (
+        update(Reminder)
+        .where(
+            col(Reminder.onboarding_id) == onboarding_id,
+            col(Reminder.state).in_((*OPEN_STATES, "sent")),
+        )
+        .values(state="cancelled")
+        .returning(Reminder.id)
+    )
+    return len(session.execute(statement).all())

@@ -347,3 +347,16 @@ def test_done_on_the_provider_reminder_completes_the_firewall_step(
     # A second Done changes nothing and says who did it first.
     twice = router.reminders.done(Caller("U0OTHER", "C0ACME"), cancel.id or 0)
     assert twice.already
+
+
+def test_status_counts_open_reminders_and_close_cancels_them(database: Database) -> None:
+    router = Router(database)
+    router.handle_text(ENGINEER, "open acme --service both")
+    status = router.handle_text(ENGINEER, "status")
+    count, soonest = status.onboarding.reminders  # type: ignore[union-attr]
+    assert count == 3
+    assert soonest == working_days_after(onboarding(database).opened_at, 1, 9)
+    assert soonest is not None
+    assert soonest.tzinfo is not None
+    router.handle_text(ENGINEER, "close acme")
+    assert {r.state for r in reminders(database)} == {"cancelled"}

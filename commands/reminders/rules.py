@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from commands.checks.result import CheckResult, CheckStatus
 from commands.steps import Service, Step, StepState
+from store import reminder_queries
 from store import reminders as store
 from store.models import Onboarding
 
@@ -143,6 +144,12 @@ def on_open(
         if kind == CONSIDERATIONS_ARCHIVE and not archiving:
             continue
         _add(session, onboarding, kind, text, due)
+
+
+def on_close(session: Session, onboarding: Onboarding) -> None:
+    """A closed onboarding has nothing left to chase."""
+    if onboarding.id is not None:
+        reminder_queries.cancel_open(session, onboarding.id)
 
 
 def on_step_changed(
