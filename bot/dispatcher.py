@@ -365,7 +365,7 @@ class Dispatcher:
             kept = reminders.mark_sent(
                 session, row.id, worker=self.worker, message_ts=message_ts, at=self.clock()
             )
-        if kept is None:
+        if not kept:
             log.warning("reminder %d: claim lost before the post was recorded", row.id)
 
     def _give_back(

@@ -45,6 +45,14 @@ def add(database: Database, onboarding_id: int, **values: object) -> Reminder:
     return row
 
 
+def fetch(database: Database, reminder_id: int | None) -> Reminder:
+    assert reminder_id is not None
+    with database.session() as session:
+        row = reminders.get(session, reminder_id)
+    assert row is not None
+    return row
+
+
 def claim(database: Database, worker: str, now: datetime, limit: int = 100) -> list[Reminder]:
     return reminders.claim_due(database, worker=worker, now=now, limit=limit, lease=LEASE)
 
@@ -140,9 +148,9 @@ def test_an_expired_claim_is_taken_over_and_remembers_the_first_claim(
     with database.session(write=True) as session:
         # The dead worker's late record is refused: the claim is w2's now.
         late = reminders.mark_sent(session, row.id, worker="dead", message_ts="1.1", at=later)
-        assert late is None
-        sent = reminders.mark_sent(session, row.id, worker="w2", message_ts="2.2", at=later)
-    assert sent is not None
+        assert late is False
+        assert reminders.mark_sent(session, row.id, worker="w2", message_ts="2.2", at=later)
+    sent = fetch(database, row.id)
     assert (sent.state, sent.message_ts, sent.occurrence, sent.attempts) == ("sent", "2.2", 1, 0)
     assert (sent.claimed_by, sent.claim_expires_at, sent.sent_at) == (None, None, later)
     assert claim(database, "w3", later + timedelta(days=1)) == []
@@ -152,15 +160,16 @@ def test_a_repeating_reminder_comes_back_until_done(database: Database, onboardi
     row = add(database, onboarding_id, due_at=T0, repeat_seconds=86_400)
     claim(database, "w1", T0)
     with database.session(write=True) as session:
-        sent = reminders.mark_sent(session, row.id, worker="w1", message_ts="1.1", at=T0)
-    assert sent is not None
+        assert reminders.mark_sent(session, row.id, worker="w1", message_ts="1.1", at=T0)
+    sent = fetch(database, row.id)
     assert (sent.state, sent.due_at, sent.occurrence) == ("pending", T0 + timedelta(days=1), 1)
     # A worker that fell three days behind sends it once and moves it past now.
     (again,) = claim(database, "w1", T0 + timedelta(days=3, hours=1))
     assert again.attempts == 1
     with database.session(write=True) as session:
         at = T0 + timedelta(days=3, hours=1)
-        sent = reminders.mark_sent(session, row.id, worker="w1", message_ts="1.2", at=at)
+        assert reminders.mark_sent(session, row.id, worker="w1", message_ts="1.2", at=at)
+        sent = reminders.get(session, row.id)
         assert sent is not None
         assert (sent.due_at, sent.occurrence) == (T0 + timedelta(days=4), 2)
         reminders.complete(session, row.id, by="U1", at=at)
@@ -172,9 +181,12 @@ def test_done_while_being_posted_stays_done(database: Database, onboarding_id: i
     claim(database, "w1", T0)
     with database.session(write=True) as session:
         reminders.complete(session, row.id, by="U1", at=T0)
-        sent = reminders.mark_sent(session, row.id, worker="w1", message_ts="1.1", at=T0)
-    assert sent is not None
-    assert (sent.state, sent.message_ts) == ("done", "1.1")
+        assert reminders.mark_sent(session, row.id, worker="w1", message_ts="1.1", at=T0)
+        # The session that saw the Done sees the record too (no stale copy).
+        sent = reminders.get(session, row.id)
+        assert sent is not None
+        assert (sent.state, sent.message_ts) == ("done", "1.1")
+    assert fetch(database, row.id).state == "done"
 
 
 def test_release_makes_it_due_again_and_counts_attempts_only_when_unsure(
