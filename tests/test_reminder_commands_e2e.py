@@ -305,3 +305,17 @@ def test_a_click_from_another_channel_is_refused(
     (answer,) = responses(slack, name)
     assert "belongs to" in answer.params["text"]
     assert rows(db, key, "inbound.cancel_provider")[0].state != "done"
+
+
+def test_without_users_read_the_time_is_read_in_utc(
+    bot: BotProcess, slack: SlackStandIn, db: Engine
+) -> None:
+    key, channel = new_key(), new_channel()
+    open_onboarding(bot, slack, key, channel)
+    user = "U0NOSCOPE" + uuid.uuid4().hex[:4].upper()
+    slack.fail_next("users.info", "missing_scope")
+    day = (datetime.now(UTC) + timedelta(days=20)).date()
+    answer = command(bot, slack, f"remind {key} {day} 09:00 call", channel, user_id=user)
+    (row,) = rows(db, key, "manual")
+    assert row.due_at == datetime.combine(day, datetime.min.time().replace(hour=9), tzinfo=UTC)
+    assert "(read in UTC)" in answer

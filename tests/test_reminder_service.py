@@ -141,3 +141,25 @@ def test_snooze_and_done_from_the_buttons(database: Database) -> None:
     with pytest.raises(Refused) as late:
         router.reminders.snooze(LONDON, row.id or 0, "1d")
     assert "cannot be snoozed" in to_plain(render_text(late.value.text))
+
+
+def test_free_text_verbs_keep_the_text_as_typed() -> None:
+    from commands.grammar import parse
+
+    command = parse('remind acme in 3d  don\'t   "forget" --all')
+    assert command.verb == "remind"
+    assert command.args == ("acme", "in", "3d", "don't", '"forget"', "--all")
+    assert command.text == 'acme in 3d  don\'t   "forget" --all'
+    assert command.flags == {}
+    assert parse("REMIND").text == ""
+    # Other verbs still parse flags and quotes as before.
+    assert parse('open acme --name "Acme Ltd"').flags == {"name": "Acme Ltd"}
+
+
+def test_remind_usage_and_help(database: Database) -> None:
+    router = opened(database)
+    assert "Say when" in refused(router.handle_text(LONDON, "remind"))
+    assert "Say which reminder to cancel" in refused(router.handle_text(LONDON, "remind cancel"))
+    helped = render(router.handle_text(LONDON, "help remind"))  # type: ignore[arg-type]
+    assert "/connect remind [customer] &lt;when&gt; &lt;text&gt;" in helped.text
+    assert "tomorrow 09:00" in helped.text
