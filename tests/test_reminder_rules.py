@@ -360,3 +360,75 @@ def test_status_counts_open_reminders_and_close_cancels_them(database: Database)
     assert soonest.tzinfo is not None
     router.handle_text(ENGINEER, "close acme")
     assert {r.state for r in reminders(database)} == {"cancelled"}
+
+
+def test_done_on_the_old_mx_reminder_completes_inbound_and_chains_the_provider(
+    database: Database,
+) -> None:
+    """The inbound run's only gap is the old MX host nobody could reach (unknown): the ISP's
+    confirmation (Done) passes it, inbound is done, and that sets the provider reminder."""
+    router = Router(database)
+    router.handle_text(ENGINEER, "open acme --service security")
+    now = datetime.now(UTC)
+    gateway = CheckResult("inbound.mx_gateway", CheckStatus.PASS, "acme.example", "at the gateway")
+    unreachable = CheckResult(
+        "inbound.old_mx_retired", CheckStatus.UNKNOWN, "acme.example", "mx.old.example: timeout"
+    )
+    with database.session(write=True) as session:
+        acme = session.exec(select(Onboarding)).one()
+        assert acme.id is not None
+        acme.old_mx_hosts = {"acme.example": ["mx.old.example"]}
+        session.add(
+            CheckRun(
+                onboarding_id=acme.id,
+                step="inbound",
+                run_by="U0ENG",
+                run_at=now,
+                worst="unknown",
+                results=[gateway.as_dict(), unreachable.as_dict()],
+            )
+        )
+        rules.on_check_results(
+            session, acme, [gateway, unreachable], now=now, delays=rules.DEFAULT_DELAYS
+        )
+    (chase,) = reminders(database, rules.OLD_MX_CONFIRM)
+    assert "Latest inbound.old_mx_retired check" in chase.text
+    assert "unknown: mx.old.example: timeout" in chase.text
+    assert reminders(database, rules.CANCEL_PROVIDER) == []
+
+    done = router.reminders.done(ENGINEER, chase.id or 0)
+    assert done.confirmed == "inbound.old_mx_retired"
+    assert (done.step, done.step_state) == (Step.INBOUND, StepState.DONE)
+    assert step_of(router, Step.INBOUND) is StepState.DONE
+    (cancel,) = reminders(database, rules.CANCEL_PROVIDER)  # inbound done: the next chore
+    assert cancel.state == "pending"
+    (chase,) = reminders(database, rules.OLD_MX_CONFIRM)
+    assert chase.state == "done"  # a repeating reminder stops at Done
+
+
+def test_done_does_not_pass_over_a_failure(database: Database) -> None:
+    router = Router(database)
+    router.handle_text(ENGINEER, "open acme --service security")
+    now = datetime.now(UTC)
+    accepting = CheckResult(
+        "inbound.old_mx_retired", CheckStatus.FAIL, "acme.example", "mx.old.example accepts mail"
+    )
+    gateway = CheckResult("inbound.mx_gateway", CheckStatus.PASS, "acme.example", "ok")
+    with database.session(write=True) as session:
+        acme = session.exec(select(Onboarding)).one()
+        assert acme.id is not None
+        session.add(
+            CheckRun(
+                onboarding_id=acme.id,
+                step="inbound",
+                run_by="U0ENG",
+                run_at=now,
+                worst="fail",
+                results=[gateway.as_dict(), accepting.as_dict()],
+            )
+        )
+        rules.on_check_results(session, acme, [gateway], now=now, delays=rules.DEFAULT_DELAYS)
+    (chase,) = reminders(database, rules.OLD_MX_CONFIRM)
+    done = router.reminders.done(ENGINEER, chase.id or 0)
+    assert done.step is None
+    assert step_of(router, Step.INBOUND) is StepState.NOT_STARTED
