@@ -269,7 +269,8 @@ class Dispatcher:
                 self._refused(row, exc, reading=True)
                 return
             if found is not None:
-                self.recovered += 1
+                with self._cond:  # channel threads count together
+                    self.recovered += 1
                 log.info("reminder %d: found its earlier post in %s", row.id, row.channel_id)
                 self._record(row, found)
                 return
@@ -293,7 +294,8 @@ class Dispatcher:
             return
         finally:
             self._last_post[row.channel_id] = time.monotonic()
-        self.posted += 1
+        with self._cond:
+            self.posted += 1
         self._record(row, str(response.get("ts") or ""))
         log.info(
             "reminder %d posted in %s (occurrence %d)", row.id, row.channel_id, row.occurrence + 1

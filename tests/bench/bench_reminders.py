@@ -93,11 +93,13 @@ def seed(db: Database, pending: int, due: int, channels: int, now: datetime) -> 
         onboarding_id = onboarding.id
     chunk: list[dict[str, object]] = []
     for index in range(pending):
-        # The due ones spread over the last hour, the rest over the next 90 days.
+        # The due ones spread over the last hour, the rest over 90 days from tomorrow (none
+        # falls due while the benchmark runs).
         if index < due:
             at = now - timedelta(seconds=1 + (index * 3_600) // due)
         else:
-            at = now + timedelta(seconds=60 + ((index - due) * 90 * 86_400) // (pending - due))
+            later = ((index - due) * 90 * 86_400) // (pending - due)
+            at = now + timedelta(days=1, seconds=later)
         chunk.append(
             {
                 "onboarding_id": onboarding_id,
