@@ -78,7 +78,9 @@ class ReminderService:
                 raise Refused(Text("{key} is closed; it takes no reminders.", key=onboarding.key))
             channel = onboarding.channel_id or caller.channel_id
             if channel is None or onboarding.id is None:
-                raise Refused(Text("{key} has no channel to post reminders in.", key=key or ""))
+                raise Refused(
+                    Text("{key} has no channel to post reminders in.", key=onboarding.key)
+                )
             row = store.add(
                 session,
                 onboarding_id=onboarding.id,
