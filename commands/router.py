@@ -132,9 +132,12 @@ class Router:
         args = command.args
         if not args:
             raise UsageError(Text("Say when, then what."), VERBS["remind"])
-        if args[0].lower() == "cancel":
+        if args[0].lower() in ("cancel", "done"):
+            verb = args[0].lower()
             if len(args) != 2:
-                raise UsageError(Text("Say which reminder to cancel, by id."), VERBS["remind"])
+                raise UsageError(Text("Say which reminder, by id."), VERBS["remind"])
+            if verb == "done":
+                return self.reminders.done_by_command(caller, args[1])
             return self.reminders.cancel(caller, args[1])
         if looks_like_time(args[0]):
             return self.reminders.remind(caller, None, command.text)

@@ -134,17 +134,19 @@ VERBS: dict[str, Verb] = {
         Verb(
             name="remind",
             summary="Set a reminder, posted in the onboarding's channel when it falls due.",
-            usage="remind [customer] <when> <text> | remind cancel <id>",
+            usage="remind [customer] <when> <text> | remind cancel <id> | remind done <id>",
             examples=(
                 "remind acme in 3d call the ISP",
                 "remind acme 2026-12-01 09:00 check the outbound-only period",
                 "remind cancel 12",
+                "remind done 12",
             ),
             max_args=0,
             rest=True,
             details="When: in 30m, in 2h, in 3d, in 1w, today 17:00, tomorrow 09:00, "
             "2026-12-01 or 2026-12-01 09:00, in your Slack time zone, at most a year ahead. "
-            "The reminder has Done and Snooze buttons.",
+            "The reminder has Done and Snooze buttons; remind done <id> is the Done button "
+            "for a message out of sight.",
         ),
         Verb(
             name="reminders",

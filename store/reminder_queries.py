@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from store.models import Onboarding, Reminder
@@ -34,9 +34,14 @@ def confirmations(session: Session, onboarding_id: int) -> dict[str, Reminder]:
 def open_reminders(
     session: Session, *, onboarding_id: int | None = None, limit: int = 50
 ) -> tuple[list[tuple[Reminder, str]], int]:
-    """Open (pending or snoozed) reminders of open onboardings, soonest first, with each
-    onboarding's key; and how many there are in all."""
-    where = [col(Reminder.state).in_(OPEN_STATES), col(Onboarding.closed_at).is_(None)]
+    """Open reminders of open onboardings, soonest first, with each onboarding's key; and how
+    many there are in all. Open: pending or snoozed, or posted but still waiting for the Done
+    that confirms a manual item (its message may have scrolled out of sight)."""
+    waiting = and_(col(Reminder.state) == "sent", col(Reminder.confirms).is_not(None))
+    where = [
+        or_(col(Reminder.state).in_(OPEN_STATES), waiting),
+        col(Onboarding.closed_at).is_(None),
+    ]
     if onboarding_id is not None:
         where.append(Reminder.onboarding_id == onboarding_id)
     query = (

@@ -16,6 +16,7 @@ from commands.onboarding import Caller, Refused
 from commands.results import (
     Refusal,
     ReminderCancelled,
+    ReminderDone,
     ReminderList,
     ReminderSet,
     ReminderSnoozed,
@@ -159,7 +160,28 @@ def test_free_text_verbs_keep_the_text_as_typed() -> None:
 def test_remind_usage_and_help(database: Database) -> None:
     router = opened(database)
     assert "Say when" in refused(router.handle_text(LONDON, "remind"))
-    assert "Say which reminder to cancel" in refused(router.handle_text(LONDON, "remind cancel"))
+    assert "Say which reminder" in refused(router.handle_text(LONDON, "remind cancel"))
+    assert "Say which reminder" in refused(router.handle_text(LONDON, "remind done"))
     helped = render(router.handle_text(LONDON, "help remind"))  # type: ignore[arg-type]
     assert "/connect remind [customer] &lt;when&gt; &lt;text&gt;" in helped.text
     assert "tomorrow 09:00" in helped.text
+
+
+def test_done_by_command_and_sent_confirmations_stay_listed(database: Database) -> None:
+    router = opened(database)
+    router.handle_text(LONDON, "done acme inbound")  # sets the provider reminder, due now
+    with database.session(write=True) as session:
+        row = session.exec(select(Reminder).where(Reminder.kind == "inbound.cancel_provider")).one()
+        row.state = "sent"  # as the dispatcher leaves a one-off reminder it posted
+        session.add(row)
+    listed = router.handle_text(LONDON, "reminders")
+    assert isinstance(listed, ReminderList)
+    assert row.id in [r.id for r in listed.reminders]  # still waiting for its Done
+    assert "belongs to acme" in refused(router.handle_text(ELSEWHERE, f"remind done {row.id}"))
+    done = router.handle_text(LONDON, f"remind done {row.id}")
+    assert isinstance(done, ReminderDone)
+    assert done.confirmed == "firewall.previous_provider"
+    assert done.public  # said in the channel, like the button's update
+    after = router.handle_text(LONDON, "reminders")
+    assert isinstance(after, ReminderList)
+    assert row.id not in [r.id for r in after.reminders]

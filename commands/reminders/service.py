@@ -117,6 +117,9 @@ class ReminderService:
                 tuple(_view(r, k) for r, k in rows), total, onboarding.key if onboarding else None
             )
 
+    def done_by_command(self, caller: Caller, id_text: str | None) -> ReminderDone:
+        return self.done(caller, _parse_id(id_text, "done"), clicked=False)
+
     def cancel(self, caller: Caller, id_text: str | None) -> ReminderCancelled:
         reminder_id = _parse_id(id_text, "cancel")
         with self.db.session(write=True) as session:
@@ -141,11 +144,17 @@ class ReminderService:
     # --- buttons -------------------------------------------------------------------------
 
     def done(
-        self, caller: Caller, reminder_id: int, *, now: datetime | None = None
+        self,
+        caller: Caller,
+        reminder_id: int,
+        *,
+        now: datetime | None = None,
+        clicked: bool = True,
     ) -> ReminderDone:
+        """The Done button (clicked) or `/connect remind done <id>`."""
         now = now or utcnow()
         with self.db.session(write=True) as session:
-            row, key = self._mine(session, caller, reminder_id, clicked=True)
+            row, key = self._mine(session, caller, reminder_id, clicked=clicked)
             if row.state == store.DONE:
                 return ReminderDone(_view(row, key), caller.user_id, now, already=True)
             if store.complete(session, reminder_id, by=caller.user_id, at=now) is None:
