@@ -141,3 +141,41 @@ def test_three_workers_post_2000_reminders_each_exactly_once(
     assert len(per_worker) == WORKERS
     assert sum(per_worker) == REMINDERS
     assert sum(1 for n in per_worker if n > 0) >= 2, per_worker  # the work was shared
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN is not set"),
+        ({"CONNECT_REMINDER_LEASE_SECONDS": "5"}, "CONNECT_REMINDER_LEASE_SECONDS"),
+        ({"CONNECT_REMINDER_CHANNEL_INTERVAL": "soon"}, "CONNECT_REMINDER_CHANNEL_INTERVAL"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-refused"},
+            "SLACK_BOT_TOKEN was refused by Slack (invalid_auth)",
+        ),
+    ],
+)
+def test_a_worker_with_a_bad_setting_stops_with_one_line(
+    tmp_path: Path, env: dict[str, str], line: str
+) -> None:
+    with SlackStandIn() as slack:
+        slack.fail_next("auth.test", error="invalid_auth")
+        child_env = bot_environment(
+            api_url=slack.api_url,
+            secret=TEST_SIGNING_SECRET,
+            database_url=f"sqlite:///{tmp_path / 'w.db'}",
+            extra=env,
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "worker"],
+            cwd=PROJECT_ROOT,
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # exactly one line
+    assert line in done.stderr
