@@ -286,3 +286,43 @@ def test_stopping_finishes_the_post_under_way_and_gives_the_rest_back(
     dispatcher(database, client).run_until_idle()
     assert reminder_ids(slack.calls(POST)) == Counter(r.id for r in rows)
     assert slack.calls("conversations.history") == []
+
+
+def test_a_channel_holds_no_more_than_its_pacing_can_post_within_the_lease(
+    database: Database, client: WebClient, slack: SlackStandIn, onboarding_id: int
+) -> None:
+    rows = [add(database, onboarding_id, channel_id="C1") for _ in range(8)]
+    # A 10 s lease leaves 5 s to post in; at one post per 2 s one channel holds 2 reminders.
+    loop = dispatcher(database, client, lease_seconds=10, channel_interval=2.0)
+    assert loop.config.channel_backlog == 2
+    assert loop.tick() == 8
+    loop.stop()  # the two held are given back untried too
+    stored = [fetch(database, r.id) for r in rows]
+    assert len(slack.calls(POST)) <= 1
+    held_back = [r for r in stored if r.state == "pending"]
+    assert all(r.claimed_by is None and r.attempts == 0 for r in held_back)
+    # The six over the backlog wait a little before they are claimed again (no hot loop).
+    assert sum(1 for r in held_back if r.claim_expires_at is not None) >= 6
+
+
+def test_a_claim_too_close_to_its_expiry_is_given_back_untried(
+    database: Database, client: WebClient, slack: SlackStandIn, onboarding_id: int
+) -> None:
+    row = add(database, onboarding_id)
+    loop = dispatcher(database, client, lease_seconds=10)
+    # Claimed 6 s ago: 4 s are left, less than the 5 s a post may need (429 retries included).
+    (claimed,) = reminders.claim_due(
+        database,
+        worker=loop.worker,
+        now=now() - timedelta(seconds=6),
+        limit=1,
+        lease=loop.config.lease,
+    )
+    loop._deliver(claimed)
+    assert slack.calls(POST) == []
+    stored = fetch(database, row.id)
+    assert (stored.claimed_by, stored.attempts, stored.state) == (None, 0, "pending")
+    loop.run_until_idle()
+    assert reminder_ids(slack.calls(POST)) == {row.id: 1}
+    assert slack.calls("conversations.history") == []
+    loop.stop()
