@@ -17,6 +17,7 @@ from commands.credentials import CredentialService
 from commands.dns import DnsResolver
 from commands.profiles import ProfileError, load_profile
 from commands.recipients.sync import RecipientSync
+from commands.reminders.rules import ReminderDelays
 from commands.router import Router
 from commands.secrets import SecretBox
 from store.db import Database
@@ -50,13 +51,21 @@ def build_core(settings: Settings) -> Core:
     credentials = CredentialService(
         db, SecretBox(settings.connect_secret_key), allow_private=private
     )
+    delays = ReminderDelays(
+        outbound_period_days=settings.connect_outbound_period_days,
+        old_mx_after_days=settings.connect_old_mx_after_days,
+        rfi_nudge_working_days=settings.connect_rfi_nudge_working_days,
+    )
     router = Router(
         db,
         allow_private_targets=private,
-        checks=CheckService(db, profile, resolver, credentials=credentials, allow_private=private),
+        checks=CheckService(
+            db, profile, resolver, credentials=credentials, allow_private=private, delays=delays
+        ),
         regions={key: region.name for key, region in profile.regions.items()},
         credentials=credentials,
         sync=RecipientSync(db, credentials, resolver, allow_private=private),
+        delays=delays,
     )
     return Core(db=db, router=router, work=ThreadPoolExecutor(8, thread_name_prefix="work"))
 

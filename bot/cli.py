@@ -1,4 +1,5 @@
-"""`connect-bot`: run (Socket Mode), serve (HTTP), shell (no Slack), db upgrade, import."""
+"""`connect-bot`: run (Socket Mode), serve (HTTP), worker (reminders), shell (no Slack), db
+upgrade, import."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.app import Core
+    from bot.dispatcher import Dispatcher
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--threads", type=int, default=8, help="HTTP worker threads")
+    verbs.add_parser(
+        "worker", help="deliver due reminders only (as many as you like, on one database)"
+    )
     shell = verbs.add_parser("shell", help="talk to the bot in this terminal, with no Slack")
     shell.add_argument("--user", default="U0LOCAL", help="the user id you speak as")
     shell.add_argument("--channel", default="C0LOCAL", help="the channel id you speak in")
@@ -86,7 +91,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         # Ask for the WebSocket URL here, so that a refused app token stops start-up with one
         # line (as build_app does for the bot token) instead of a traceback.
         handler.client.wss_uri = _socket_mode_url(app.client, settings.slack_app_token)
-        with _drained(core):
+        with _drained(core, _dispatcher(settings, core, app.client)):
             handler.start()
         return 0
     if args.verb == "serve":
@@ -95,9 +100,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         core = build_core(settings)
         app = build_app(settings, core)
-        with _drained(core):
+        with _drained(core, _dispatcher(settings, core, app.client)):
             serve(app, core.db, host=args.host, port=args.port, threads=args.threads)
         return 0
+    if args.verb == "worker":
+        return _worker(settings)
     if args.verb == "shell":
         from bot.shell import run_shell
 
@@ -124,14 +131,60 @@ def _socket_mode_url(client: WebClient, app_token: str) -> str:
         ) from None
 
 
+def _dispatcher(settings: Settings, core: Core, client: WebClient) -> Dispatcher | None:
+    """The reminder dispatcher that runs inside `run` and `serve`, unless switched off."""
+    if not settings.connect_reminder_dispatch:
+        return None
+    from bot.dispatcher import DispatchConfig, Dispatcher
+
+    return Dispatcher(core.db, client, DispatchConfig.from_settings(settings))
+
+
+def _worker(settings: Settings) -> int:
+    """`connect-bot worker`: the dispatcher alone, until SIGTERM or Ctrl-C."""
+    require(settings, "SLACK_BOT_TOKEN")
+    import threading
+
+    from slack_sdk.errors import SlackApiError
+
+    from bot.dispatcher import DispatchConfig, Dispatcher, web_client
+    from store.db import Database
+
+    client = web_client(settings)
+    try:
+        client.auth_test()
+    except SlackApiError as exc:
+        raise SettingsError(
+            f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})."
+        ) from None
+    db = Database(settings.database_url)
+    db.upgrade()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    dispatcher = Dispatcher(db, client, DispatchConfig.from_settings(settings)).start()
+    try:
+        while not stop.wait(1.0):  # a timed wait, so the signal handlers get to run
+            pass
+    finally:
+        logging.getLogger(__name__).info("stopping: finishing the reminders being posted")
+        dispatcher.stop()
+        db.dispose()
+    return 0
+
+
 @contextmanager
-def _drained(core: Core) -> Iterator[None]:
+def _drained(core: Core, dispatcher: Dispatcher | None = None) -> Iterator[None]:
     """On SIGTERM or Ctrl-C, stop taking requests but finish the work already acked."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if dispatcher is not None:
+        dispatcher.start()
     try:
         yield
     finally:
         logging.getLogger(__name__).info("stopping: finishing the work already acknowledged")
+        if dispatcher is not None:
+            dispatcher.stop()
         core.work.shutdown(wait=True)
         core.db.dispose()
 

@@ -11,12 +11,13 @@ import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import actions, files, forms
+from bot import actions, files, forms, reminder_actions
 from bot.delivery import SlackSurface, ack_payload
 from bot.flows import (
     FileUpload,
@@ -28,6 +29,7 @@ from bot.flows import (
 )
 from bot.mrkdwn import unescape
 from bot.render import render
+from bot.user_zones import UserZones
 from commands.credentials import CredentialErrors
 from commands.grammar import Command
 from commands.onboarding import Caller, Refused
@@ -47,6 +49,8 @@ _PERSON_SUBTYPES = {None, "thread_broadcast"}
 
 
 def register(app: App, router: Router, work: Executor) -> None:
+    zones = UserZones()
+
     def later(what: str, respond: Respond | None, job: Callable[[], object]) -> None:
         """Run `job` on the pool; a failure is logged with a reference and told to the person."""
 
@@ -81,7 +85,17 @@ def register(app: App, router: Router, work: Executor) -> None:
             return
         ack()
         surface = SlackSurface(client, respond, command.get("trigger_id"))
-        later(f"/connect {parsed.verb}", respond, lambda: _command(router, surface, caller, parsed))
+
+        def job() -> None:
+            # Only a verb that reads a time needs the person's zone (one users.info, cached).
+            who = (
+                replace(caller, tz=zones.get(client, caller.user_id))
+                if parsed.verb == "remind"
+                else caller
+            )
+            _command(router, surface, who, parsed)
+
+        later(f"/connect {parsed.verb}", respond, job)
 
     @app.event("message")
     def on_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -194,6 +208,8 @@ def register(app: App, router: Router, work: Executor) -> None:
             respond,
             lambda: deliver_reply(surface, router.rfi.choose(message, value["q"])),
         )
+
+    reminder_actions.register(app, router, later)
 
     @app.action(actions.RFI_NEXT)
     def on_next(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:

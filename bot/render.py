@@ -134,6 +134,11 @@ _TEMPLATES: dict[type, str] = {
     RfiBegin: "rfi_begin.j2",
     ThreadReply: "rfi_reply.j2",
     Summary: "rfi_summary.j2",
+    results.ReminderSet: "reminder_set.j2",
+    results.ReminderList: "reminder_list.j2",
+    results.ReminderCancelled: "reminder_cancelled.j2",
+    results.ReminderDone: "reminder_done.j2",
+    results.ReminderSnoozed: "reminder_snoozed.j2",
 }
 
 
@@ -148,6 +153,7 @@ Renderable = (
     | Synced
     | SyncFailed
     | ImportReport
+    | results.ReminderResult
 )
 
 

@@ -30,6 +30,17 @@ class Settings(BaseSettings):
     connect_allow_private_targets: bool = False
     connect_secret_key: str | None = Field(default=None, repr=False)
     connect_engineers: Annotated[tuple[str, ...], NoDecode] = ()
+    # The reminder dispatcher (see README, "Reminders").
+    connect_reminder_dispatch: bool = True  # run it inside `run` and `serve`
+    connect_reminder_poll_seconds: float = Field(default=2.0, ge=0.05, le=300)
+    connect_reminder_lease_seconds: int = Field(default=120, ge=10, le=3600)
+    connect_reminder_batch: int = Field(default=100, ge=1, le=1000)
+    connect_reminder_channel_interval: float = Field(default=1.0, ge=0, le=60)
+    connect_reminder_channel_threads: int = Field(default=8, ge=1, le=64)
+    # Delays of the automatic reminders (commands/reminders/rules.py).
+    connect_outbound_period_days: int = Field(default=5, ge=1, le=60)
+    connect_old_mx_after_days: int = Field(default=3, ge=0, le=60)
+    connect_rfi_nudge_working_days: int = Field(default=2, ge=1, le=30)
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
     @classmethod

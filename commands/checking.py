@@ -45,6 +45,8 @@ from commands.profiles import GatewayProfile, GatewayRegion
 from commands.providers import load_catalogue
 from commands.recipients.coverage import coverage
 from commands.recipients.sync import directory_settings
+from commands.reminders import confirmations, rules
+from commands.reminders.rules import DEFAULT_DELAYS, ReminderDelays
 from commands.results import OnboardingView
 from commands.rfi.service import current_answers
 from commands.steps import STEP_ALIASES, Service, Step, StepState, applies
@@ -127,6 +129,7 @@ class CheckService:
         ports: ProbePorts | None = None,
         ca_file: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        delays: ReminderDelays = DEFAULT_DELAYS,
     ) -> None:
         """`ports` and `ca_file` are for tests: in production every probe uses port 25 (or the
         RFI's port for a forwarding address) and the system's trusted CAs."""
@@ -138,6 +141,7 @@ class CheckService:
         self.ports = ports
         self.ca_file = ca_file
         self.timeout = timeout
+        self.delays = delays
 
     def plan(self, caller: Caller, key: str | None, step_name: str | None) -> CheckPlan:
         with self.db.session() as session:
@@ -210,8 +214,13 @@ class CheckService:
                 )
             assert onboarding.id is not None
             moves = []
+            kept: list[CheckResult] = []
             for step in plan.steps:
-                mine = [r for r in results if r.step == step.value]
+                # A manual item confirmed with a reminder's Done counts as passed.
+                mine = confirmations.apply(
+                    session, onboarding.id, [r for r in results if r.step == step.value]
+                )
+                kept += mine
                 verdict = worst(mine) if mine else CheckStatus.SKIPPED
                 check_store.add_run(
                     session,
@@ -225,9 +234,10 @@ class CheckService:
                         results=[r.as_dict() for r in mine],
                     ),
                 )
-                move = _follow(session, onboarding, step, mine, user_id)
+                move = _follow(session, onboarding, step, mine, user_id, delays=self.delays)
                 if move is not None:
                     moves.append(move)
+            rules.on_check_results(session, onboarding, kept, now=now, delays=self.delays)
             recognised = self._remember_provider(
                 session, onboarding, {f.domain: f.previous_provider for f in findings}
             )
@@ -239,14 +249,14 @@ class CheckService:
                 action="check.run",
                 detail={
                     "steps": [s.value for s in plan.steps],
-                    "results": dict(Counter(r.status.value for r in results)),
+                    "results": dict(Counter(r.status.value for r in kept)),
                 },
                 at=now,
             )
             return CheckReport(
                 view_of(session, onboarding),
                 plan.steps,
-                tuple(results),
+                tuple(kept),
                 elapsed,
                 tuple(moves),
                 recognised,
@@ -490,7 +500,13 @@ def _remember_old_mx(onboarding: Onboarding, findings: Any, region: GatewayRegio
 
 
 def _follow(
-    session: Any, onboarding: Onboarding, step: Step, results: list[CheckResult], actor: str
+    session: Any,
+    onboarding: Onboarding,
+    step: Step,
+    results: list[CheckResult],
+    actor: str,
+    *,
+    delays: ReminderDelays = DEFAULT_DELAYS,
 ) -> StepMove | None:
     """Move the step after a run. Done needs every result to pass: a skipped check (no input
     yet, or one a person confirms, like the previous provider's cancellation) keeps it open."""
@@ -506,5 +522,5 @@ def _follow(
         return None  # a warning or an unknown does not undo work already done
     if target is before:
         return None
-    change_step(session, onboarding, step, target, actor, how="check")
+    change_step(session, onboarding, step, target, actor, how="check", delays=delays)
     return StepMove(step, before, target)

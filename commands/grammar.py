@@ -32,6 +32,8 @@ class Command:
     verb: str
     args: tuple[str, ...] = ()
     flags: dict[str, str | bool] = field(default_factory=dict)
+    # For verbs with free text (Verb.rest): everything after the verb, as typed.
+    text: str = ""
 
 
 def parse(raw: str) -> Command:
@@ -46,6 +48,11 @@ def parse(raw: str) -> Command:
         )
     if _CONTROL.search(text):
         raise UsageError(Text("That command contains control characters; type it as plain text."))
+    parts = text.split(maxsplit=1)
+    rest_verb = VERBS.get(parts[0].lower()) if parts else None
+    if rest_verb is not None and rest_verb.rest:
+        tail = parts[1] if len(parts) > 1 else ""
+        return Command(rest_verb.name, tuple(tail.split()), {}, tail)
     try:
         words = shlex.split(text.translate(_CURLY_QUOTES))
     except ValueError:

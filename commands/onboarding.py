@@ -11,6 +11,8 @@ from sqlmodel import Session
 
 from commands.grammar import UsageError, check_key
 from commands.regions import REGIONS
+from commands.reminders import rules
+from commands.reminders.rules import DEFAULT_DELAYS, ReminderDelays
 from commands.results import (
     Closed,
     LastCheck,
@@ -36,7 +38,7 @@ from commands.steps import (
 )
 from commands.text import Code, Text, UserRef, When
 from store import checks as check_store
-from store import queries
+from store import queries, reminder_queries
 from store import recipients as recipient_store
 from store import rfi as rfi_store
 from store.db import Database
@@ -54,6 +56,8 @@ class Caller:
     user_id: str
     channel_id: str | None = None
     team_id: str | None = None
+    # The person's IANA time zone (Slack's users.info tz), for times they type; None: UTC.
+    tz: str | None = None
 
 
 class Refused(Exception):
@@ -65,9 +69,16 @@ class Refused(Exception):
 
 
 class OnboardingService:
-    def __init__(self, db: Database, *, regions: Mapping[str, str] = REGIONS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        regions: Mapping[str, str] = REGIONS,
+        delays: ReminderDelays = DEFAULT_DELAYS,
+    ) -> None:
         self.db = db
         self.regions = regions
+        self.delays = delays
 
     # --- verbs -----------------------------------------------------------------------------
 
@@ -142,6 +153,7 @@ class OnboardingService:
                 detail={"service": chosen.value, "region": chosen_region, "name": display},
                 at=now,
             )
+            rules.on_open(session, onboarding, now=now, delays=self.delays)
             return Opened(view_of(session, onboarding))
 
     def status(self, caller: Caller, key: str | None) -> Status:
@@ -201,6 +213,7 @@ class OnboardingService:
                 )
             now = utcnow()
             queries.close_onboarding(session, onboarding, caller.user_id, now)
+            rules.on_close(session, onboarding)
             queries.record_event(
                 session,
                 onboarding_id=onboarding.id,
@@ -279,7 +292,9 @@ class OnboardingService:
                     )
                 )
             try:
-                change_step(session, onboarding, step, target, caller.user_id, how=verb)
+                change_step(
+                    session, onboarding, step, target, caller.user_id, how=verb, delays=self.delays
+                )
             except TransitionError as exc:
                 raise Refused(Text("{reason}", reason=str(exc))) from None
             return StepChanged(view_of(session, onboarding), step, current, caller.user_id)
@@ -332,6 +347,7 @@ def change_step(
     actor: str,
     *,
     how: str,
+    delays: ReminderDelays = DEFAULT_DELAYS,
 ) -> StepState:
     """Move a step (raises TransitionError if it may not) and audit it; returns the old state."""
     assert onboarding.id is not None
@@ -348,6 +364,7 @@ def change_step(
         detail={"step": step.value, "from": current.value, "to": new.value, "by": how},
         at=now,
     )
+    rules.on_step_changed(session, onboarding, step, current, new, now=now, delays=delays)
     return current
 
 
@@ -386,6 +403,7 @@ def view_of(session: Session, onboarding: Onboarding) -> OnboardingView:
         ),
         recipients=tuple(sorted(recipient_store.counts_by_source(session, onboarding.id).items())),
         recipients_at=latest.imported_at if latest else None,
+        reminders=reminder_queries.open_summary(session, onboarding.id),
     )
 
 

@@ -54,6 +54,8 @@ class OnboardingView:
     def recipient_count(self) -> int:
         return sum(n for _, n in self.recipients)
 
+    reminders: tuple[int, datetime | None] = (0, None)  # open reminders, and the next due
+
     def last_check(self, step: Step) -> LastCheck | None:
         return next((c for c in self.last_checks if c.step is step), None)
 
@@ -146,3 +148,74 @@ class Refusal:
 
 
 Result = Opened | Status | StepChanged | Closed | Updated | Listing | Help | Refusal
+
+
+# --- reminders -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReminderView:
+    id: int
+    key: str  # the onboarding's
+    kind: str
+    text: str
+    due_at: datetime
+    state: str
+    created_by: str
+    channel_id: str
+    thread_ts: str | None = None
+    repeat_seconds: int | None = None
+    confirms: str | None = None
+    done_by: str | None = None
+    done_at: datetime | None = None
+
+    @property
+    def manual(self) -> bool:
+        return self.kind == "manual"
+
+
+@dataclass(frozen=True)
+class ReminderSet:
+    reminder: ReminderView
+    zone: str  # the time zone the due time was read in
+    public = False
+
+
+@dataclass(frozen=True)
+class ReminderList:
+    reminders: tuple[ReminderView, ...]
+    total: int  # open reminders matching, of which `reminders` are the first
+    key: str | None  # the onboarding listed, or None for all open onboardings
+    public = False
+
+
+@dataclass(frozen=True)
+class ReminderCancelled:
+    reminder: ReminderView
+    by: str
+    public = False
+
+
+@dataclass(frozen=True)
+class ReminderDone:
+    """A Done click: the reminder's message is updated in place to say this."""
+
+    reminder: ReminderView
+    by: str
+    at: datetime
+    already: bool = False  # it was done before this click (by reminder.done_by)
+    confirmed: str | None = None  # the manual item this Done confirmed
+    step: Step | None = None  # the step that moved because of it
+    step_state: StepState | None = None
+    public = True
+
+
+@dataclass(frozen=True)
+class ReminderSnoozed:
+    reminder: ReminderView
+    by: str
+    until: datetime
+    public = True
+
+
+ReminderResult = ReminderSet | ReminderList | ReminderCancelled | ReminderDone | ReminderSnoozed

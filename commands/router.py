@@ -13,7 +13,10 @@ from commands.recipients.importer import RecipientImporter
 from commands.recipients.sync import RecipientSync, Synced, SyncFailed
 from commands.recipients.uploads import upload_target
 from commands.regions import REGIONS
-from commands.results import Help, Refusal, Result
+from commands.reminders.rules import DEFAULT_DELAYS, ReminderDelays
+from commands.reminders.service import ReminderService
+from commands.reminders.when import looks_like_time
+from commands.results import Help, Refusal, ReminderResult, Result
 from commands.rfi.service import RfiBegin, RfiService, Summary
 from commands.secrets import SecretBox
 from commands.steps import STEP_ALIASES
@@ -23,7 +26,17 @@ from store.db import Database
 
 log = logging.getLogger(__name__)
 
-Reply = Result | RfiBegin | Summary | CheckPlan | DnsRecords | CredentialForm | Synced | SyncFailed
+Reply = (
+    Result
+    | RfiBegin
+    | Summary
+    | CheckPlan
+    | DnsRecords
+    | CredentialForm
+    | Synced
+    | SyncFailed
+    | ReminderResult
+)
 
 
 class Router:
@@ -38,9 +51,11 @@ class Router:
         credentials: CredentialService | None = None,
         sync: RecipientSync | None = None,
         importer: RecipientImporter | None = None,
+        delays: ReminderDelays = DEFAULT_DELAYS,
     ) -> None:
-        self.onboardings = OnboardingService(db, regions=regions)
-        self.rfi = RfiService(db, allow_private=allow_private_targets)
+        self.onboardings = OnboardingService(db, regions=regions, delays=delays)
+        self.rfi = RfiService(db, allow_private=allow_private_targets, delays=delays)
+        self.reminders = ReminderService(db, delays=delays)
         self.checks = checks
         self.credentials = credentials or CredentialService(
             db, SecretBox(secret_key), allow_private=allow_private_targets
@@ -131,7 +146,28 @@ class Router:
                     name=_flag(flags, "name"),
                     journal_address=_flag(flags, "journal-address"),
                 )
+            case "remind":
+                return self._remind(caller, command)
+            case "reminders":
+                return self.reminders.list(caller, first)
         raise AssertionError(f"verb {command.verb} has no handler")
+
+    def _remind(self, caller: Caller, command: Command) -> Reply:
+        """`remind [customer] <when> <text>` or `remind cancel <id>`."""
+        args = command.args
+        if not args:
+            raise UsageError(Text("Say when, then what."), VERBS["remind"])
+        if args[0].lower() in ("cancel", "done"):
+            verb = args[0].lower()
+            if len(args) != 2:
+                raise UsageError(Text("Say which reminder, by id."), VERBS["remind"])
+            if verb == "done":
+                return self.reminders.done_by_command(caller, args[1])
+            return self.reminders.cancel(caller, args[1])
+        if looks_like_time(args[0]):
+            return self.reminders.remind(caller, None, command.text)
+        spec = command.text.split(maxsplit=1)
+        return self.reminders.remind(caller, args[0], spec[1] if len(spec) > 1 else "")
 
     def _checks(self) -> CheckService:
         if self.checks is None:

@@ -17,6 +17,9 @@ class Verb:
     details: str = ""
     # Answered from this table alone (no store, no network), so Slack gets it in the ack itself.
     pure: bool = False
+    # Free text follows the arguments (a reminder's text): words are split on white space, not
+    # shell-quoted, so apostrophes and quotes stay as typed; no flags; max_args is not applied.
+    rest: bool = False
 
 
 VERBS: dict[str, Verb] = {
@@ -142,6 +145,32 @@ VERBS: dict[str, Verb] = {
             flags={"region": True, "name": True, "journal-address": True},
             details="The journal address is the one the gateway gave the account; the "
             "journaling check compares it with the gateway's format.",
+        ),
+        Verb(
+            name="remind",
+            summary="Set a reminder, posted in the onboarding's channel when it falls due.",
+            usage="remind [customer] <when> <text> | remind cancel <id> | remind done <id>",
+            examples=(
+                "remind acme in 3d call the ISP",
+                "remind acme 2026-12-01 09:00 check the outbound-only period",
+                "remind cancel 12",
+                "remind done 12",
+            ),
+            max_args=0,
+            rest=True,
+            details="When: in 30m, in 2h, in 3d, in 1w, today 17:00, tomorrow 09:00, "
+            "2026-12-01 or 2026-12-01 09:00, in your Slack time zone, at most a year ahead. "
+            "The reminder has Done and Snooze buttons; remind done <id> is the Done button "
+            "for a message out of sight.",
+        ),
+        Verb(
+            name="reminders",
+            summary="List the pending reminders, with their ids.",
+            usage="reminders [customer]",
+            examples=("reminders acme", "reminders"),
+            max_args=1,
+            details="In a channel bound to an onboarding, its reminders; elsewhere, every open "
+            "onboarding's.",
         ),
         Verb(
             name="help",

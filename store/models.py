@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -234,3 +244,53 @@ class Recipient(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=256)
     kind: str = Field(default="user", max_length=10)
     groups: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+# Reminder states the dispatcher delivers, as literal SQL (see Reminder's index).
+DUE_STATES_SQL = "state IN ('pending', 'snoozed')"
+
+
+class Reminder(SQLModel, table=True):
+    """A dated chore posted to Slack by the dispatcher; claims let several workers share them."""
+
+    __tablename__ = "reminder"
+    # The due query reads this partial index in due order and stops at its LIMIT: no table scan
+    # and no sort, however many reminders are sent or done. The query must spell the same
+    # predicate literally (not as bound parameters) for the planners to pick the index.
+    __table_args__ = (
+        Index(
+            "ix_reminder_due",
+            "due_at",
+            sqlite_where=text(DUE_STATES_SQL),
+            postgresql_where=text(DUE_STATES_SQL),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = Field(foreign_key="onboarding.id", ondelete="CASCADE", index=True)
+    kind: str = Field(max_length=40)  # "manual", "outbound.period_complete", ...
+    # Plain text as a person or a rule wrote it: escaped when rendered.
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    due_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    channel_id: str = Field(max_length=32)
+    thread_ts: str | None = Field(default=None, max_length=32)
+    state: str = Field(default="pending", max_length=20)  # pending sent done snoozed cancelled
+    created_by: str = Field(max_length=32)  # a user id, or "bot"
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    # Automatic reminders carry a key so that re-running a rule never adds a second one.
+    key: str | None = Field(default=None, max_length=200, unique=True)
+    # Repeating reminders go back to pending, due again this much later, until done or cancelled.
+    repeat_seconds: int | None = None
+    # The manual item a Done confirms ("inbound.old_mx_retired", "firewall.previous_provider").
+    confirms: str | None = Field(default=None, max_length=60)
+    occurrence: int = 0  # times sent
+    # A worker's lease on the reminder while it posts it; an expired claim may be taken over.
+    claimed_by: str | None = Field(default=None, max_length=80)
+    claim_expires_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    claimed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # Claims taken since the last recorded send: above 1, a previous claim may have posted it.
+    attempts: int = 0
+    sent_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    message_ts: str | None = Field(default=None, max_length=32)
+    done_by: str | None = Field(default=None, max_length=32)
+    done_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))

@@ -31,6 +31,7 @@ EXPECTED_BOT_SCOPES = {
     "channels:history",
     "groups:history",
     "files:read",
+    "users:read",
 }
 EXPECTED_BOT_EVENTS = {"message.channels", "message.groups"}
 

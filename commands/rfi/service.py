@@ -21,6 +21,8 @@ from commands.onboarding import (
     step_state,
     view_of,
 )
+from commands.reminders import rules
+from commands.reminders.rules import DEFAULT_DELAYS, ReminderDelays
 from commands.results import OnboardingView
 from commands.rfi import questions as q
 from commands.rfi.validators import Invalid, contacts_complete
@@ -121,9 +123,12 @@ class FormErrors:
 
 
 class RfiService:
-    def __init__(self, db: Database, *, allow_private: bool) -> None:
+    def __init__(
+        self, db: Database, *, allow_private: bool, delays: ReminderDelays = DEFAULT_DELAYS
+    ) -> None:
         self.db = db
         self.allow_private = allow_private
+        self.delays = delays
 
     # --- starting -------------------------------------------------------------------------
 
@@ -479,6 +484,7 @@ class RfiService:
         if question.id == "contacts" and (missing := contacts_complete(everything)):
             notes.append(Text("{missing} Add them in another reply.", missing=missing))
             return self._say(thread, understood, *notes)
+        self._nudge(session, onboarding, thread)
         return ThreadReply(
             thread.channel_id, thread.thread_ts, said=(understood, *notes), awaiting_more=True
         )
@@ -544,6 +550,7 @@ class RfiService:
         if step_state(session, onboarding, Step.RFI) is not StepState.DONE:
             change_step(session, onboarding, Step.RFI, StepState.DONE, "connect-bot", how="rfi")
             finished = True
+        self._nudge(session, onboarding, thread)
         summary = _summary(session, onboarding)
         following = summary.onboarding.next_step
         return ThreadReply(
@@ -559,6 +566,7 @@ class RfiService:
         self, session: Session, onboarding: Onboarding, thread: RfiThread, said: tuple[Text, ...]
     ) -> ThreadReply:
         store.save(session, thread)
+        self._nudge(session, onboarding, thread)
         question = q.BY_ID.get(thread.current_question or "")
         if question is None:
             return ThreadReply(
@@ -578,6 +586,19 @@ class RfiService:
             has_values=values is not None,
         )
         return ThreadReply(thread.channel_id, thread.thread_ts, said=said, ask=ask)
+
+    def _nudge(self, session: Session, onboarding: Onboarding, thread: RfiThread) -> None:
+        """(Re-)arm the reminder for the open question, or drop it when none is open."""
+        question = q.BY_ID.get(thread.current_question or "")
+        rules.on_rfi_question(
+            session,
+            onboarding,
+            channel_id=thread.channel_id,
+            thread_ts=thread.thread_ts,
+            question_title=question.title if question else None,
+            activity_at=thread.last_activity_at,
+            delays=self.delays,
+        )
 
     def _say(self, thread: RfiThread, *said: Text) -> ThreadReply:
         return ThreadReply(thread.channel_id, thread.thread_ts, said=said)

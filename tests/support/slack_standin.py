@@ -98,8 +98,14 @@ Predicate = str | Callable[[Call], bool]
 class SlackStandIn:
     """Serves a Slack-like Web API on 127.0.0.1 (ephemeral port) from a daemon thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, real_time_ts: bool = False) -> None:
         self._calls: list[Call] = []
+        # Message ts from the wall clock (still unique and ordered), for tests of code that
+        # reads history with `oldest` set from real times (the reminder dispatcher).
+        self._real_time_ts = real_time_ts
+        self._last_ts_micros = 0
+        # Every message posted, in order: conversations.history and .replies read these.
+        self._messages: list[dict[str, Any]] = []
         # One condition guards all mutable state; wait_for sleeps on it instead of polling.
         self._cond = threading.Condition()
         self._ts_counter = itertools.count(1)
@@ -194,6 +200,7 @@ class SlackStandIn:
             self._delays.clear()
             self._users.clear()
             self._files.clear()
+            self._messages.clear()
 
     def wait_for(self, predicate: Predicate, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Wait until at least ``count`` calls match; return all matching calls.
@@ -281,6 +288,10 @@ class SlackStandIn:
     # -- request handling (called from server threads) -------------------------------------
 
     def _next_ts(self) -> str:
+        if self._real_time_ts:
+            micros = max(self._last_ts_micros + 1, int(time.time() * 1_000_000))
+            self._last_ts_micros = micros
+            return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
         micros = next(self._ts_counter) * _TS_STEP_MICROS
         return f"{_TS_BASE_SECONDS + micros // 1_000_000}.{micros % 1_000_000:06d}"
 
@@ -372,12 +383,61 @@ class SlackStandIn:
 
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         ts = self._next_ts()
+        message = self._message(params, ts)
+        self._messages.append({**message, "channel": params.get("channel", "")})
+        return {"ok": True, "channel": params.get("channel", ""), "ts": ts, "message": message}
+
+    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages posted (with their metadata and channel), oldest first."""
+        with self._cond:
+            return [m for m in self._messages if channel is None or m["channel"] == channel]
+
+    def _read_messages(
+        self, params: dict[str, Any], found: list[dict[str, Any]], *, newest_first: bool
+    ) -> dict[str, Any]:
+        # Like Slack: `oldest`/`latest` are exclusive ts bounds, pages of `limit` with a cursor,
+        # metadata only when include_all_metadata is asked for.
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or "inf")
+        found = [m for m in found if oldest < float(m["ts"]) < latest]
+        if newest_first:
+            found.reverse()
+        limit = max(1, min(int(params.get("limit") or 100), 1000))
+        start = int(params.get("cursor") or 0)
+        page = found[start : start + limit]
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        shown = [
+            {k: v for k, v in m.items() if k != "channel" and (with_metadata or k != "metadata")}
+            for m in page
+        ]
+        more = start + limit < len(found)
         return {
             "ok": True,
-            "channel": params.get("channel", ""),
-            "ts": ts,
-            "message": self._message(params, ts),
+            "messages": shown,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel")
+        # History holds a channel's top-level messages; thread replies are read with .replies.
+        found = [
+            m
+            for m in self._messages
+            if m["channel"] == channel and m.get("thread_ts", m["ts"]) == m["ts"]
+        ]
+        return self._read_messages(params, found, newest_first=True)
+
+    def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = params.get("channel"), str(params.get("ts", ""))
+        found = [
+            m
+            for m in self._messages
+            if m["channel"] == channel and (m["ts"] == ts or m.get("thread_ts") == ts)
+        ]
+        if not found:
+            return {"ok": False, "error": "thread_not_found"}
+        return self._read_messages(params, found, newest_first=False)
 
     def _chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}
@@ -455,6 +515,8 @@ _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = 
     "chat.postEphemeral": SlackStandIn._chat_post_ephemeral,
     "chat.update": SlackStandIn._chat_update,
     "files.info": SlackStandIn._files_info,
+    "conversations.history": SlackStandIn._conversations_history,
+    "conversations.replies": SlackStandIn._conversations_replies,
     "users.info": SlackStandIn._users_info,
     "views.open": SlackStandIn._views_open,
 }

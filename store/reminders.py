@@ -1,0 +1,307 @@
+"""Reminder SQL: adding, listing, completing, and the claims the dispatcher posts under.
+
+A worker claims due reminders for a lease; it records the Slack message with `mark_sent` (or gives
+the claim back with `release`). A claim that expires (the worker died) may be taken by another
+worker; `attempts` counts claims since the last recorded send, so the next worker knows to look in
+the channel for a message the dead one may already have posted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, case, or_, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.util import identity_key
+from sqlmodel import Session, col, select
+
+from store.db import Database
+from store.models import DUE_STATES_SQL, Reminder, UTCDateTime, utcnow
+
+PENDING = "pending"
+SENT = "sent"
+DONE = "done"
+SNOOZED = "snoozed"
+CANCELLED = "cancelled"
+OPEN_STATES = (PENDING, SNOOZED)
+
+
+def add(
+    session: Session,
+    *,
+    onboarding_id: int,
+    kind: str,
+    text: str,
+    due_at: datetime,
+    channel_id: str,
+    thread_ts: str | None = None,
+    created_by: str,
+    key: str | None = None,
+    repeat_seconds: int | None = None,
+    confirms: str | None = None,
+) -> Reminder | None:
+    """A new pending reminder; None when one with this `key` already exists (nothing changed)."""
+    if repeat_seconds is not None and repeat_seconds <= 0:
+        raise ValueError("repeat_seconds must be positive")
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # RETURNING tells a new row from a conflict: psycopg reports rowcount -1 here.
+    statement = (
+        insert(Reminder)
+        .values(
+            onboarding_id=onboarding_id,
+            kind=kind,
+            text=text,
+            due_at=due_at,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            state=PENDING,
+            created_by=created_by,
+            created_at=utcnow(),
+            key=key,
+            repeat_seconds=repeat_seconds,
+            confirms=confirms,
+            occurrence=0,
+            attempts=0,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Reminder.id)
+    )
+    new_id = session.execute(statement).scalar()
+    return None if new_id is None else session.get(Reminder, new_id)
+
+
+def get(session: Session, reminder_id: int) -> Reminder | None:
+    return session.get(Reminder, reminder_id)
+
+
+def by_key(session: Session, key: str) -> Reminder | None:
+    return session.exec(select(Reminder).where(Reminder.key == key)).first()
+
+
+def pending_for(session: Session, onboarding_id: int) -> list[Reminder]:
+    """An onboarding's reminders still to be delivered (pending or snoozed), soonest first."""
+    query = (
+        select(Reminder)
+        .where(Reminder.onboarding_id == onboarding_id, col(Reminder.state).in_(OPEN_STATES))
+        .order_by(col(Reminder.due_at), col(Reminder.id))
+    )
+    return list(session.exec(query))
+
+
+def _locked(session: Session, reminder_id: int) -> Reminder | None:
+    query = select(Reminder).where(Reminder.id == reminder_id).with_for_update()
+    return session.exec(query).first()
+
+
+def complete(session: Session, reminder_id: int, *, by: str, at: datetime) -> Reminder | None:
+    """Mark done (also stops a repeating one). None if unknown, cancelled or already done."""
+    row = _locked(session, reminder_id)
+    if row is None or row.state in (DONE, CANCELLED):
+        return None
+    row.state = DONE
+    row.done_by = by
+    row.done_at = at
+    session.add(row)
+    session.flush()
+    return row
+
+
+def snooze(session: Session, reminder_id: int, *, until: datetime, by: str) -> Reminder | None:
+    """Due again at `until`. None if unknown, done or cancelled."""
+    row = _locked(session, reminder_id)
+    if row is None or row.state in (DONE, CANCELLED):
+        return None
+    row.state = SNOOZED
+    row.due_at = until
+    session.add(row)
+    session.flush()
+    return row
+
+
+def cancel(session: Session, reminder_id: int) -> Reminder | None:
+    """Never deliver it again. None if unknown, done or already cancelled."""
+    row = _locked(session, reminder_id)
+    if row is None or row.state in (DONE, CANCELLED):
+        return None
+    row.state = CANCELLED
+    session.add(row)
+    session.flush()
+    return row
+
+
+def cancel_kind(session: Session, onboarding_id: int, kind: str) -> int:
+    """Cancel an onboarding's open reminders of one kind; returns how many."""
+    statement = (
+        update(Reminder)
+        .where(
+            col(Reminder.onboarding_id) == onboarding_id,
+            col(Reminder.kind) == kind,
+            col(Reminder.state).in_((PENDING, SNOOZED, SENT)),
+        )
+        .values(state=CANCELLED)
+        .returning(Reminder.id)
+    )
+    return len(session.execute(statement).all())
+
+
+def due_filter(now: datetime) -> list[object]:
+    """The due predicate: open, due, and not held by a live claim (the literal state test is what
+    lets the planner use the partial index ix_reminder_due)."""
+    return [
+        text(DUE_STATES_SQL),
+        col(Reminder.due_at) <= now,
+        or_(col(Reminder.claim_expires_at).is_(None), col(Reminder.claim_expires_at) <= now),
+    ]
+
+
+def due_ids_query(now: datetime, limit: int) -> object:
+    return select(Reminder.id).where(*due_filter(now)).order_by(col(Reminder.due_at)).limit(limit)
+
+
+def claim_due(
+    db_or_session: Database | Session,
+    *,
+    worker: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+) -> list[Reminder]:
+    """Atomically take up to `limit` due reminders for `worker` until now + lease, oldest first.
+
+    SQLite: one conditional UPDATE ... RETURNING inside BEGIN IMMEDIATE (one writer at a time).
+    PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, then the UPDATE of those rows, in one
+    transaction, so concurrent workers pass over each other's rows instead of waiting or
+    double-claiming.
+    """
+    if isinstance(db_or_session, Database):
+        with db_or_session.session(write=True) as session:
+            return claim_due(session, worker=worker, now=now, limit=limit, lease=lease)
+    session = db_or_session
+    ids = due_ids_query(now, limit)
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock the rows first, in a statement of their own: as a subquery of the UPDATE, the
+        # planner may re-run the SELECT, and SKIP LOCKED then hands it further rows past LIMIT.
+        locked = ids.with_for_update(skip_locked=True)  # type: ignore[attr-defined]
+        picked: Any = list(session.execute(locked).scalars())
+        if not picked:
+            return []
+    else:
+        picked = ids.scalar_subquery()  # type: ignore[attr-defined]
+    statement = (
+        update(Reminder)
+        .where(col(Reminder.id).in_(picked))
+        .where(*due_filter(now))  # re-checked: a row may have changed since the SELECT read it
+        .values(
+            claimed_by=worker,
+            claim_expires_at=now + lease,
+            # The time of the first claim since the last send: where a search for a message an
+            # earlier, dead claim may have posted begins.
+            claimed_at=_first_claim_time(now),
+            attempts=col(Reminder.attempts) + 1,
+        )
+        .returning(Reminder)
+        .execution_options(synchronize_session=False)
+    )
+    rows = list(session.scalars(statement))
+    rows.sort(key=lambda row: (row.due_at, row.id or 0))
+    return rows
+
+
+def _first_claim_time(now: datetime) -> object:
+    return case(
+        (col(Reminder.attempts) == 0, now),
+        (col(Reminder.claimed_at).is_(None), now),
+        else_=col(Reminder.claimed_at),
+    )
+
+
+_table = Reminder.__table__  # type: ignore[attr-defined]
+_SENT_ONCE = (
+    update(_table)
+    .where(
+        _table.c.id == bindparam("rid"),
+        _table.c.claimed_by == bindparam("worker"),
+        _table.c.repeat_seconds.is_(None),
+    )
+    .values(
+        sent_at=bindparam("at", type_=UTCDateTime()),
+        message_ts=bindparam("message_ts"),
+        occurrence=_table.c.occurrence + 1,
+        attempts=0,
+        claimed_by=None,
+        claim_expires_at=None,
+        claimed_at=None,
+        state=case((_table.c.state.in_(OPEN_STATES), SENT), else_=_table.c.state),
+    )
+    .returning(_table.c.id)
+)
+
+
+def mark_sent(
+    session: Session, reminder_id: int, *, worker: str, message_ts: str | None, at: datetime
+) -> bool:
+    """Record the Slack message a claimed reminder became and drop the claim; True if recorded.
+
+    Only while `worker` still holds the claim (False otherwise: another worker took it over, and
+    will find this message by its metadata). A repeating reminder goes back to pending, due
+    `repeat_seconds` after its due time (moved past `at` if the worker fell behind); done and
+    cancelled reminders (a click while it was being posted) keep their state.
+    """
+    # Most reminders do not repeat: one prepared UPDATE records them (this runs once per post,
+    # so it skips the ORM: building and synchronising an ORM UPDATE cost more than running it).
+    params = {"rid": reminder_id, "worker": worker, "at": at, "message_ts": message_ts}
+    if session.connection().execute(_SENT_ONCE, params).first() is not None:
+        cached = session.identity_map.get(identity_key(Reminder, reminder_id))
+        if cached is not None:
+            session.expire(cached)
+        return True
+    row = _locked(session, reminder_id)
+    if row is None or row.claimed_by != worker:
+        return False
+    row.sent_at = at
+    row.message_ts = message_ts
+    row.occurrence += 1
+    row.attempts = 0
+    row.claimed_by = None
+    row.claim_expires_at = None
+    row.claimed_at = None
+    if row.state in OPEN_STATES and row.repeat_seconds:
+        step = timedelta(seconds=row.repeat_seconds)
+        due = row.due_at + step
+        while due <= at:
+            due += step
+        row.due_at = due
+        row.state = PENDING
+    session.add(row)
+    session.flush()
+    return True
+
+
+def release(
+    session: Session,
+    reminder_id: int,
+    *,
+    worker: str,
+    retry_at: datetime | None = None,
+    maybe_posted: bool = True,
+) -> Reminder | None:
+    """Give a claim back after a failed or skipped send: due again at once, or from `retry_at`.
+
+    The due time people see is left alone; a held-back retry is an unowned claim that expires at
+    `retry_at`. With `maybe_posted` (a timeout, a dropped connection) the claim stays counted in
+    `attempts`, so the next claim looks in the channel first; a send known not to have happened
+    (Slack answered with an error, a 429, or the worker never tried) takes it back.
+    """
+    row = _locked(session, reminder_id)
+    if row is None or row.claimed_by != worker:
+        return None
+    row.claimed_by = None
+    row.claim_expires_at = retry_at
+    if not maybe_posted:
+        row.attempts = max(0, row.attempts - 1)
+    session.add(row)
+    session.flush()
+    return row
