@@ -168,3 +168,17 @@ class Credential(SQLModel, table=True):
     sealed_secret: str = Field(max_length=4096)
     set_by: str = Field(max_length=32)
     set_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+
+
+class Member(SQLModel, table=True):
+    """A person taking part in an onboarding, and as what (role as the commands layer names it)."""
+
+    __tablename__ = "member"
+    __table_args__ = (UniqueConstraint("onboarding_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = Field(foreign_key="onboarding.id", ondelete="CASCADE")
+    user_id: str = Field(max_length=32, index=True)
+    role: str = Field(max_length=20)
+    added_by: str = Field(max_length=32)
+    added_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
