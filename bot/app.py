@@ -10,7 +10,7 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot import listeners
+from bot import listeners, logs
 from bot.settings import Settings, SettingsError
 from commands.checking import CheckService
 from commands.credentials import CredentialService
@@ -81,5 +81,6 @@ def build_app(settings: Settings, core: Core) -> App:
         raise SettingsError(
             f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})."
         ) from None
+    app.use(logs.bolt_middleware)  # a request id for Socket Mode requests too
     listeners.register(app, core.router, core.work)
     return app

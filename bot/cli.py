@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from bot import logs
 from bot.settings import Settings, SettingsError, load_settings, require
 
 if TYPE_CHECKING:
@@ -22,7 +23,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="connect-bot", description="Run the Connect onboarding in Slack."
     )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        help="debug, info, warning, error (default: CONNECT_LOG_LEVEL, else info)",
+    )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     verbs.add_parser("run", help="Socket Mode (needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN)")
     serve = verbs.add_parser("serve", help="HTTP mode: POST /slack/events, GET /healthz")
@@ -44,14 +49,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
+    if args.log_level and args.log_level.lower() not in logs.LEVELS:
+        print(f"connect-bot: --log-level must be one of {', '.join(logs.LEVELS)}", file=sys.stderr)
+        return 2
     try:
         settings = load_settings()
+        logs.configure(
+            settings.connect_log_format, (args.log_level or settings.connect_log_level).lower()
+        )
         return _run(args, settings)
     except SettingsError as exc:
         print(f"connect-bot: {exc}", file=sys.stderr)
@@ -89,7 +94,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         core = build_core(settings)
         app = build_app(settings, core)
         with _drained(core):
-            serve(app, core.db, host=args.host, port=args.port, threads=args.threads)
+            serve(
+                app,
+                core.db,
+                signing_secret=settings.slack_signing_secret or "",
+                host=args.host,
+                port=args.port,
+                threads=args.threads,
+            )
         return 0
     if args.verb == "shell":
         from bot.shell import run_shell

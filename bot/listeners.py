@@ -16,11 +16,11 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import actions, forms
+from bot import actions, forms, logs
 from bot.delivery import SlackSurface, ack_payload
 from bot.flows import deliver_reply, run_command, thread_message
 from bot.mrkdwn import unescape
-from bot.render import render
+from bot.render import Renderable, render
 from commands.credentials import CredentialErrors
 from commands.grammar import Command
 from commands.onboarding import Caller, Refused
@@ -45,31 +45,38 @@ def register(app: App, router: Router, work: Executor) -> None:
 
         def run() -> None:
             try:
-                job()
+                done = job()
             except Refused as exc:
+                logs.finished("refused")
                 if respond is not None:
                     respond(**ack_payload(render(Refusal(exc.text))))
             except Exception:
                 ref = uuid.uuid4().hex[:12]
                 log.exception("%s failed (ref %s)", what, ref)
+                logs.finished("error", ref=ref)
                 if respond is not None:
                     respond(response_type="ephemeral", text=TROUBLE.format(ref=ref))
+            else:
+                logs.finished("refused" if isinstance(done, Refusal) else "ok")
 
         try:
-            work.submit(run)
+            work.submit(logs.carry(run))  # the log lines of the work still name the request
         except RuntimeError:  # the pool is shut down: this process is stopping
             log.warning("%s arrived while stopping; asked to retry", what)
+            logs.bind(deferred=False, outcome="error")
             if respond is not None:
                 respond(response_type="ephemeral", text=RESTARTING)
 
     @app.command("/connect")
     def on_connect(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         parsed = router.parse(_text(command))
+        logs.bind(verb=getattr(parsed, "verb", None) or "unparsed")
         caller = _caller(command)
         if isinstance(parsed, Refusal) or router.is_pure(parsed):
             # No I/O needed: the answer goes back in the ack itself.
             result = parsed if isinstance(parsed, Refusal) else router.handle(caller, parsed)
             ack(**ack_payload(render(result)))
+            logs.bind(outcome="refused" if isinstance(result, Refusal) else "ok")
             log.info("/connect %s -> %s", getattr(parsed, "verb", "?"), type(result).__name__)
             return
         ack()
@@ -191,9 +198,10 @@ def register(app: App, router: Router, work: Executor) -> None:
         later("RFI next", respond, lambda: deliver_reply(surface, router.rfi.choose(message, None)))
 
 
-def _command(router: Router, surface: SlackSurface, caller: Caller, command: Command) -> None:
+def _command(router: Router, surface: SlackSurface, caller: Caller, command: Command) -> Renderable:
     result = run_command(router, surface, caller, command)
     log.info("/connect %s -> %s", command.verb, type(result).__name__)
+    return result
 
 
 def _text(command: dict[str, Any]) -> str:

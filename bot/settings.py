@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     connect_allow_private_targets: bool = False
     connect_secret_key: str | None = Field(default=None, repr=False)
     connect_engineers: Annotated[tuple[str, ...], NoDecode] = ()
+    # Logs: "text" (default) or "json" lines; debug turns on the Slack libraries' payload logs.
+    connect_log_format: Literal["text", "json"] = "text"
+    connect_log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("connect_log_format", "connect_log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
     @classmethod

@@ -200,6 +200,9 @@ class RfiService:
             )
             if thread is None:
                 return None
+            # One click is acted on once, however often it is delivered (ts is the click's).
+            if not store.first_time(session, f"msg:{message.channel_id}:{message.ts}"):
+                return None
             onboarding = _onboarding(session, thread)
             if onboarding.closed_at is not None:
                 return None
