@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     connect_allow_private_targets: bool = False
     connect_secret_key: str | None = Field(default=None, repr=False)
     connect_engineers: Annotated[tuple[str, ...], NoDecode] = ()
+    # Where the engineers hear of self-service opens (a channel id); unset: the log only.
+    connect_engineers_channel: str | None = None
     # Logs: "text" (default) or "json" lines; debug turns on the Slack libraries' payload logs.
     connect_log_format: Literal["text", "json"] = "text"
     connect_log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -81,6 +83,16 @@ class Settings(BaseSettings):
             if not item.isalnum() or item[0] not in "UW":
                 raise ValueError(f"{item!r} is not a Slack user id such as U012AB3CD")
         return items
+
+    @field_validator("connect_engineers_channel", mode="before")
+    @classmethod
+    def _engineers_channel(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip()
+        if not (text[0] in "CG" and text.isalnum() and text.isupper() and len(text) > 2):
+            raise ValueError(f"{text!r} is not a Slack channel id such as C012AB3CD")
+        return text
 
     @field_validator("connect_secret_key")
     @classmethod

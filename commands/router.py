@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from commands.checking import CheckPlan, CheckService, DnsRecords
 from commands.credentials import CredentialForm, CredentialService
 from commands.grammar import Command, UsageError, parse
+from commands.history import History, HistoryService
+from commands.members import Members, MemberService
 from commands.onboarding import Caller, OnboardingService, Refused
 from commands.regions import REGIONS
 from commands.results import Help, Refusal, Result
 from commands.rfi.service import RfiBegin, RfiService, Summary
+from commands.roles import Role, may, verb_refusal
 from commands.secrets import SecretBox
 from commands.steps import STEP_ALIASES
 from commands.text import Text
@@ -20,7 +23,7 @@ from store.db import Database
 
 log = logging.getLogger(__name__)
 
-Reply = Result | RfiBegin | Summary | CheckPlan | DnsRecords | CredentialForm
+Reply = Result | RfiBegin | Summary | CheckPlan | DnsRecords | CredentialForm | Members | History
 
 
 class Router:
@@ -33,6 +36,7 @@ class Router:
         regions: Mapping[str, str] = REGIONS,
         secret_key: str | None = None,
         credentials: CredentialService | None = None,
+        role_of: Callable[[str], Role] | None = None,
     ) -> None:
         self.onboardings = OnboardingService(db, regions=regions)
         self.rfi = RfiService(db, allow_private=allow_private_targets)
@@ -40,6 +44,9 @@ class Router:
         self.credentials = credentials or CredentialService(
             db, SecretBox(secret_key), allow_private=allow_private_targets
         )
+        # role_of tells an invitee's role; the Slack app sets it once it can ask users.info.
+        self.members = MemberService(db, role_of)
+        self.history = HistoryService(db)
 
     @staticmethod
     def parse(text: str) -> Command | Refusal:
@@ -70,6 +77,9 @@ class Router:
         args, flags = command.args, command.flags
         first = args[0] if args else None
         service = self.onboardings
+        if not may(caller.role, command.verb):
+            # Before any look-up: the answer is about the verb, never about an onboarding.
+            raise Refused(verb_refusal(command.verb))
         match command.verb:
             case "help":
                 return _help(first)
@@ -116,6 +126,12 @@ class Router:
                     name=_flag(flags, "name"),
                     journal_address=_flag(flags, "journal-address"),
                 )
+            case "invite":
+                return self.members.invite(caller, args)
+            case "members":
+                return self.members.list(caller, first)
+            case "history":
+                return self.history.history(caller, first, _flag(flags, "page"))
         raise AssertionError(f"verb {command.verb} has no handler")
 
     def _checks(self) -> CheckService:
