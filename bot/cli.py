@@ -73,6 +73,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here so that `--help` and setting errors answer without loading Slack or SQL.
     from bot.app import build_app, build_core
     from commands.onboarding import Caller
+    from commands.roles import Role
 
     if args.verb == "run":
         require(settings, "SLACK_APP_TOKEN", "SLACK_BOT_TOKEN")
@@ -107,7 +108,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.shell import run_shell
 
         core = build_core(settings)
-        caller = Caller(user_id=args.user, channel_id=args.channel, team_id=args.team)
+        # Whoever runs the shell has the machine, and so the database: an engineer.
+        caller = Caller(
+            user_id=args.user, channel_id=args.channel, team_id=args.team, role=Role.ENGINEER
+        )
+        engineers = set(settings.connect_engineers) | {args.user}
+        core.router.members.role_of = lambda user_id: (
+            Role.ENGINEER if user_id in engineers else Role.CUSTOMER
+        )
         run_shell(core.router, caller, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
         return 0
     if args.verb == "db":

@@ -17,7 +17,7 @@ from commands.checking import CheckPlan
 from commands.credentials import CredentialForm
 from commands.grammar import Command
 from commands.onboarding import Caller, Refused
-from commands.results import Opened, Refusal
+from commands.results import CustomerOpened, Opened, Refusal
 from commands.rfi.service import Incoming, RfiBegin, RfiService, ThreadReply
 from commands.router import Router
 from commands.text import Text
@@ -55,9 +55,18 @@ INVITE = Text(
 )
 
 
-def run_command(router: Router, surface: Surface, caller: Caller, command: Command) -> Renderable:
+def run_command(
+    router: Router,
+    surface: Surface,
+    caller: Caller,
+    command: Command,
+    *,
+    engineers_channel: str | None = None,
+) -> Renderable:
     """Run one /connect command and deliver what it says; returns the result (for logs)."""
     result = router.handle(caller, command)
+    if isinstance(result, Opened) and result.by_customer:
+        tell_engineers(surface, result, engineers_channel)
     if isinstance(result, RfiBegin):
         start_rfi(router.rfi, surface, caller, result)
         return result
@@ -80,6 +89,21 @@ def run_command(router: Router, surface: Surface, caller: Caller, command: Comma
         begin = router.rfi.begin(caller, result.onboarding.key)
         start_rfi(router.rfi, surface, caller, begin)
     return result
+
+
+def tell_engineers(surface: Surface, opened: Opened, channel_id: str | None) -> None:
+    """A customer contact opened an onboarding: say so in the engineers' channel, or the log."""
+    o = opened.onboarding
+    # Always a log line (ids only), so the engineers' channel failing loses nothing.
+    log.warning(
+        "self-service open: customer contact %s opened %s in %s", o.opened_by, o.key, o.channel_id
+    )
+    if channel_id is None:
+        return
+    try:
+        surface.post(channel_id, render(CustomerOpened(o)))
+    except Exception:  # the customer's own command must not fail for this
+        log.exception("could not tell the engineers' channel %s of %s", channel_id, o.key)
 
 
 def start_rfi(rfi: RfiService, surface: Surface, caller: Caller, begin: RfiBegin) -> None:

@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -19,6 +20,7 @@ from slack_sdk import WebClient
 from bot import actions, forms, logs
 from bot.delivery import SlackSurface, ack_payload
 from bot.flows import deliver_reply, run_command, thread_message
+from bot.identity import Identity
 from bot.mrkdwn import unescape
 from bot.render import Renderable, render
 from commands.credentials import CredentialErrors
@@ -39,7 +41,23 @@ TROUBLE = (
 _PERSON_SUBTYPES = {None, "thread_broadcast"}
 
 
-def register(app: App, router: Router, work: Executor) -> None:
+def register(
+    app: App,
+    router: Router,
+    work: Executor,
+    *,
+    identity: Identity | None = None,
+    engineers_channel: str | None = None,
+) -> None:
+    """`identity` tells engineers from customer contacts (None: everyone is a customer
+    contact, the lesser role); `engineers_channel` hears of self-service opens."""
+
+    def with_role(caller: Caller) -> Caller:
+        # users.info may be a network call: only ever on the pool, after the ack.
+        if identity is None:
+            return caller
+        return replace(caller, role=identity.role(caller.user_id, caller.team_id))
+
     def later(what: str, respond: Respond | None, job: Callable[[], object]) -> None:
         """Run `job` on the pool; a failure is logged with a reference and told to the person."""
 
@@ -81,7 +99,11 @@ def register(app: App, router: Router, work: Executor) -> None:
             return
         ack()
         surface = SlackSurface(client, respond, command.get("trigger_id"))
-        later(f"/connect {parsed.verb}", respond, lambda: _command(router, surface, caller, parsed))
+        later(
+            f"/connect {parsed.verb}",
+            respond,
+            lambda: _command(router, surface, with_role(caller), parsed, engineers_channel),
+        )
 
     @app.event("message")
     def on_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -120,7 +142,7 @@ def register(app: App, router: Router, work: Executor) -> None:
         def open_form() -> None:
             # The pool starts this at once: views.open must come within 3 s of the click.
             try:
-                form = router.rfi.form(key)
+                form = router.rfi.form(key, with_role(Caller(user_id=user, channel_id=channel)))
             except Refused as exc:
                 refusal = render(Refusal(exc.text))
                 client.chat_postEphemeral(channel=channel, user=user, text=refusal.text)
@@ -198,8 +220,14 @@ def register(app: App, router: Router, work: Executor) -> None:
         later("RFI next", respond, lambda: deliver_reply(surface, router.rfi.choose(message, None)))
 
 
-def _command(router: Router, surface: SlackSurface, caller: Caller, command: Command) -> Renderable:
-    result = run_command(router, surface, caller, command)
+def _command(
+    router: Router,
+    surface: SlackSurface,
+    caller: Caller,
+    command: Command,
+    engineers_channel: str | None = None,
+) -> Renderable:
+    result = run_command(router, surface, caller, command, engineers_channel=engineers_channel)
     log.info("/connect %s -> %s", command.verb, type(result).__name__)
     return result
 

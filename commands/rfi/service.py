@@ -293,9 +293,13 @@ class RfiService:
             onboarding = find_onboarding(session, caller, key, verb="rfi")
             return _summary(session, onboarding)
 
-    def form(self, key: str) -> Form:
+    def form(self, key: str, caller: Caller | None = None) -> Form:
+        """The RFI as a form; `caller` (from a button) must be allowed to act on `key`."""
         with self.db.session() as session:
-            onboarding = _by_key(session, key)
+            if caller is not None:
+                onboarding = find_onboarding(session, caller, key, verb="rfi")
+            else:
+                onboarding = _by_key(session, key)
             _refuse_if_closed(onboarding)
             current = current_answers(session, onboarding)
             fields = tuple(
@@ -341,6 +345,7 @@ class RfiService:
                     question_id in current
                 ):
                     continue  # unchanged: keep who answered it and when
+                had = current.get(question_id)
                 store.clear_answer(session, onboarding.id, question_id)
                 store.save(
                     session,
@@ -353,7 +358,13 @@ class RfiService:
                     ),
                 )
                 _audit_answer(
-                    session, onboarding, question, user_id, [q.shown(x) for x in values], how="form"
+                    session,
+                    onboarding,
+                    question,
+                    user_id,
+                    [q.shown(x) for x in values],
+                    how="form",
+                    before=[q.shown(x) for x in had] if had is not None else None,
                 )
             thread.replacing = False
             thread.current_question = None
@@ -498,7 +509,11 @@ class RfiService:
         replace: bool,
     ) -> None:
         assert onboarding.id is not None
+        before = None
         if replace:
+            # The audit trail keeps what an answer was changed from, not only what it became.
+            had = current_answers(session, onboarding).get(question.id)
+            before = [q.shown(x) for x in had] if had is not None else None
             store.clear_answer(session, onboarding.id, question.id)
         store.save(
             session,
@@ -519,6 +534,7 @@ class RfiService:
             message.user_id,
             [q.shown(x) for x in values],
             how="replaced" if replace else "added",
+            before=before,
         )
 
     def _advance(
