@@ -6,7 +6,9 @@ import json
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    ContextBlock,
     InputBlock,
+    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     SectionBlock,
@@ -14,7 +16,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot import mrkdwn
+from bot import limits, mrkdwn
 from commands.credentials import HIDDEN, KIND_TITLES, KINDS, CredentialErrors, CredentialForm
 from commands.rfi.service import Form, FormErrors
 
@@ -27,26 +29,40 @@ ERROR_LIMIT = 150
 
 
 def rfi_view(form: Form) -> View:
-    blocks: list[Any] = [
-        SectionBlock(
-            text=f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)}): one value per line "
-            "where a question takes several. Nothing is saved until every answer is valid."
-        )
-    ]
-    for field in form.fields:
+    intro = (
+        f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)}): one value per line "
+        "where a question takes several. Nothing is saved until every answer is valid."
+    )
+    blocks: list[Any] = [SectionBlock(text=limits.cut_mrkdwn(intro, limits.SECTION_TEXT))]
+    # A modal holds 100 blocks: should the questionnaire ever outgrow it, the rest are asked in
+    # the thread (the form saves what it shows; the thread asks what is still open).
+    room = limits.MODAL_BLOCKS - len(blocks) - 1
+    fields = form.fields[:room]
+    for field in fields:
         question = field.question
         blocks.append(
             InputBlock(
                 block_id=question.id,
-                label=question.title,
+                label=limits.cut_plain(question.title, limits.INPUT_LABEL),
                 optional=not question.required,
-                hint=_cut(f"{question.prompt} For example: {question.example}", 2_000),
+                hint=_cut(f"{question.prompt} For example: {question.example}", limits.INPUT_HINT),
                 element=PlainTextInputElement(
                     action_id=VALUE,
                     multiline=question.multi,
                     initial_value=field.text[:INPUT_LIMIT] or None,
                     max_length=INPUT_LIMIT,
                 ),
+            )
+        )
+    if len(form.fields) > len(fields):
+        more = len(form.fields) - len(fields)
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"… and {more} more questions: answer them in the RFI thread."
+                    )
+                ]
             )
         )
     return View(
@@ -107,8 +123,11 @@ def credentials_view(form: CredentialForm) -> View:
     )
     blocks: list[Any] = [
         SectionBlock(
-            text=f"*{mrkdwn.escape(KIND_TITLES[form.kind])}* for "
-            f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)})"
+            text=limits.cut_mrkdwn(
+                f"*{mrkdwn.escape(KIND_TITLES[form.kind])}* for "
+                f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)})",
+                limits.SECTION_TEXT,
+            )
         ),
         _text_input("host", "Host", form.host, hint="The mailbox server's name or address."),
         InputBlock(

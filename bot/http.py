@@ -53,7 +53,8 @@ def make_wsgi(
             # The very same signed bytes again: a replay (or a retry sent within the same
             # second). Slack gets its 200 so that it stops; nothing runs twice.
             log.warning("ignored a request already received (same signature)")
-            return _answer(start_response, "200 OK", {"ok": True, "duplicate": True})
+            start_response("200 OK", [("Content-Length", "0")])
+            return [b""]
         environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads the body again
         environ["CONTENT_LENGTH"] = str(len(body))
         retry = environ.get("HTTP_X_SLACK_RETRY_NUM", "")
@@ -136,7 +137,7 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
 def _signed(verifier: SignatureVerifier, environ: dict[str, Any], body: bytes) -> bool:
     timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
     signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
-    if not timestamp.isdigit() or not signature:  # the verifier would raise on "abc"
+    if not (timestamp.isascii() and timestamp.isdigit()) or not signature:  # int() must not fail
         return False
     return verifier.is_valid(body, timestamp, signature)  # also: within 5 minutes of now
 
