@@ -30,6 +30,7 @@ EXPECTED_BOT_SCOPES = {
     "chat:write",
     "channels:history",
     "groups:history",
+    "users:read",  # roles: users.info says which organisation a person belongs to
 }
 EXPECTED_BOT_EVENTS = {"message.channels", "message.groups"}
 
