@@ -8,13 +8,16 @@ never carries an answer from one test into another.
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from support.bot_process import BotProcess
+from support.signing import interaction_body, post
 from support.slack_standin import Call, SlackStandIn
 from test_e2e_http import (
     counts,
@@ -45,6 +48,7 @@ def bot_env() -> dict[str, str]:
         "CONNECT_ENGINEERS": CONTRACTOR,
         "CONNECT_ENGINEERS_CHANNEL": ENGINEERS_CHANNEL,
         "CONNECT_SECRET_KEY": Fernet.generate_key().decode(),
+        "CONNECT_ALLOW_PRIVATE_TARGETS": "true",  # the form's host is on loopback
     }
 
 
@@ -268,3 +272,51 @@ def test_history_is_paged_newest_first(bot: BotProcess, slack: SlackStandIn) -> 
     assert len(lines) == 1
     assert "opened it (both, region not set)" in lines[0]
     assert "beginning of the history" in page_two
+
+
+def test_a_customer_sets_credentials_and_the_history_keeps_no_secret(
+    bot: BotProcess, slack: SlackStandIn
+) -> None:
+    key, channel = new_key("creds"), new_channel()
+    open_onboarding(bot, slack, key, channel, service="archiving")
+    guest, team = customer(slack, "creds")
+    secret = "Pa55-" + uuid.uuid4().hex
+    trigger = "trig-" + uuid.uuid4().hex[:8]
+
+    send_ok(
+        bot, "credentials pop", channel_id=channel, user_id=guest, team_id=team, trigger_id=trigger
+    )
+    (opened,) = slack.wait_for(
+        lambda c: c.method == "views.open" and c.params.get("trigger_id") == trigger, 1, 10
+    )
+    view = opened.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    fields = {"host": "127.0.0.61", "port": "", "username": "journal@creds.example"}
+    values = {b: {"value": {"type": "plain_text_input", "value": v}} for b, v in fields.items()}
+    values["password"] = {"value": {"type": "plain_text_input", "value": secret}}
+    values["security"] = {"value": {"type": "static_select", "selected_option": {"value": "pop3s"}}}
+    payload = {
+        "type": "view_submission",
+        "user": {"id": guest, "team_id": team},
+        "team": {"id": team},
+        "api_app_id": "A0CONNECT",
+        "view": {**view, "id": "V0" + uuid.uuid4().hex[:8].upper(), "state": {"values": values}},
+    }
+    status, _, body = post(bot.events_url, bot.secret, interaction_body(payload))
+    assert (status, body) == (200, b"")
+    slack.wait_for(
+        lambda c: c.params.get("channel") == channel and "🔐" in c.params.get("text", ""), 1, 10
+    )
+
+    history = answer_to(bot, slack, "history", channel_id=channel, user_id=guest, team_id=team)
+    (line,) = [x for x in history.params["text"].splitlines() if "login" in x]
+    assert (
+        f"<@{guest}> set the pop login: journal@creds.example at 127.0.0.61:995 (new password)"
+        in (line)
+    )
+    everything = json.dumps([(c.method, c.params) for c in slack.calls()], default=str)
+    assert secret not in everything
+    assert secret not in bot.log_text()
+    database = Path(bot.database_url.removeprefix("sqlite:///"))
+    for path in database.parent.glob(database.name + "*"):
+        assert secret.encode() not in path.read_bytes()
