@@ -22,6 +22,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from commands.onboarding import Caller
 from commands.roles import Role
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,14 @@ class Identity:
                 self._cache.clear()  # crude, but bounded; a refill costs one call per person
             self._cache[user_id] = (now + self.ttl, role)
         return role
+
+    def caller(
+        self, user_id: str, channel_id: str | None = None, team_id: str | None = None
+    ) -> Caller:
+        """A Caller with its role resolved: for listeners (buttons, reminders) that build one.
+
+        It may call users.info, so listeners call it on the worker pool, after the ack."""
+        return Caller(user_id, channel_id, team_id, role=self.role(user_id, team_id))
 
     def forget(self, user_id: str | None = None) -> None:
         with self._lock:
