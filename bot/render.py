@@ -30,6 +30,7 @@ from commands.credentials import KIND_TITLES, CredentialsSaved
 from commands.history import History
 from commands.members import Members
 from commands.rfi.service import RfiBegin, Summary, ThreadReply
+from commands.roles import CUSTOMER_VERBS
 from commands.steps import STEP_ACTIONS, StepState
 
 # Slack's limits (bot/limits.py has them all, and the cutting that keeps mrkdwn whole).
@@ -159,6 +160,7 @@ def _channel(channel_id: str) -> mrkdwn.Mrkdwn:
 
 
 _env.filters["channel"] = _channel
+_env.globals["customer_verbs"] = CUSTOMER_VERBS  # help marks the verbs for engineers only
 
 
 def render(result: Renderable) -> Message:

@@ -130,7 +130,7 @@ VERBS: dict[str, Verb] = {
         ),
         Verb(
             name="invite",
-            summary="Add people to an onboarding (engineers only).",
+            summary="Add people to an onboarding.",
             usage="invite [customer] @person [@person ...]",
             examples=("invite acme @jane", "invite @jane @omar"),
             max_args=1 + 10,
