@@ -96,6 +96,7 @@ def test_an_external_user_is_refused_each_engineer_verb(
     assert row.closed_at is None
     # The same person's colleague from the installing team, and a listed contractor, may.
     send_ok(bot, f"done {key} outbound", channel_id=channel, user_id="U0TEAMMATE")
+    wait_posts(slack, channel, posts + 1)  # one at a time: the pool runs commands in parallel
     send_ok(
         bot, f"reopen {key} outbound", channel_id=channel, user_id=CONTRACTOR, team_id="T0AGENCY"
     )
