@@ -43,6 +43,9 @@ def make_wsgi(
     replays = ReplayGuard()
 
     def events(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        retry = environ.get("HTTP_X_SLACK_RETRY_NUM", "")
+        # From here on every line names this request; ack_ms counts reading and checking it.
+        logs.begin("http", retry=int(retry) if retry.isascii() and retry.isdigit() else None)
         body = _read_body(environ)
         if body is None:
             return _answer(start_response, "413 Content Too Large", {"error": "too large"})
@@ -57,8 +60,6 @@ def make_wsgi(
             return [b""]
         environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads the body again
         environ["CONTENT_LENGTH"] = str(len(body))
-        retry = environ.get("HTTP_X_SLACK_RETRY_NUM", "")
-        logs.begin("http", retry=int(retry) if retry.isdigit() else None)
         statuses: list[int] = []
 
         def recording(status: str, headers: list[Any], *rest: Any) -> Any:

@@ -144,7 +144,8 @@ def bolt_middleware(req: Any, next: Callable[[], Any]) -> Any:
         info.kind = kind_of(body)
     else:
         retry = (req.headers or {}).get("x-slack-retry-num", [None])[0]
-        begin(kind_of(body), retry=int(retry) if retry and str(retry).isdigit() else None)
+        digits = str(retry or "")
+        begin(kind_of(body), retry=int(digits) if digits.isascii() and digits.isdigit() else None)
     return next()
 
 
@@ -197,13 +198,17 @@ class TextFormatter(logging.Formatter):
 def configure(fmt: str = "text", level: str = "info", *, stream: Any = None) -> None:
     """Set up the root logger once at start-up (the CLI calls this)."""
     level_name = level.upper()
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    handler.addFilter(_ContextFilter())
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if getattr(h, "_connect_bot", False)]:
         root.removeHandler(old)
-    root.addHandler(handler)
+    # Like logging.basicConfig: a host that set up logging already (an embedding program, the
+    # test runner calling main() in-process) keeps its handlers; only the levels are set.
+    if not root.handlers:
+        handler = logging.StreamHandler(stream or sys.stderr)
+        handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+        handler.addFilter(_ContextFilter())
+        handler._connect_bot = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
     root.setLevel(level_name)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
     # Payload logging only on explicit request: it would print what people typed.
