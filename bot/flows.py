@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Protocol
 
+from bot import logs
 from bot.render import Message, Renderable, render
 from commands.checking import CheckPlan
 from commands.credentials import CredentialForm
@@ -169,7 +170,9 @@ def run_checks(router: Router, surface: Surface, caller: Caller, plan: CheckPlan
         done.append(domain)
         if ts is not None:
             snapshot = replace(plan, done_domains=tuple(done))
-            updates.submit(surface.update, channel_id, ts, render(snapshot), final=False)
+            message = render(snapshot)
+            # carry: the update's log lines still name the request (another thread runs it).
+            updates.submit(logs.carry(lambda: surface.update(channel_id, ts, message, final=False)))
 
     try:
         report: Renderable = router.checks.run(plan, caller.user_id, on_domain=progress)
