@@ -30,6 +30,7 @@ INPUT_LABEL = 2_000
 INPUT_HINT = 2_000
 INPUT_VALUE = 3_000
 PRIVATE_METADATA = 3_000
+ERROR_TEXT = 150  # a modal field's error (response_action: errors), plain text
 
 _ENTITY_MAX = len("&amp;")
 ELLIPSIS = "…"

@@ -17,10 +17,11 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import actions, forms, logs
+from bot import actions, forms, limits, logs
 from bot.delivery import SlackSurface, ack_payload
 from bot.flows import deliver_reply, run_command, thread_message
 from bot.identity import Identity
+from bot.mrkdwn import to_plain as mrkdwn_plain
 from bot.mrkdwn import unescape
 from bot.render import Renderable, render
 from commands.credentials import CredentialErrors
@@ -29,6 +30,7 @@ from commands.onboarding import Caller, Refused
 from commands.results import Refusal
 from commands.rfi.service import FormErrors, Incoming
 from commands.router import Router
+from commands.text import Text
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +164,13 @@ def register(
         except Refused as exc:
             ack(
                 response_action="errors",
-                errors={forms.first_block(view): render(Refusal(exc.text)).text[:150]},
+                errors={forms.first_block(view): _field_error(exc.text)},
             )
+            logs.bind(outcome="refused")
             return
         if isinstance(outcome, FormErrors):
             ack(response_action="errors", errors=forms.errors(outcome))
+            logs.bind(outcome="refused")
             return
         ack()
         surface = SlackSurface(client)
@@ -183,12 +187,14 @@ def register(
                 meta.get("key", ""), meta.get("kind", ""), body["user"]["id"], fields
             )
         except Refused as exc:
-            ack(response_action="errors", errors={"host": render(Refusal(exc.text)).text[:150]})
+            ack(response_action="errors", errors={"host": _field_error(exc.text)})
+            logs.bind(outcome="refused")
             return
         finally:
             fields.clear()  # the password leaves memory with the request
         if isinstance(outcome, CredentialErrors):
             ack(response_action="errors", errors=forms.errors(outcome))
+            logs.bind(outcome="refused")
             return
         ack()
         channel_id = outcome.onboarding.channel_id
@@ -230,6 +236,11 @@ def _command(
     result = run_command(router, surface, caller, command, engineers_channel=engineers_channel)
     log.info("/connect %s -> %s", command.verb, type(result).__name__)
     return result
+
+
+def _field_error(text: Text) -> str:
+    # A modal's field error is plain text of at most 150 characters: no mrkdwn escapes in it.
+    return limits.cut_plain(mrkdwn_plain(render(Refusal(text)).text), limits.ERROR_TEXT)
 
 
 def _text(command: dict[str, Any]) -> str:
