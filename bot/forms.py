@@ -18,7 +18,7 @@ from slack_sdk.models.views import View
 
 from bot import limits, mrkdwn
 from commands.credentials import HIDDEN, KIND_TITLES, KINDS, CredentialErrors, CredentialForm
-from commands.rfi.service import Form, FormErrors
+from commands.rfi.service import Form, FormErrors, FormField
 
 RFI_FORM_CALLBACK = "rfi_form"
 VALUE = "value"
@@ -38,8 +38,15 @@ def rfi_view(form: Form) -> View:
     # the thread (the form saves what it shows; the thread asks what is still open).
     room = limits.MODAL_BLOCKS - len(blocks) - 1
     fields = form.fields[:room]
+    kept: list[str] = []
     for field in fields:
         question = field.question
+        if len(field.text) > INPUT_LIMIT:
+            # More than a text field holds: shown cut, it would be saved cut. The answer stays
+            # as it is (the submission says so) and is changed in the thread instead.
+            kept.append(question.id)
+            blocks.append(_too_long(field))
+            continue
         blocks.append(
             InputBlock(
                 block_id=question.id,
@@ -49,7 +56,7 @@ def rfi_view(form: Form) -> View:
                 element=PlainTextInputElement(
                     action_id=VALUE,
                     multiline=question.multi,
-                    initial_value=field.text[:INPUT_LIMIT] or None,
+                    initial_value=field.text or None,
                     max_length=INPUT_LIMIT,
                 ),
             )
@@ -71,9 +78,26 @@ def rfi_view(form: Form) -> View:
         title=_cut("Request for information", TITLE_LIMIT),
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"key": form.key}),
+        private_metadata=json.dumps({"key": form.key, "keep": kept}),
         blocks=blocks,
     )
+
+
+def _too_long(field: FormField) -> SectionBlock:
+    values = len([line for line in field.text.splitlines() if line.strip()])
+    text = (
+        f"*{mrkdwn.escape(field.question.title)}*: {values:,} values, more than a form field "
+        f"holds. They stay as they are; change them in the RFI thread with "
+        f"{mrkdwn.code('change ' + field.question.id.replace('_', '-'))}."
+    )
+    text = limits.cut_mrkdwn(text, limits.SECTION_TEXT)
+    return SectionBlock(block_id=field.question.id, text=text)
+
+
+def kept(meta: dict[str, Any]) -> tuple[str, ...]:
+    """Question ids the form left out (their answers stay); junk in the metadata keeps nothing."""
+    keep = meta.get("keep")
+    return tuple(k for k in keep if isinstance(k, str)) if isinstance(keep, list) else ()
 
 
 def metadata(view: dict[str, Any]) -> dict[str, str]:

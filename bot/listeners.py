@@ -160,7 +160,9 @@ def register(
         meta = forms.metadata(view)
         texts = forms.answers(view)
         try:
-            outcome = router.rfi.submit_form(meta["key"], body["user"]["id"], texts)
+            outcome = router.rfi.submit_form(
+                meta["key"], body["user"]["id"], texts, keep=forms.kept(meta)
+            )
         except Refused as exc:
             ack(
                 response_action="errors",

@@ -9,13 +9,17 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from sqlmodel import select
+from test_rfi_service import CONTACTS, started
 
 from bot import forms, limits, mrkdwn
 from bot.render import render
 from commands.results import Listing, ListItem, OnboardingView, Status, StepView
 from commands.rfi.questions import QUESTIONS
-from commands.rfi.service import AnswerLine, Form, FormField, Summary
+from commands.rfi.service import AnswerLine, Form, FormField, Summary, ThreadReply
 from commands.steps import Service, Step, StepState, initial_state
+from store.db import Database
+from store.models import RfiAnswer
 
 AT = datetime(2026, 11, 28, 10, 42, tzinfo=UTC)
 
@@ -102,3 +106,42 @@ def test_step_state_is_shown_even_in_a_cut_status() -> None:
     blocks = message.blocks_json()
     assert limits.message_problems(blocks, message.text) == []
     assert len(blocks[0]["text"]["text"]) <= limits.HEADER_TEXT
+
+
+def test_an_answer_too_long_for_a_form_field_is_left_out_of_the_form_and_kept(
+    database: Database,
+) -> None:
+    router = started(database)
+    many = "\n".join(f"d{n}.acme.example" for n in range(250))  # 4,000+ characters
+    assert len(many) > limits.INPUT_VALUE
+    fields = {
+        "contacts": CONTACTS,
+        "outbound_ips": "127.0.0.3",
+        "domains": many,
+        "platform": "Microsoft 365",
+        "journaling": "pop",
+        "directory": "none",
+    }
+    assert isinstance(router.rfi.submit_form("acme", "U0CUST", fields), ThreadReply)
+
+    view = forms.rfi_view(router.rfi.form("acme")).to_dict()
+    assert limits.view_problems(view) == []
+    inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+    assert "domains" not in inputs
+    (note,) = [b for b in view["blocks"] if b.get("block_id") == "domains"]
+    assert "250 values" in note["text"]["text"]
+    assert "`change domains`" in note["text"]["text"]
+    meta = forms.metadata(view)
+    assert forms.kept(meta) == ("domains",)
+
+    # Saving the form (which has no domains field) changes the rest and keeps the domains.
+    state = {k: v for k, v in fields.items() if k != "domains"}
+    saved = router.rfi.submit_form(
+        "acme", "U0ENG", {**state, "platform": "Exchange 2019"}, keep=forms.kept(meta)
+    )
+    assert isinstance(saved, ThreadReply)
+    with database.session() as session:
+        stored = {r.question: r.values for r in session.exec(select(RfiAnswer))}
+    assert len(stored["domains"]) == 250
+    assert stored["platform"][0]["kind"] == "exchange"
+    assert forms.kept({"keep": "domains"}) == ()  # junk in the metadata keeps nothing

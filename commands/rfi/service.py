@@ -7,7 +7,7 @@ message twice; the message is recorded as processed in the same transaction, so 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -309,9 +309,12 @@ class RfiService:
             return Form(onboarding.key, onboarding.name, fields)
 
     def submit_form(
-        self, key: str, user_id: str, texts: Mapping[str, str]
+        self, key: str, user_id: str, texts: Mapping[str, str], keep: Collection[str] = ()
     ) -> FormErrors | ThreadReply:
-        """Every field is validated first; any error means nothing is saved."""
+        """Every field is validated first; any error means nothing is saved.
+
+        `keep`: questions the form did not show (an answer too long for a form field): their
+        answers stay as they are."""
         errors: dict[str, str] = {}
         parsed: dict[str, list[Any]] = {}
         with self.db.session(write=True) as session:
@@ -319,6 +322,8 @@ class RfiService:
             _refuse_if_closed(onboarding)
             thread = self._thread(session, onboarding)
             for question in q.for_service(Service(onboarding.service)):
+                if question.id in keep:
+                    continue
                 text = (texts.get(question.id) or "").strip()
                 if not text:
                     if question.required:
