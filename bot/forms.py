@@ -62,6 +62,7 @@ def rfi_view(form: Form) -> View:
             )
         )
     if len(form.fields) > len(fields):
+        kept += [field.question.id for field in form.fields[len(fields) :]]  # not shown: kept
         more = len(form.fields) - len(fields)
         blocks.append(
             ContextBlock(

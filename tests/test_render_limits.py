@@ -94,6 +94,7 @@ def test_a_modal_keeps_to_100_blocks_and_says_where_the_rest_are() -> None:
     assert limits.view_problems(view) == []
     assert view["blocks"][-1]["type"] == "context"
     assert "answer them in the RFI thread" in view["blocks"][-1]["elements"][0]["text"]
+    assert len(forms.kept(forms.metadata(view))) == 150 - 98  # not shown, so kept as they are
 
 
 def test_step_state_is_shown_even_in_a_cut_status() -> None:
