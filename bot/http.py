@@ -66,7 +66,12 @@ def make_wsgi(
             statuses.append(int(status.split(" ", 1)[0]))
             return start_response(status, headers, *rest)
 
-        answer = slack(environ, recording)
+        try:
+            answer = slack(environ, recording)
+        except Exception:  # signed, but not a payload Bolt can read (no body in the log)
+            log.exception("a signed request could not be read (400)")
+            logs.acked(400)
+            return _answer(start_response, "400 Bad Request", {"error": "bad request"})
         logs.acked(statuses[0] if statuses else 0)
         return answer
 

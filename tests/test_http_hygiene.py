@@ -329,3 +329,21 @@ def test_a_url_verification_needs_a_signature_too(bot: BotProcess) -> None:
     status, answer = raw_post(bot.events_url, body, sign(bot.secret, body, content_type=JSON))
     assert status == 200
     assert MARKER.encode() in answer
+
+
+def test_signed_junk_gets_400_and_the_bot_keeps_serving(bot: BotProcess) -> None:
+    """Only Slack can sign, but a body Bolt cannot read still gets a clean answer, unlogged."""
+    junk = {
+        "payload that is not JSON": (f"payload=%7B{MARKER}".encode(), FORM),
+        "payload that is a list": (f"payload=%5B%22{MARKER}%22%5D".encode(), FORM),
+        "JSON that is not an object": (json.dumps([MARKER]).encode(), JSON),
+        "broken JSON": (b"{" + MARKER.encode(), JSON),
+    }
+    for name, (body, content_type) in junk.items():
+        status, answer = raw_post(
+            bot.events_url, body, sign(bot.secret, body, content_type=content_type)
+        )
+        assert (name, status, json.loads(answer)) == (name, 400, {"error": "bad request"})
+    assert bot.get("/healthz")[0] == 200
+    assert bot.send("help").status == 200
+    assert MARKER not in bot.log_text()
