@@ -10,7 +10,8 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot import listeners
+from bot import listeners, logs
+from bot.identity import Home, Identity
 from bot.settings import Settings, SettingsError
 from commands.checking import CheckService
 from commands.credentials import CredentialService
@@ -87,10 +88,20 @@ def build_app(settings: Settings, core: Core) -> App:
     app.client.timeout = 10
     app.client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     try:
-        app.client.auth_test()
+        installed = app.client.auth_test()
     except SlackApiError as exc:
         raise SettingsError(
             f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})."
         ) from None
-    listeners.register(app, core.router, core.work)
+    app.use(logs.bolt_middleware)  # a request id for Socket Mode requests too
+    # Who installed the app decides who is an engineer (same team, or same Grid enterprise).
+    identity = Identity(app.client, Home.from_auth_test(installed), settings.connect_engineers)
+    core.router.members.role_of = identity.role  # an invitee's role, from users.info
+    listeners.register(
+        app,
+        core.router,
+        core.work,
+        identity=identity,
+        engineers_channel=settings.connect_engineers_channel,
+    )
     return app

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from bot import logs
 from bot.settings import Settings, SettingsError, load_settings, require
 
 if TYPE_CHECKING:
@@ -24,7 +25,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="connect-bot", description="Run the Connect onboarding in Slack."
     )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        help="debug, info, warning, error (default: CONNECT_LOG_LEVEL, else info)",
+    )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     verbs.add_parser("run", help="Socket Mode (needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN)")
     serve = verbs.add_parser("serve", help="HTTP mode: POST /slack/events, GET /healthz")
@@ -52,14 +57,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
+    if args.log_level and args.log_level.lower() not in logs.LEVELS:
+        print(f"connect-bot: --log-level must be one of {', '.join(logs.LEVELS)}", file=sys.stderr)
+        return 2
     try:
         settings = load_settings()
+        logs.configure(
+            settings.connect_log_format, (args.log_level or settings.connect_log_level).lower()
+        )
         return _run(args, settings)
     except SettingsError as exc:
         print(f"connect-bot: {exc}", file=sys.stderr)
@@ -80,6 +85,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here so that `--help` and setting errors answer without loading Slack or SQL.
     from bot.app import build_app, build_core
     from commands.onboarding import Caller
+    from commands.roles import Role
 
     if args.verb == "run":
         require(settings, "SLACK_APP_TOKEN", "SLACK_BOT_TOKEN")
@@ -101,7 +107,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         core = build_core(settings)
         app = build_app(settings, core)
         with _drained(core, _dispatcher(settings, core, app.client)):
-            serve(app, core.db, host=args.host, port=args.port, threads=args.threads)
+            serve(
+                app,
+                core.db,
+                signing_secret=settings.slack_signing_secret or "",
+                host=args.host,
+                port=args.port,
+                threads=args.threads,
+            )
         return 0
     if args.verb == "worker":
         return _worker(settings)
@@ -109,7 +122,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.shell import run_shell
 
         core = build_core(settings)
-        caller = Caller(user_id=args.user, channel_id=args.channel, team_id=args.team)
+        # Whoever runs the shell has the machine, and so the database: an engineer.
+        caller = Caller(
+            user_id=args.user, channel_id=args.channel, team_id=args.team, role=Role.ENGINEER
+        )
+        engineers = set(settings.connect_engineers) | {args.user}
+        core.router.members.role_of = lambda user_id: (
+            Role.ENGINEER if user_id in engineers else Role.CUSTOMER
+        )
         run_shell(core.router, caller, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
         return 0
     if args.verb == "db":

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO | None = None)
     from bot.mrkdwn import text, to_plain
     from commands.onboarding import Caller, Refused
     from commands.recipients.importer import RecipientImporter
+    from commands.roles import Role
     from store.db import Database
 
     out = out or sys.stdout
@@ -48,7 +49,8 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO | None = None)
     try:
         db.upgrade()
         importer = RecipientImporter(db)
-        caller = Caller(user_id=args.user)  # no channel: the key names the onboarding
+        # No channel: the key names the onboarding; whoever runs the CLI has the database.
+        caller = Caller(user_id=args.user, role=Role.ENGINEER)
         try:
             if args.valid_only:
                 report = importer.import_valid_only(caller, args.key, args.file)

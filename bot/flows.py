@@ -13,13 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from bot import logs
 from bot.files import Upload, UploadProblem
 from bot.render import Message, Renderable, render
 from commands.checking import CheckPlan
 from commands.credentials import CredentialForm
 from commands.grammar import Command
 from commands.onboarding import Caller, Refused
-from commands.results import Opened, Refusal
+from commands.results import CustomerOpened, Opened, Refusal
 from commands.rfi.service import Incoming, RfiBegin, RfiService, ThreadReply
 from commands.router import Router
 from commands.text import Text
@@ -57,9 +58,18 @@ INVITE = Text(
 )
 
 
-def run_command(router: Router, surface: Surface, caller: Caller, command: Command) -> Renderable:
+def run_command(
+    router: Router,
+    surface: Surface,
+    caller: Caller,
+    command: Command,
+    *,
+    engineers_channel: str | None = None,
+) -> Renderable:
     """Run one /connect command and deliver what it says; returns the result (for logs)."""
     result = router.handle(caller, command)
+    if isinstance(result, Opened) and result.by_customer:
+        tell_engineers(surface, result, engineers_channel)
     if isinstance(result, RfiBegin):
         start_rfi(router.rfi, surface, caller, result)
         return result
@@ -82,6 +92,21 @@ def run_command(router: Router, surface: Surface, caller: Caller, command: Comma
         begin = router.rfi.begin(caller, result.onboarding.key)
         start_rfi(router.rfi, surface, caller, begin)
     return result
+
+
+def tell_engineers(surface: Surface, opened: Opened, channel_id: str | None) -> None:
+    """A customer contact opened an onboarding: say so in the engineers' channel, or the log."""
+    o = opened.onboarding
+    # Always a log line (ids only), so the engineers' channel failing loses nothing.
+    log.warning(
+        "self-service open: customer contact %s opened %s in %s", o.opened_by, o.key, o.channel_id
+    )
+    if channel_id is None:
+        return
+    try:
+        surface.post(channel_id, render(CustomerOpened(o)))
+    except Exception:  # the customer's own command must not fail for this
+        log.exception("could not tell the engineers' channel %s of %s", channel_id, o.key)
 
 
 def start_rfi(rfi: RfiService, surface: Surface, caller: Caller, begin: RfiBegin) -> None:
@@ -147,7 +172,9 @@ def run_checks(router: Router, surface: Surface, caller: Caller, plan: CheckPlan
         done.append(domain)
         if ts is not None:
             snapshot = replace(plan, done_domains=tuple(done))
-            updates.submit(surface.update, channel_id, ts, render(snapshot), final=False)
+            message = render(snapshot)
+            # carry: the update's log lines still name the request (another thread runs it).
+            updates.submit(logs.carry(lambda: surface.update(channel_id, ts, message, final=False)))
 
     try:
         report: Renderable = router.checks.run(plan, caller.user_id, on_domain=progress)

@@ -7,7 +7,9 @@ from typing import Any
 
 from slack_sdk.models.blocks import (
     CheckboxesElement,
+    ContextBlock,
     InputBlock,
+    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     SectionBlock,
@@ -15,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot import mrkdwn
+from bot import limits, mrkdwn
 from commands.credentials import (
     DIRECTORY_TYPE_LABELS,
     HIDDEN,
@@ -25,7 +27,7 @@ from commands.credentials import (
     CredentialErrors,
     CredentialForm,
 )
-from commands.rfi.service import Form, FormErrors
+from commands.rfi.service import Form, FormErrors, FormField
 
 RFI_FORM_CALLBACK = "rfi_form"
 VALUE = "value"
@@ -36,26 +38,48 @@ ERROR_LIMIT = 150
 
 
 def rfi_view(form: Form) -> View:
-    blocks: list[Any] = [
-        SectionBlock(
-            text=f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)}): one value per line "
-            "where a question takes several. Nothing is saved until every answer is valid."
-        )
-    ]
-    for field in form.fields:
+    intro = (
+        f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)}): one value per line "
+        "where a question takes several. Nothing is saved until every answer is valid."
+    )
+    blocks: list[Any] = [SectionBlock(text=limits.cut_mrkdwn(intro, limits.SECTION_TEXT))]
+    # A modal holds 100 blocks: should the questionnaire ever outgrow it, the rest are asked in
+    # the thread (the form saves what it shows; the thread asks what is still open).
+    room = limits.MODAL_BLOCKS - len(blocks) - 1
+    fields = form.fields[:room]
+    kept: list[str] = []
+    for field in fields:
         question = field.question
+        if len(field.text) > INPUT_LIMIT:
+            # More than a text field holds: shown cut, it would be saved cut. The answer stays
+            # as it is (the submission says so) and is changed in the thread instead.
+            kept.append(question.id)
+            blocks.append(_too_long(field))
+            continue
         blocks.append(
             InputBlock(
                 block_id=question.id,
-                label=question.title,
+                label=limits.cut_plain(question.title, limits.INPUT_LABEL),
                 optional=not question.required,
-                hint=_cut(f"{question.prompt} For example: {question.example}", 2_000),
+                hint=_cut(f"{question.prompt} For example: {question.example}", limits.INPUT_HINT),
                 element=PlainTextInputElement(
                     action_id=VALUE,
                     multiline=question.multi,
-                    initial_value=field.text[:INPUT_LIMIT] or None,
+                    initial_value=field.text or None,
                     max_length=INPUT_LIMIT,
                 ),
+            )
+        )
+    if len(form.fields) > len(fields):
+        kept += [field.question.id for field in form.fields[len(fields) :]]  # not shown: kept
+        more = len(form.fields) - len(fields)
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"… and {more} more questions: answer them in the RFI thread."
+                    )
+                ]
             )
         )
     return View(
@@ -64,9 +88,26 @@ def rfi_view(form: Form) -> View:
         title=_cut("Request for information", TITLE_LIMIT),
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"key": form.key}),
+        private_metadata=json.dumps({"key": form.key, "keep": kept}),
         blocks=blocks,
     )
+
+
+def _too_long(field: FormField) -> SectionBlock:
+    values = len([line for line in field.text.splitlines() if line.strip()])
+    text = (
+        f"*{mrkdwn.escape(field.question.title)}*: {values:,} values, more than a form field "
+        f"holds. They stay as they are; change them in the RFI thread with "
+        f"{mrkdwn.code('change ' + field.question.id.replace('_', '-'))}."
+    )
+    text = limits.cut_mrkdwn(text, limits.SECTION_TEXT)
+    return SectionBlock(block_id=field.question.id, text=text)
+
+
+def kept(meta: dict[str, Any]) -> tuple[str, ...]:
+    """Question ids the form left out (their answers stay); junk in the metadata keeps nothing."""
+    keep = meta.get("keep")
+    return tuple(k for k in keep if isinstance(k, str)) if isinstance(keep, list) else ()
 
 
 def metadata(view: dict[str, Any]) -> dict[str, str]:
@@ -118,8 +159,11 @@ def credentials_view(form: CredentialForm) -> View:
     )
     blocks: list[Any] = [
         SectionBlock(
-            text=f"*{mrkdwn.escape(KIND_TITLES[form.kind])}* for "
-            f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)})"
+            text=limits.cut_mrkdwn(
+                f"*{mrkdwn.escape(KIND_TITLES[form.kind])}* for "
+                f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)})",
+                limits.SECTION_TEXT,
+            )
         ),
         _text_input("host", "Host", form.host, hint="The mailbox server's name or address."),
         InputBlock(

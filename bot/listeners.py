@@ -17,7 +17,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import actions, files, forms, reminder_actions
+from bot import actions, files, forms, limits, logs, reminder_actions
 from bot.delivery import SlackSurface, ack_payload
 from bot.flows import (
     FileUpload,
@@ -27,8 +27,10 @@ from bot.flows import (
     run_command,
     thread_message,
 )
+from bot.identity import Identity
+from bot.mrkdwn import to_plain as mrkdwn_plain
 from bot.mrkdwn import unescape
-from bot.render import render
+from bot.render import Renderable, render
 from bot.user_zones import UserZones
 from commands.credentials import CredentialErrors
 from commands.grammar import Command
@@ -36,6 +38,7 @@ from commands.onboarding import Caller, Refused
 from commands.results import Refusal
 from commands.rfi.service import FormErrors, Incoming
 from commands.router import Router
+from commands.text import Text
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,23 @@ TROUBLE = (
 _PERSON_SUBTYPES = {None, "thread_broadcast"}
 
 
-def register(app: App, router: Router, work: Executor) -> None:
+def register(
+    app: App,
+    router: Router,
+    work: Executor,
+    *,
+    identity: Identity | None = None,
+    engineers_channel: str | None = None,
+) -> None:
+    """`identity` tells engineers from customer contacts (None: everyone is a customer
+    contact, the lesser role); `engineers_channel` hears of self-service opens."""
+
+    def with_role(caller: Caller) -> Caller:
+        # users.info may be a network call: only ever on the pool, after the ack.
+        if identity is None:
+            return caller
+        return replace(caller, role=identity.role(caller.user_id, caller.team_id))
+
     zones = UserZones()
 
     def later(what: str, respond: Respond | None, job: Callable[[], object]) -> None:
@@ -56,44 +75,51 @@ def register(app: App, router: Router, work: Executor) -> None:
 
         def run() -> None:
             try:
-                job()
+                done = job()
             except Refused as exc:
+                logs.finished("refused")
                 if respond is not None:
                     respond(**ack_payload(render(Refusal(exc.text))))
             except Exception:
                 ref = uuid.uuid4().hex[:12]
                 log.exception("%s failed (ref %s)", what, ref)
+                logs.finished("error", ref=ref)
                 if respond is not None:
                     respond(response_type="ephemeral", text=TROUBLE.format(ref=ref))
+            else:
+                logs.finished("refused" if isinstance(done, Refusal) else "ok")
 
         try:
-            work.submit(run)
+            work.submit(logs.carry(run))  # the log lines of the work still name the request
         except RuntimeError:  # the pool is shut down: this process is stopping
             log.warning("%s arrived while stopping; asked to retry", what)
+            logs.bind(deferred=False, outcome="error")
             if respond is not None:
                 respond(response_type="ephemeral", text=RESTARTING)
 
     @app.command("/connect")
     def on_connect(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         parsed = router.parse(_text(command))
+        logs.bind(verb=getattr(parsed, "verb", None) or "unparsed")
         caller = _caller(command)
         if isinstance(parsed, Refusal) or router.is_pure(parsed):
             # No I/O needed: the answer goes back in the ack itself.
             result = parsed if isinstance(parsed, Refusal) else router.handle(caller, parsed)
             ack(**ack_payload(render(result)))
+            logs.bind(outcome="refused" if isinstance(result, Refusal) else "ok")
             log.info("/connect %s -> %s", getattr(parsed, "verb", "?"), type(result).__name__)
             return
         ack()
         surface = SlackSurface(client, respond, command.get("trigger_id"))
 
-        def job() -> None:
+        def job() -> Renderable:  # what it returns becomes the request's logged outcome
+            who = with_role(caller)
             # Only a verb that reads a time needs the person's zone (one users.info, cached).
-            who = (
-                replace(caller, tz=zones.get(client, caller.user_id))
-                if parsed.verb == "remind"
-                else caller
-            )
-            _command(router, surface, who, parsed)
+            if parsed.verb == "remind":
+                user = caller.user_id
+                tz = identity.zone(user) if identity else zones.get(client, user)
+                who = replace(who, tz=tz)
+            return _command(router, surface, who, parsed, engineers_channel)
 
         later(f"/connect {parsed.verb}", respond, job)
 
@@ -141,7 +167,7 @@ def register(app: App, router: Router, work: Executor) -> None:
         def open_form() -> None:
             # The pool starts this at once: views.open must come within 3 s of the click.
             try:
-                form = router.rfi.form(key)
+                form = router.rfi.form(key, with_role(Caller(user_id=user, channel_id=channel)))
             except Refused as exc:
                 refusal = render(Refusal(exc.text))
                 client.chat_postEphemeral(channel=channel, user=user, text=refusal.text)
@@ -157,15 +183,19 @@ def register(app: App, router: Router, work: Executor) -> None:
         meta = forms.metadata(view)
         texts = forms.answers(view)
         try:
-            outcome = router.rfi.submit_form(meta["key"], body["user"]["id"], texts)
+            outcome = router.rfi.submit_form(
+                meta["key"], body["user"]["id"], texts, keep=forms.kept(meta)
+            )
         except Refused as exc:
             ack(
                 response_action="errors",
-                errors={forms.first_block(view): render(Refusal(exc.text)).text[:150]},
+                errors={forms.first_block(view): _field_error(exc.text)},
             )
+            logs.bind(outcome="refused")
             return
         if isinstance(outcome, FormErrors):
             ack(response_action="errors", errors=forms.errors(outcome))
+            logs.bind(outcome="refused")
             return
         ack()
         surface = SlackSurface(client)
@@ -182,12 +212,14 @@ def register(app: App, router: Router, work: Executor) -> None:
                 meta.get("key", ""), meta.get("kind", ""), body["user"]["id"], fields
             )
         except Refused as exc:
-            ack(response_action="errors", errors={"host": render(Refusal(exc.text)).text[:150]})
+            ack(response_action="errors", errors={"host": _field_error(exc.text)})
+            logs.bind(outcome="refused")
             return
         finally:
             fields.clear()  # the password leaves memory with the request
         if isinstance(outcome, CredentialErrors):
             ack(response_action="errors", errors=forms.errors(outcome))
+            logs.bind(outcome="refused")
             return
         ack()
         channel_id = outcome.onboarding.channel_id
@@ -269,9 +301,21 @@ def _file_upload(event: dict[str, Any], bot_user_id: str | None) -> FileUpload |
     return FileUpload(event["channel"], thread_ts, event["ts"], event["user"], ids)
 
 
-def _command(router: Router, surface: SlackSurface, caller: Caller, command: Command) -> None:
-    result = run_command(router, surface, caller, command)
+def _command(
+    router: Router,
+    surface: SlackSurface,
+    caller: Caller,
+    command: Command,
+    engineers_channel: str | None = None,
+) -> Renderable:
+    result = run_command(router, surface, caller, command, engineers_channel=engineers_channel)
     log.info("/connect %s -> %s", command.verb, type(result).__name__)
+    return result
+
+
+def _field_error(text: Text) -> str:
+    # A modal's field error is plain text of at most 150 characters: no mrkdwn escapes in it.
+    return limits.cut_plain(mrkdwn_plain(render(Refusal(text)).text), limits.ERROR_TEXT)
 
 
 def _text(command: dict[str, Any]) -> str:

@@ -7,7 +7,8 @@ the message's `text` (notifications, screen readers, and the shell's plain text)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,21 +23,24 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot import actions, mrkdwn
+from bot import actions, limits, mrkdwn
 from commands import results
 from commands.checking import CheckPlan, CheckReport, DnsRecords
 from commands.credentials import KIND_TITLES, CredentialsSaved
+from commands.history import History
+from commands.members import Members
 from commands.recipients.importer import ImportReport
 from commands.recipients.sync import Synced, SyncFailed
 from commands.rfi.service import RfiBegin, Summary, ThreadReply
+from commands.roles import CUSTOMER_VERBS
 from commands.steps import STEP_ACTIONS, StepState
 
-# Slack's limits: https://docs.slack.dev/reference/block-kit/blocks
-SECTION_TEXT_LIMIT = 3_000
-HEADER_TEXT_LIMIT = 150
-CONTEXT_TEXT_LIMIT = 2_000
-MAX_BLOCKS = 50
-TEXT_LIMIT = 39_000  # a message's text: Slack truncates past 40,000 characters
+# Slack's limits (bot/limits.py has them all, and the cutting that keeps mrkdwn whole).
+SECTION_TEXT_LIMIT = limits.SECTION_TEXT
+HEADER_TEXT_LIMIT = limits.HEADER_TEXT
+CONTEXT_TEXT_LIMIT = limits.CONTEXT_TEXT
+MAX_BLOCKS = limits.MESSAGE_BLOCKS
+TEXT_LIMIT = limits.MESSAGE_TEXT
 
 STATE_ICONS: dict[StepState, str] = {
     StepState.DONE: "✅",
@@ -156,6 +160,28 @@ Renderable = (
     | results.ReminderResult
 )
 
+# Roles, members and the audit trail (issue 8).
+_TEMPLATES.update(
+    {
+        Members: "members.j2",
+        History: "history.j2",
+        results.CustomerOpened: "customer_opened.j2",
+    }
+)
+Renderable = Renderable | Members | History | results.CustomerOpened  # type: ignore[misc]
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")
+
+
+def _channel(channel_id: str) -> mrkdwn.Mrkdwn:
+    """A channel link for a Slack channel id; anything else is shown escaped, as text."""
+    if _CHANNEL_ID.match(channel_id):
+        return mrkdwn.Mrkdwn(f"<#{channel_id}>")
+    return mrkdwn.Mrkdwn(mrkdwn.escape(channel_id))
+
+
+_env.filters["channel"] = _channel
+_env.globals["customer_verbs"] = CUSTOMER_VERBS  # help marks the verbs for engineers only
+
 
 def render(result: Renderable) -> Message:
     template = _env.get_template(_TEMPLATES[type(result)])
@@ -166,46 +192,78 @@ def render(result: Renderable) -> Message:
         for name in ("header", "context", "body", "footer")
         if name in template.blocks
     }
-    blocks: list[Block] = []
+    fixed: list[Block] = []  # header and context first; footer, note and buttons after
     if parts.get("header"):
         # Header blocks are plain text: Slack shows it literally, so undo the mrkdwn escaping.
-        title = _cut(mrkdwn.unescape(parts["header"]), HEADER_TEXT_LIMIT)
-        blocks.append(HeaderBlock(text=PlainTextObject(text=title, emoji=True)))
+        title = limits.cut_plain(mrkdwn.unescape(parts["header"]), HEADER_TEXT_LIMIT)
+        fixed.append(HeaderBlock(text=PlainTextObject(text=title, emoji=True)))
     if parts.get("context"):
-        blocks.append(_context(parts["context"]))
-    for chunk in _chunks(parts.get("body", ""), SECTION_TEXT_LIMIT):
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
+        fixed.append(_context(parts["context"]))
+    closing: list[Block] = []
     if parts.get("footer"):
-        blocks.append(_context(parts["footer"]))
-    buttons = actions.buttons_for(result)
+        closing.append(_context(parts["footer"]))
+    buttons = actions.buttons_for(result)[: limits.ACTIONS_ELEMENTS]
     if buttons:
-        blocks.append(ActionsBlock(block_id="connect_actions", elements=buttons))
+        closing.append(ActionsBlock(block_id="connect_actions", elements=buttons))
+    room = MAX_BLOCKS - len(fixed) - len(closing)
+    body, left_out = limits.sections(parts.get("body", ""), max_sections=room - 1)
+    if not left_out and len(body) > room:  # cannot happen: sections() keeps one place free
+        body, left_out = body[:room], 1
+    middle: list[Block] = [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in body]
+    if left_out:
+        middle.append(_context(limits.more_lines(left_out, more_hint(result))))
+    blocks = [*fixed, *middle, *closing]
     text = "\n".join(p for p in parts.values() if p)
-    if len(blocks) > MAX_BLOCKS:
-        cut = len(blocks) - MAX_BLOCKS + 1
-        blocks = [*blocks[: MAX_BLOCKS - 1], _context(f"… {cut} more blocks cut (Slack shows 50).")]
-    return Message(text=_cut(text, TEXT_LIMIT), blocks=blocks, public=result.public)
+    return Message(text=limits.cut_mrkdwn(text, TEXT_LIMIT), blocks=blocks, public=result.public)
 
 
 def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=_cut(text, CONTEXT_TEXT_LIMIT))])
+    return ContextBlock(
+        elements=[MarkdownTextObject(text=limits.cut_mrkdwn(text, CONTEXT_TEXT_LIMIT))]
+    )
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _key_of(result: Any) -> str | None:
+    onboarding = getattr(result, "onboarding", None)
+    return getattr(onboarding, "key", None) if onboarding is not None else None
 
 
-def _chunks(text: str, limit: int) -> Sequence[str]:
-    """Split at line ends so no section exceeds Slack's limit and no line is cut in two."""
-    chunks: list[str] = []
-    current = ""
-    for line in text.splitlines():
-        line = _cut(line, limit)
-        if current and len(current) + 1 + len(line) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    if current.strip():
-        chunks.append(current)
-    return chunks
+def _code(text: str) -> str:
+    return str(mrkdwn.code(text))
+
+
+# Where to see what a cut message left out, per result type: result -> mrkdwn. Other modules
+# may add their result types here (e.g. a paged history names its next page).
+MORE_HINTS: dict[type, Callable[[Any], str]] = {
+    Summary: lambda r: (
+        f"{_code(f'/connect rfi {_key_of(r)} show')} or the RFI form (the "
+        "button on the RFI message) shows every answer in full"
+    ),
+    ThreadReply: lambda r: (
+        f"{_code('show')} in this thread, or the RFI form (the button on "
+        "the RFI message), shows every answer in full"
+    ),
+    CheckReport: lambda r: (
+        "run one step at a time, e.g. " + _code(f"/connect check {_key_of(r)} outbound")
+    ),
+    CheckPlan: lambda r: (
+        "run one step at a time, e.g. " + _code(f"/connect check {_key_of(r)} outbound")
+    ),
+    DnsRecords: lambda r: (
+        f"{_code(f'/connect check {_key_of(r)} outbound')} names each "
+        "domain still missing its records"
+    ),
+    results.Listing: lambda r: f"name one with {_code('/connect status <customer>')}",
+    results.Help: lambda r: _code("/connect help <verb>") + " explains one verb",
+}
+
+
+def more_hint(result: Any) -> str:
+    """mrkdwn telling where to see the rest of a message that had to be cut."""
+    hint = MORE_HINTS.get(type(result))
+    if hint is not None:
+        return hint(result)
+    key = _key_of(result)
+    if key:
+        return _code(f"/connect status {key}") + " shows the onboarding at a glance"
+    return _code("/connect help") + " lists what you can ask for"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     connect_outbound_period_days: int = Field(default=5, ge=1, le=60)
     connect_old_mx_after_days: int = Field(default=3, ge=0, le=60)
     connect_rfi_nudge_working_days: int = Field(default=2, ge=1, le=30)
+    # Where the engineers hear of self-service opens (a channel id); unset: the log only.
+    connect_engineers_channel: str | None = None
+    # Logs: "text" (default) or "json" lines; debug turns on the Slack libraries' payload logs.
+    connect_log_format: Literal["text", "json"] = "text"
+    connect_log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("connect_log_format", "connect_log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
     @classmethod
@@ -84,6 +94,16 @@ class Settings(BaseSettings):
             if not item.isalnum() or item[0] not in "UW":
                 raise ValueError(f"{item!r} is not a Slack user id such as U012AB3CD")
         return items
+
+    @field_validator("connect_engineers_channel", mode="before")
+    @classmethod
+    def _engineers_channel(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip()
+        if not (text[0] in "CG" and text.isalnum() and text.isupper() and len(text) > 2):
+            raise ValueError(f"{text!r} is not a Slack channel id such as C012AB3CD")
+        return text
 
     @field_validator("connect_secret_key")
     @classmethod

@@ -26,6 +26,7 @@ from commands.results import (
     Updated,
 )
 from commands.rfi import questions
+from commands.roles import NOT_YOURS, TAKEN, Role
 from commands.steps import (
     SERVICE_ALIASES,
     STEP_ALIASES,
@@ -37,8 +38,8 @@ from commands.steps import (
     transition,
 )
 from commands.text import Code, Text, UserRef, When
+from store import audit, members, queries, reminder_queries
 from store import checks as check_store
-from store import queries, reminder_queries
 from store import recipients as recipient_store
 from store import rfi as rfi_store
 from store.db import Database
@@ -58,6 +59,13 @@ class Caller:
     team_id: str | None = None
     # The person's IANA time zone (Slack's users.info tz), for times they type; None: UTC.
     tz: str | None = None
+    # Least privilege unless the transport says otherwise: Slack resolves it per request
+    # (bot/identity.py); the local shell and the CLI speak as engineers.
+    role: Role = Role.CUSTOMER
+
+    @property
+    def is_engineer(self) -> bool:
+        return self.role is Role.ENGINEER
 
 
 class Refused(Exception):
@@ -102,8 +110,12 @@ class OnboardingService:
         chosen = _parse_service(service)
         chosen_region = _parse_region(region, self.regions)
         display = _parse_name(name, key)
+        if not caller.is_engineer and not _shared_channel(caller.channel_id):
+            raise Refused(SELF_SERVICE_WHERE)
         with self.db.session(write=True) as session:
             existing = queries.get_by_key(session, key)
+            if existing is not None and not caller.is_engineer:
+                raise Refused(TAKEN)  # who opened it, and when, is another customer's business
             if existing is not None:
                 raise Refused(
                     Text(
@@ -116,6 +128,13 @@ class OnboardingService:
                 )
             if caller.channel_id:
                 bound = queries.get_open_in_channel(session, caller.channel_id)
+                if bound is not None and not caller.is_engineer:
+                    raise Refused(
+                        Text(
+                            "This channel already has its onboarding: {status} shows it.",
+                            status=Code("/connect status"),
+                        )
+                    )
                 if bound is not None:
                     raise Refused(
                         Text(
@@ -142,19 +161,35 @@ class OnboardingService:
                 )
             except queries.DuplicateKey:
                 raise Refused(
-                    Text("{key} was opened a moment ago by someone else.", key=key)
+                    TAKEN
+                    if not caller.is_engineer
+                    else Text("{key} was opened a moment ago by someone else.", key=key)
                 ) from None
-
-            queries.record_event(
+            assert onboarding.id is not None
+            # The opener takes part from the start (recorded with the opening, no event of its own).
+            members.add(
+                session,
+                onboarding_id=onboarding.id,
+                user_id=caller.user_id,
+                role=caller.role.value,
+                added_by=caller.user_id,
+                at=now,
+            )
+            audit.record(
                 session,
                 onboarding_id=onboarding.id,
                 actor=caller.user_id,
                 action="onboarding.opened",
-                detail={"service": chosen.value, "region": chosen_region, "name": display},
+                detail={
+                    "service": chosen.value,
+                    "region": chosen_region,
+                    "name": display,
+                    "role": caller.role.value,
+                },
                 at=now,
             )
             rules.on_open(session, onboarding, now=now, delays=self.delays)
-            return Opened(view_of(session, onboarding))
+            return Opened(view_of(session, onboarding), by_customer=not caller.is_engineer)
 
     def status(self, caller: Caller, key: str | None) -> Status:
         with self.db.session() as session:
@@ -163,14 +198,16 @@ class OnboardingService:
 
     def list(self, caller: Caller, *, include_closed: bool) -> Listing:
         with self.db.session() as session:
+            only = None if caller.is_engineer else own_onboardings(session, caller)
             rows, total = queries.list_progress(
                 session,
                 include_closed=include_closed,
                 limit=LIST_LIMIT,
                 done_state=StepState.DONE.value,
                 skip_state=StepState.NOT_APPLICABLE.value,
+                only=only,
             )
-            hidden = 0 if include_closed else queries.count_closed(session)
+            hidden = 0 if include_closed else queries.count_closed(session, only)
             items = tuple(
                 ListItem(
                     key=p.onboarding.key,
@@ -184,7 +221,9 @@ class OnboardingService:
                 )
                 for p in rows
             )
-            return Listing(items=items, total=total, closed_hidden=hidden)
+            return Listing(
+                items=items, total=total, closed_hidden=hidden, scoped=not caller.is_engineer
+            )
 
     def mark_done(self, caller: Caller, key: str | None, step_name: str) -> StepChanged:
         return self._move(caller, key, step_name, StepState.DONE, verb="done")
@@ -308,6 +347,12 @@ def find_onboarding(
     verb: str,
     for_update: bool = False,
 ) -> Onboarding:
+    """The onboarding a command is about: the key's, or the channel's when the key is left out.
+
+    A customer contact only ever gets the onboarding bound to their channel; for any other key
+    (existing or not) they get NOT_YOURS, with no suggestions, so nothing leaks."""
+    if not caller.is_engineer:
+        return _customers_onboarding(session, caller, key, verb=verb, for_update=for_update)
     if key is None:
         bound = (
             queries.get_open_in_channel(session, caller.channel_id) if caller.channel_id else None
@@ -331,6 +376,52 @@ def find_onboarding(
         )
         raise Refused(Text("There is no onboarding {key}.{hint}", key=key, hint=hint))
     return onboarding
+
+
+def _customers_onboarding(
+    session: Session, caller: Caller, key: str | None, *, verb: str, for_update: bool
+) -> Onboarding:
+    if key is not None:
+        check_key(key)  # a malformed key says so: that reveals nothing about anyone
+    bound = queries.get_open_in_channel(session, caller.channel_id) if caller.channel_id else None
+    if bound is None:
+        if key is None:
+            raise Refused(
+                Text(
+                    "This channel has no onboarding yet. Ask your Connect engineer, or open one "
+                    "here with {example}.",
+                    example=Code("/connect open yourcompany --service both"),
+                )
+            )
+        raise Refused(NOT_YOURS)
+    if key is not None and key != bound.key:
+        raise Refused(NOT_YOURS)
+    if for_update:
+        locked = queries.get_by_key(session, bound.key, for_update=True)
+        assert locked is not None
+        return locked
+    return bound
+
+
+def own_onboardings(session: Session, caller: Caller) -> set[int]:
+    """A customer contact's onboardings: those they take part in, and their channel's."""
+    ids = members.onboardings_of(session, caller.user_id)
+    if caller.channel_id:
+        bound = queries.get_open_in_channel(session, caller.channel_id)
+        if bound is not None and bound.id is not None:
+            ids.add(bound.id)
+    return ids
+
+
+def _shared_channel(channel_id: str | None) -> bool:
+    """A channel a customer can open in: a channel (C... or G...), not a DM or nowhere."""
+    return bool(channel_id) and channel_id[0] in "CG"  # type: ignore[index]
+
+
+SELF_SERVICE_WHERE = Text(
+    "Open your onboarding in the channel you share with us, so that your Connect engineers "
+    "see it too."
+)
 
 
 def step_state(session: Session, onboarding: Onboarding, step: Step) -> StepState:

@@ -91,6 +91,7 @@ class ListItem:
 @dataclass(frozen=True)
 class Opened:
     onboarding: OnboardingView
+    by_customer: bool = False  # self-service: the bot tells the engineers
     public = True
 
 
@@ -120,6 +121,7 @@ class Listing:
     items: tuple[ListItem, ...]
     total: int  # matching onboardings, of which `items` are the first
     closed_hidden: int  # closed ones left out because --all was not given
+    scoped: bool = False  # a customer contact's own onboardings only
     public = False
 
 
@@ -219,3 +221,11 @@ class ReminderSnoozed:
 
 
 ReminderResult = ReminderSet | ReminderList | ReminderCancelled | ReminderDone | ReminderSnoozed
+
+
+@dataclass(frozen=True)
+class CustomerOpened:
+    """For the engineers: a customer contact opened an onboarding themselves (self-service)."""
+
+    onboarding: OnboardingView
+    public = True

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from commands.checking import CheckPlan, CheckService, DnsRecords
 from commands.credentials import CredentialForm, CredentialService
 from commands.grammar import Command, UsageError, parse
+from commands.history import History, HistoryService
+from commands.members import Members, MemberService
 from commands.onboarding import Caller, OnboardingService, Refused
 from commands.recipients.importer import RecipientImporter
 from commands.recipients.sync import RecipientSync, Synced, SyncFailed
@@ -18,6 +20,7 @@ from commands.reminders.service import ReminderService
 from commands.reminders.when import looks_like_time
 from commands.results import Help, Refusal, ReminderResult, Result
 from commands.rfi.service import RfiBegin, RfiService, Summary
+from commands.roles import Role, may, verb_refusal
 from commands.secrets import SecretBox
 from commands.steps import STEP_ALIASES
 from commands.text import Text
@@ -36,6 +39,8 @@ Reply = (
     | Synced
     | SyncFailed
     | ReminderResult
+    | Members
+    | History
 )
 
 
@@ -52,6 +57,7 @@ class Router:
         sync: RecipientSync | None = None,
         importer: RecipientImporter | None = None,
         delays: ReminderDelays = DEFAULT_DELAYS,
+        role_of: Callable[[str], Role] | None = None,
     ) -> None:
         self.onboardings = OnboardingService(db, regions=regions, delays=delays)
         self.rfi = RfiService(db, allow_private=allow_private_targets, delays=delays)
@@ -62,6 +68,9 @@ class Router:
         )
         self.sync = sync
         self.importer = importer or RecipientImporter(db)
+        # role_of tells an invitee's role; the Slack app sets it once it can ask users.info.
+        self.members = MemberService(db, role_of)
+        self.history = HistoryService(db)
 
     def upload_target(self, channel_id: str, thread_ts: str, ts: str) -> str | None:
         """The onboarding a file uploaded in this thread is for (once per upload)."""
@@ -96,6 +105,9 @@ class Router:
         args, flags = command.args, command.flags
         first = args[0] if args else None
         service = self.onboardings
+        if not may(caller.role, command.verb):
+            # Before any look-up: the answer is about the verb, never about an onboarding.
+            raise Refused(verb_refusal(command.verb))
         match command.verb:
             case "help":
                 return _help(first)
@@ -150,6 +162,12 @@ class Router:
                 return self._remind(caller, command)
             case "reminders":
                 return self.reminders.list(caller, first)
+            case "invite":
+                return self.members.invite(caller, args)
+            case "members":
+                return self.members.list(caller, first)
+            case "history":
+                return self.history.history(caller, first, _flag(flags, "page"))
         raise AssertionError(f"verb {command.verb} has no handler")
 
     def _remind(self, caller: Caller, command: Command) -> Reply:

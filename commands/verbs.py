@@ -173,6 +173,31 @@ VERBS: dict[str, Verb] = {
             "onboarding's.",
         ),
         Verb(
+            name="invite",
+            summary="Add people to an onboarding.",
+            usage="invite [customer] @person [@person ...]",
+            examples=("invite acme @jane", "invite @jane @omar"),
+            max_args=1 + 10,
+            details="Each person is recorded as a Connect engineer or a customer contact, "
+            "depending on their organisation. /connect members shows who takes part.",
+        ),
+        Verb(
+            name="members",
+            summary="Show who takes part in an onboarding, by role.",
+            usage="members [customer]",
+            examples=("members acme", "members"),
+            max_args=1,
+        ),
+        Verb(
+            name="history",
+            summary="Show what changed in an onboarding, who did it and when, newest first.",
+            usage="history [customer] [--page N]",
+            examples=("history acme", "history acme --page 2"),
+            max_args=1,
+            flags={"page": True},
+            details="Twenty changes a page. Passwords are never recorded, only that one was set.",
+        ),
+        Verb(
             name="help",
             summary="Explain the verbs, or one verb.",
             usage="help [verb]",

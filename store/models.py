@@ -294,3 +294,17 @@ class Reminder(SQLModel, table=True):
     message_ts: str | None = Field(default=None, max_length=32)
     done_by: str | None = Field(default=None, max_length=32)
     done_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class Member(SQLModel, table=True):
+    """A person taking part in an onboarding, and as what (role as the commands layer names it)."""
+
+    __tablename__ = "member"
+    __table_args__ = (UniqueConstraint("onboarding_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = Field(foreign_key="onboarding.id", ondelete="CASCADE")
+    user_id: str = Field(max_length=32, index=True)
+    role: str = Field(max_length=20)
+    added_by: str = Field(max_length=32)
+    added_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))

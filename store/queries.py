@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,7 @@ from sqlalchemy import case, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from store import audit
 from store.models import AuditEvent, Onboarding, StepStatus, utcnow
 
 
@@ -101,14 +102,9 @@ def record_event(
     detail: dict[str, Any],
     at: datetime | None = None,
 ) -> None:
-    session.add(
-        AuditEvent(
-            onboarding_id=onboarding_id,
-            actor=actor,
-            action=action,
-            detail=detail,
-            at=at or utcnow(),
-        )
+    """Kept for the callers written before store.audit; it records through audit.record."""
+    audit.record(
+        session, onboarding_id=onboarding_id, actor=actor, action=action, detail=detail, at=at
     )
 
 
@@ -122,12 +118,22 @@ def events_for(session: Session, onboarding_id: int) -> list[AuditEvent]:
 
 
 def list_progress(
-    session: Session, *, include_closed: bool, limit: int, done_state: str, skip_state: str
+    session: Session,
+    *,
+    include_closed: bool,
+    limit: int,
+    done_state: str,
+    skip_state: str,
+    only: Collection[int] | None = None,
 ) -> tuple[Sequence[Progress], int]:
-    """Onboardings, newest first, with done and applicable step counts; and how many in all."""
+    """Onboardings, newest first, with done and applicable step counts; and how many in all.
+
+    `only`: just these onboarding ids (a customer contact's own), None for every one."""
     done = func.sum(case((StepStatus.state == done_state, 1), else_=0))
     applicable = func.sum(case((StepStatus.state != skip_state, 1), else_=0))
     where = [] if include_closed else [col(Onboarding.closed_at).is_(None)]
+    if only is not None:
+        where.append(col(Onboarding.id).in_(list(only)))
     query = (
         select(Onboarding, done, applicable)
         .join(StepStatus, col(StepStatus.onboarding_id) == col(Onboarding.id))
@@ -141,8 +147,9 @@ def list_progress(
     return rows, int(total)
 
 
-def count_closed(session: Session) -> int:
-    query = (
-        select(func.count()).select_from(Onboarding).where(col(Onboarding.closed_at).is_not(None))
-    )
+def count_closed(session: Session, only: Collection[int] | None = None) -> int:
+    where = [col(Onboarding.closed_at).is_not(None)]
+    if only is not None:
+        where.append(col(Onboarding.id).in_(list(only)))
+    query = select(func.count()).select_from(Onboarding).where(*where)
     return int(session.exec(query).one())

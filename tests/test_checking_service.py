@@ -28,13 +28,14 @@ from commands.probes.run import ProbePorts
 from commands.profiles import parse_profile
 from commands.results import Updated
 from commands.rfi.service import Incoming
+from commands.roles import Role
 from commands.router import Router
 from commands.secrets import SecretBox
 from commands.steps import Step, StepState
 from store.db import Database
 from store.models import AuditEvent, CheckRun, Onboarding
 
-ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST")
+ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST", role=Role.ENGINEER)
 CONTACTS = "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical"
 
 

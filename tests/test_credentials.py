@@ -18,6 +18,7 @@ from support.slack_standin import SlackStandIn
 
 from commands.credentials import CredentialErrors, CredentialService, CredentialsSaved
 from commands.onboarding import Caller, Refused
+from commands.roles import Role
 from commands.router import Router
 from commands.secrets import SecretBox
 from store.db import Database
@@ -26,7 +27,7 @@ from store.models import AuditEvent, Credential
 SECRET = "Pa55-" + uuid.uuid4().hex  # unique, so finding it anywhere means it leaked
 KEY_A = Fernet.generate_key().decode()
 KEY_B = Fernet.generate_key().decode()
-ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST")
+ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST", role=Role.ENGINEER)
 GOOD = {
     "host": "127.0.0.60",
     "security": "pop3s",

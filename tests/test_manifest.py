@@ -30,8 +30,8 @@ EXPECTED_BOT_SCOPES = {
     "chat:write",
     "channels:history",
     "groups:history",
-    "files:read",
-    "users:read",
+    "files:read",  # recipient spreadsheets uploaded into an RFI thread
+    "users:read",  # roles (which organisation a person is in) and reminder time zones
 }
 EXPECTED_BOT_EVENTS = {"message.channels", "message.groups"}
 

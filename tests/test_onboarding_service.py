@@ -9,13 +9,14 @@ from bot.mrkdwn import text as render_text
 from bot.mrkdwn import to_plain
 from commands.onboarding import Caller, OnboardingService
 from commands.results import Closed, Listing, Opened, Refusal, Status, StepChanged
+from commands.roles import Role
 from commands.router import Router
 from commands.steps import Service, Step, StepState
 from store.db import Database
 from store.models import AuditEvent, Onboarding, StepStatus
 
-ENGINEER = Caller(user_id="U0ENG", channel_id="C0ACME", team_id="T0TEST")
-ELSEWHERE = Caller(user_id="U0ENG", channel_id="C0OTHER", team_id="T0TEST")
+ENGINEER = Caller(user_id="U0ENG", channel_id="C0ACME", team_id="T0TEST", role=Role.ENGINEER)
+ELSEWHERE = Caller(user_id="U0ENG", channel_id="C0OTHER", team_id="T0TEST", role=Role.ENGINEER)
 
 
 def counts(db: Database) -> tuple[int, int, int]:
@@ -74,7 +75,7 @@ def test_status_by_key_and_by_bound_channel(database: Database) -> None:
 def test_done_and_reopen_record_who_and_when(database: Database) -> None:
     router = Router(database)
     router.handle_text(ENGINEER, "open acme --service security")
-    done = router.handle_text(Caller("U0JANE", "C0ACME"), "done outbound")
+    done = router.handle_text(Caller("U0JANE", "C0ACME", role=Role.ENGINEER), "done outbound")
     assert isinstance(done, StepChanged)
     assert done.previous is StepState.NOT_STARTED
     with database.session() as session:
@@ -155,10 +156,10 @@ def test_bad_input_is_refused_and_changes_nothing(
     database: Database, text: str, needle: str
 ) -> None:
     router = Router(database)
-    boss = Caller("U0BOSS", "C0ACME", "T0TEST")
+    boss = Caller("U0BOSS", "C0ACME", "T0TEST", role=Role.ENGINEER)
     assert isinstance(router.handle_text(boss, "open existing --service security"), Opened)
     router.handle_text(boss, "done outbound")
-    router.handle_text(Caller("U0BOSS", "C0ACME2"), "open acme --service both")
+    router.handle_text(Caller("U0BOSS", "C0ACME2", role=Role.ENGINEER), "open acme --service both")
     before = counts(database)
     assert needle in refusal_text(router.handle_text(ENGINEER, text))
     assert counts(database) == before

@@ -19,13 +19,14 @@ from support.recipients import grid, open_onboarding, write
 from bot.mrkdwn import text, to_plain
 from commands.onboarding import Caller, OnboardingService, Refused
 from commands.recipients.importer import RecipientImporter, safe_filename
+from commands.roles import Role
 from store import queries
 from store import recipients as store
 from store.db import Database
 from store.models import AuditEvent, Recipient, RecipientBatch, RecipientStaging
 
-ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST")
-ELSEWHERE = Caller("U0ENG", "C0OTHER", "T0TEST")
+ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST", role=Role.ENGINEER)
+ELSEWHERE = Caller("U0ENG", "C0OTHER", "T0TEST", role=Role.ENGINEER)
 FORMATS = [".csv", ".xlsx", ".xls"]
 GOOD = [
     ("jane@acme.example", "Jane Smith"),

@@ -32,6 +32,7 @@ from commands.profiles import parse_profile
 from commands.recipients.sync import RecipientSync, Synced, SyncFailed
 from commands.results import Refusal, Status
 from commands.rfi.service import Incoming
+from commands.roles import Role
 from commands.router import Router
 from commands.secrets import SecretBox
 from commands.steps import Step, StepState
@@ -39,7 +40,7 @@ from store import recipients as recipient_store
 from store.db import Database
 from store.models import AuditEvent, Credential, Onboarding, Recipient
 
-ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST")
+ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST", role=Role.ENGINEER)
 PROFILE = {"gateway": "Test Gateway", "version": 1, "regions": {"eu": {"name": "Test Europe"}}}
 CONTACTS = "Jane, jane@acme.test, primary\nRaj, raj@acme.test, technical"
 
@@ -246,6 +247,10 @@ def test_sync_stores_every_address_and_status_shows_them(world: World) -> None:
     text = render(status).text  # type: ignore[arg-type]
     assert f"{len(expected):,} recipients from the directory" in text
     assert BIND_PASSWORD not in render(synced).text
+    history = render(world.router.handle_text(ENGINEER, "history acme")).text  # type: ignore[arg-type]
+    assert f"read the directory: {len(expected)} recipients stored (replacing 0)" in history
+    assert "set the ldap login" in history
+    assert BIND_PASSWORD not in history
 
 
 def test_a_resync_replaces_the_set_and_a_failed_one_keeps_it(world: World) -> None:

@@ -20,12 +20,13 @@ from commands.reminders import confirmations, rules
 from commands.reminders.rules import ReminderDelays, working_days_after
 from commands.results import ReminderDone
 from commands.rfi.service import Incoming
+from commands.roles import Role
 from commands.router import Router
 from commands.steps import Step, StepState
 from store.db import Database
 from store.models import CheckRun, Onboarding, Reminder, StepStatus
 
-ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST")
+ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST", role=Role.ENGINEER)
 CONTACTS = "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical"
 
 
@@ -104,7 +105,7 @@ def test_security_only_has_no_archive_export(database: Database) -> None:
 
 def test_no_channel_no_reminders(database: Database) -> None:
     router = Router(database)
-    router.handle_text(Caller("U0ENG"), "open acme --service both")
+    router.handle_text(Caller("U0ENG", role=Role.ENGINEER), "open acme --service both")
     assert reminders(database) == []
 
 

@@ -21,13 +21,14 @@ from commands.results import (
     ReminderSet,
     ReminderSnoozed,
 )
+from commands.roles import Role
 from commands.router import Router
 from store.db import Database
 from store.models import AuditEvent, Reminder
 
-LONDON = Caller("U0ENG", "C0ACME", "T0TEST", tz="Europe/London")
+LONDON = Caller("U0ENG", "C0ACME", "T0TEST", tz="Europe/London", role=Role.ENGINEER)
 NEW_YORK = Caller("U0NYC", "C0ACME", "T0TEST", tz="America/New_York")
-ELSEWHERE = Caller("U0ENG", "C0BETA", "T0TEST")
+ELSEWHERE = Caller("U0ENG", "C0BETA", "T0TEST", role=Role.ENGINEER)
 
 
 def opened(database: Database) -> Router:
@@ -97,7 +98,7 @@ def test_list_and_cancel(database: Database) -> None:
     assert listed.key == "acme"
     texts = [r.text for r in listed.reminders if r.kind == "manual"]
     assert texts == ["first", "second"]  # soonest first
-    everything = router.handle_text(Caller("U0ENG", "C0NONE"), "reminders")
+    everything = router.handle_text(Caller("U0ENG", "C0NONE", role=Role.ENGINEER), "reminders")
     assert isinstance(everything, ReminderList)
     assert everything.key is None
     assert {r.key for r in everything.reminders} == {"acme", "beta"}

@@ -10,6 +10,7 @@ from bot import mrkdwn
 from bot.render import HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT, render
 from commands.onboarding import Caller
 from commands.results import Help, Listing, ListItem, Refusal
+from commands.roles import Role
 from commands.router import Router
 from commands.steps import Service
 from commands.text import Code, Text, UserRef, When
@@ -43,7 +44,7 @@ def router(tmp_path) -> Router:
 
 
 def test_status_blocks_escape_the_name_everywhere_slack_parses_mrkdwn(router: Router) -> None:
-    caller = Caller("U0ENG", "C0ACME")
+    caller = Caller("U0ENG", "C0ACME", role=Role.ENGINEER)
     router.handle_text(caller, f'open acme --service both --name "{HOSTILE}"')
     message = render(router.handle_text(caller, "status acme"))
     blocks = message.blocks_json()
@@ -58,7 +59,11 @@ def test_status_blocks_escape_the_name_everywhere_slack_parses_mrkdwn(router: Ro
 
 
 def test_plan_marks_what_applies_in_the_seeds_order(router: Router) -> None:
-    message = render(router.handle_text(Caller("U0ENG", "C1"), "open acme --service archiving"))
+    message = render(
+        router.handle_text(
+            Caller("U0ENG", "C1", role=Role.ENGINEER), "open acme --service archiving"
+        )
+    )
     lines = [line for line in message.text.splitlines() if line[:2] in {f"{n}." for n in range(7)}]
     assert [line.split(maxsplit=1)[1].split(":")[0].strip("*~ ") for line in lines] == [
         "Request for information",
@@ -118,7 +123,7 @@ def test_long_listings_are_split_into_sections_within_slacks_limits() -> None:
 
 
 def test_header_is_cut_to_slacks_limit(router: Router) -> None:
-    caller = Caller("U0ENG", "C0ACME")
+    caller = Caller("U0ENG", "C0ACME", role=Role.ENGINEER)
     router.handle_text(caller, "open acme --service both --name " + "&" * 100)
     header = render(router.handle_text(caller, "status")).blocks_json()[0]["text"]["text"]
     assert len(header) <= HEADER_TEXT_LIMIT

@@ -6,13 +6,14 @@ from sqlmodel import select
 
 from commands.onboarding import Caller
 from commands.rfi.service import FormErrors, Incoming, ThreadReply
+from commands.roles import Role
 from commands.router import Router
 from commands.steps import Step, StepState
 from store import rfi as rfi_store
 from store.db import Database
 from store.models import RfiAnswer
 
-ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST")
+ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST", role=Role.ENGINEER)
 CONTACTS = "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical"
 
 

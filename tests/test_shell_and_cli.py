@@ -90,6 +90,9 @@ def test_shell_on_an_empty_input_exits_cleanly(tmp_path: Path) -> None:
         (["shell"], {"CONNECT_GATEWAY_PROFILE": "/nonexistent.yml"}, "CONNECT_GATEWAY_PROFILE"),
         (["shell"], {"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL: must be an http(s) URL"),
         (["shell"], {"CONNECT_DNS_DIRECT_PORT": "0"}, "CONNECT_DNS_DIRECT_PORT"),
+        (["shell"], {"CONNECT_LOG_FORMAT": "xml"}, "CONNECT_LOG_FORMAT: Input should be 'text'"),
+        (["shell"], {"CONNECT_LOG_LEVEL": "loud"}, "CONNECT_LOG_LEVEL: Input should be 'debug'"),
+        (["--log-level", "loud", "shell"], {}, "--log-level must be one of debug, info"),
     ],
 )
 def test_a_bad_setting_stops_start_up_with_one_line_naming_it(

@@ -15,6 +15,7 @@ from sqlmodel import SQLModel, select
 
 from commands.onboarding import Caller
 from commands.results import Opened, Refusal
+from commands.roles import Role
 from commands.router import Router
 from store import queries
 from store.db import MIGRATIONS, Database, normalise_url
@@ -101,7 +102,11 @@ def test_concurrent_opens_of_one_key_store_it_once(database: Database) -> None:
 
     def open_it(n: int) -> None:
         barrier.wait(timeout=10)
-        outcomes.append(router.handle_text(Caller(f"U{n}", f"C{n}"), "open acme --service both"))
+        outcomes.append(
+            router.handle_text(
+                Caller(f"U{n}", f"C{n}", role=Role.ENGINEER), "open acme --service both"
+            )
+        )
 
     threads = [threading.Thread(target=open_it, args=(n,)) for n in range(6)]
     for thread in threads:

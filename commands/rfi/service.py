@@ -7,7 +7,7 @@ message twice; the message is recorded as processed in the same transaction, so 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,6 +205,9 @@ class RfiService:
             )
             if thread is None:
                 return None
+            # One click is acted on once, however often it is delivered (ts is the click's).
+            if not store.first_time(session, f"msg:{message.channel_id}:{message.ts}"):
+                return None
             onboarding = _onboarding(session, thread)
             if onboarding.closed_at is not None:
                 return None
@@ -295,9 +298,13 @@ class RfiService:
             onboarding = find_onboarding(session, caller, key, verb="rfi")
             return _summary(session, onboarding)
 
-    def form(self, key: str) -> Form:
+    def form(self, key: str, caller: Caller | None = None) -> Form:
+        """The RFI as a form; `caller` (from a button) must be allowed to act on `key`."""
         with self.db.session() as session:
-            onboarding = _by_key(session, key)
+            if caller is not None:
+                onboarding = find_onboarding(session, caller, key, verb="rfi")
+            else:
+                onboarding = _by_key(session, key)
             _refuse_if_closed(onboarding)
             current = current_answers(session, onboarding)
             fields = tuple(
@@ -307,9 +314,12 @@ class RfiService:
             return Form(onboarding.key, onboarding.name, fields)
 
     def submit_form(
-        self, key: str, user_id: str, texts: Mapping[str, str]
+        self, key: str, user_id: str, texts: Mapping[str, str], keep: Collection[str] = ()
     ) -> FormErrors | ThreadReply:
-        """Every field is validated first; any error means nothing is saved."""
+        """Every field is validated first; any error means nothing is saved.
+
+        `keep`: questions the form did not show (an answer too long for a form field): their
+        answers stay as they are."""
         errors: dict[str, str] = {}
         parsed: dict[str, list[Any]] = {}
         with self.db.session(write=True) as session:
@@ -317,6 +327,8 @@ class RfiService:
             _refuse_if_closed(onboarding)
             thread = self._thread(session, onboarding)
             for question in q.for_service(Service(onboarding.service)):
+                if question.id in keep:
+                    continue
                 text = (texts.get(question.id) or "").strip()
                 if not text:
                     if question.required:
@@ -343,6 +355,7 @@ class RfiService:
                     question_id in current
                 ):
                     continue  # unchanged: keep who answered it and when
+                had = current.get(question_id)
                 store.clear_answer(session, onboarding.id, question_id)
                 store.save(
                     session,
@@ -355,7 +368,13 @@ class RfiService:
                     ),
                 )
                 _audit_answer(
-                    session, onboarding, question, user_id, [q.shown(x) for x in values], how="form"
+                    session,
+                    onboarding,
+                    question,
+                    user_id,
+                    [q.shown(x) for x in values],
+                    how="form",
+                    before=[q.shown(x) for x in had] if had is not None else None,
                 )
             thread.replacing = False
             thread.current_question = None
@@ -501,7 +520,11 @@ class RfiService:
         replace: bool,
     ) -> None:
         assert onboarding.id is not None
+        before = None
         if replace:
+            # The audit trail keeps what an answer was changed from, not only what it became.
+            had = current_answers(session, onboarding).get(question.id)
+            before = [q.shown(x) for x in had] if had is not None else None
             store.clear_answer(session, onboarding.id, question.id)
         store.save(
             session,
@@ -522,6 +545,7 @@ class RfiService:
             message.user_id,
             [q.shown(x) for x in values],
             how="replaced" if replace else "added",
+            before=before,
         )
 
     def _advance(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from commands.onboarding import Caller, OnboardingService
 from commands.rfi import questions
+from commands.roles import Role
 from store import queries
 from store.db import Database
 from store.models import RfiAnswer
@@ -65,7 +66,13 @@ def open_onboarding(
 ) -> None:
     """An onboarding bound to `channel` whose RFI gave `domains` (None: not answered yet)."""
     service = OnboardingService(database, regions={"eu": "Test Europe"})
-    service.open(Caller("U0ENG", channel, "T0TEST"), key, service="both", region="eu", name=None)
+    service.open(
+        Caller("U0ENG", channel, "T0TEST", role=Role.ENGINEER),
+        key,
+        service="both",
+        region="eu",
+        name=None,
+    )
     if domains is None:
         return
     question = questions.BY_ID["domains"]

@@ -114,6 +114,8 @@ class SlackStandIn:
         self._delays: dict[str, float] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._files: dict[str, tuple[dict[str, Any], bytes]] = {}  # id -> (info, content)
+        # The installing organisation's Enterprise Grid id, if any: auth.test reports it.
+        self.enterprise_id: str | None = None
         # Where apps.connections.open sends Socket Mode clients; None: the method is unknown.
         self.socket_url: str | None = None
         self._stopping = threading.Event()
@@ -281,7 +283,10 @@ class SlackStandIn:
             )
 
     def set_user(self, user_id: str, **fields: Any) -> None:
-        """Override fields users.info returns for ``user_id`` (name, tz, tz_offset, ...)."""
+        """Override fields users.info returns for ``user_id`` (name, tz, tz_offset, ...).
+
+        A Slack Connect guest: ``set_user("U0EXT", team_id="T0OTHER", is_stranger=True)``; a
+        Grid colleague: ``team_id="T0SISTER", enterprise_user={"enterprise_id": "E0ORG"}``."""
         with self._cond:
             self._users.setdefault(user_id, {}).update(fields)
 
@@ -355,7 +360,9 @@ class SlackStandIn:
     # -- Web API methods (caller holds the lock) -------------------------------------------
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        grid = {"enterprise_id": self.enterprise_id} if self.enterprise_id else {}
         return {
+            **grid,
             "ok": True,
             "url": TEAM_URL,
             "team": TEAM_NAME,

@@ -1,0 +1,349 @@
+"""Slack request hygiene over real HTTP: signatures, replays and retried deliveries.
+
+A real `connect-bot serve`, the Slack stand-in, signed requests as Slack sends them. A refused
+request must leave no trace: no Web API or response_url call, no row changed, no body in the log.
+A retried or replayed delivery must not repeat a side effect.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+from urllib.error import HTTPError
+from urllib.request import ProxyHandler, Request, build_opener
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from support.bot_process import BotProcess
+from support.signing import FORM, JSON, event_body, interaction_body, sign, slash_command_body
+from support.slack_standin import SlackStandIn
+from test_e2e_rfi import FULL, Thread, answer_rows, buttons, open_rfi, ts
+
+_NO_PROXY = build_opener(ProxyHandler({}))
+WAIT = 10.0
+MARKER = "hygiene-marker-" + uuid.uuid4().hex[:8]  # in every refused body; must not be logged
+
+
+def raw_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    """POST exactly these bytes with exactly these headers (no signing of our own)."""
+    request = Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (loopback)
+    try:
+        with _NO_PROXY.open(request, timeout=10) as response:
+            return int(response.status), response.read()
+    except HTTPError as error:
+        with error:
+            return error.code, error.read()
+
+
+def snapshot(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, in a stable order: equal snapshots mean nothing was written."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            tables = sorted(inspect(connection).get_table_names())
+            return {
+                table: sorted(
+                    (
+                        tuple(map(str, row))
+                        for row in connection.execute(text(f'SELECT * FROM "{table}"'))  # noqa: S608
+                    ),
+                )
+                for table in tables
+            }
+    finally:
+        engine.dispose()
+
+
+def wait_done(bot: BotProcess, count: int) -> None:
+    """Wait until the bot logged `count` finished pieces of pool work (bounded)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if bot.log_text().count("request done") >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {count} 'request done' lines in the log:\n{bot.log_text()}")
+
+
+def tampered(
+    secret: str, body: bytes, content_type: str
+) -> dict[str, tuple[bytes, dict[str, str]]]:
+    """The ways a request can fail verification: name -> (body sent, headers sent)."""
+    now = int(time.time())
+    good = sign(secret, body, now, content_type=content_type)
+    altered = body.replace(MARKER.encode(), MARKER.upper().encode())
+    assert altered != body
+    return {
+        "bad signature": (body, {**good, "X-Slack-Signature": "v0=" + "0" * 64}),
+        "wrong secret": (
+            body,
+            sign("not-the-signing-secret", body, now, content_type=content_type),
+        ),
+        "no signature": (
+            body,
+            {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(now)},
+        ),
+        "no timestamp": (
+            body,
+            {"Content-Type": content_type, "X-Slack-Signature": good["X-Slack-Signature"]},
+        ),
+        "no headers": (body, {"Content-Type": content_type}),
+        "stale timestamp": (body, sign(secret, body, now - 6 * 60, content_type=content_type)),
+        "future timestamp": (body, sign(secret, body, now + 6 * 60, content_type=content_type)),
+        "garbage timestamp": (body, {**good, "X-Slack-Request-Timestamp": "12ab"}),
+        "v1 signature": (
+            body,
+            {**good, "X-Slack-Signature": good["X-Slack-Signature"].replace("v0=", "v1=")},
+        ),
+        "body altered after signing": (altered, good),
+    }
+
+
+@pytest.fixture(scope="module")
+def bot_env() -> dict[str, str]:
+    return {"CONNECT_ALLOW_PRIVATE_TARGETS": "true"}
+
+
+def test_unverified_requests_get_401_and_change_nothing(
+    bot: BotProcess, slack: SlackStandIn
+) -> None:
+    thread = open_rfi(bot, slack)  # an RFI thread, so that a verified message would answer
+    channel = thread.channel
+    requests: dict[str, tuple[bytes, str]] = {
+        "slash command": (
+            slash_command_body(
+                f"open {MARKER} --service both",
+                channel_id="C0FORGED",
+                response_url=slack.response_url("forged"),
+            ),
+            FORM,
+        ),
+        "thread reply": (
+            event_body(
+                {
+                    "type": "message",
+                    "channel": channel,
+                    "user": "U0CUST",
+                    "text": f"Jane, jane@{MARKER}.example, primary",
+                    "ts": ts(),
+                    "thread_ts": thread.ts,
+                }
+            ),
+            JSON,
+        ),
+        "button click": (
+            interaction_body(
+                {
+                    "type": "block_actions",
+                    "user": {"id": "U0CUST", "team_id": "T0TEST"},
+                    "team": {"id": "T0TEST"},
+                    "trigger_id": "trig-forged",
+                    "channel": {"id": channel},
+                    "container": {"channel_id": channel, "thread_ts": thread.ts},
+                    "message": {"ts": thread.ts, "thread_ts": thread.ts},
+                    "actions": [{"action_id": "rfi_next", "value": "{}", "action_ts": MARKER}],
+                }
+            ),
+            FORM,
+        ),
+    }
+    calls_before = len(slack.calls())
+    rows_before = snapshot(bot.database_url)
+
+    answers: dict[str, int] = {}
+    for kind, (body, content_type) in requests.items():
+        for how, (sent, headers) in tampered(bot.secret, body, content_type).items():
+            answers[f"{kind}: {how}"] = raw_post(bot.events_url, sent, headers)[0]
+
+    assert answers == dict.fromkeys(answers, 401)
+    time.sleep(0.3)  # anything wrongly queued would have run by now (no assertion on time)
+    assert slack.calls()[calls_before:] == []
+    assert snapshot(bot.database_url) == rows_before
+    log = bot.log_text()
+    assert MARKER not in log
+    assert MARKER.upper() not in log
+    assert log.count("bad, missing or stale signature") == len(answers)
+
+    # The same slash command, signed now, is accepted: the refusals were about signing alone.
+    body, content_type = requests["slash command"]
+    status, _ = raw_post(bot.events_url, body, sign(bot.secret, body, content_type=content_type))
+    assert status == 200
+    slack.wait_for(lambda c: c.params.get("channel") == "C0FORGED", 1, WAIT)
+
+
+def test_the_same_signed_bytes_twice_run_once(bot: BotProcess, slack: SlackStandIn) -> None:
+    """A replay within the 5-minute window (slash commands carry no event id to spot it by)."""
+    key, channel = f"replay-{uuid.uuid4().hex[:6]}", "C0REPLAY"
+    body = slash_command_body(
+        f"open {key} --service archiving",
+        channel_id=channel,
+        response_url=slack.response_url("replay"),
+    )
+    headers = sign(bot.secret, body)
+    first = raw_post(bot.events_url, body, headers)
+    second = raw_post(bot.events_url, body, headers)
+    assert first == (200, b"")
+    assert second == (200, b"")
+    slack.wait_for(lambda c: c.params.get("channel") == channel, 2, WAIT)  # plan + RFI
+    wait_done(bot, 1)  # the one open that ran
+    rows = snapshot(bot.database_url)["onboarding"]
+    assert sum(1 for row in rows if key in row) == 1
+    opened = [
+        c
+        for c in slack.calls("chat.postMessage")
+        if c.params.get("channel") == channel and "Onboarding opened" in c.params.get("text", "")
+    ]
+    assert len(opened) == 1
+    assert "ignored a request already received" in bot.log_text()
+
+
+def message_event(thread: Thread, text: str, message_ts: str) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "channel": thread.channel,
+        "channel_type": "channel",
+        "user": "U0CUST",
+        "text": text,
+        "ts": message_ts,
+        "thread_ts": thread.ts,
+        "event_ts": message_ts,
+    }
+
+
+def deliver(bot: BotProcess, event: dict[str, Any], event_id: str, retry: int | None) -> int:
+    """One delivery of `event`; a retry comes later (another timestamp, another signature)."""
+    if retry:
+        time.sleep(1.01)
+    body = event_body(event, event_id=event_id)
+    headers = sign(bot.secret, body, content_type=JSON)
+    if retry:
+        headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+    return raw_post(bot.events_url, body, headers)[0]
+
+
+def test_a_message_delivered_three_times_is_answered_once(
+    bot: BotProcess, slack: SlackStandIn
+) -> None:
+    thread = open_rfi(bot, slack)
+    replies = len(thread.replies())
+    done = bot.log_text().count("request done")
+    event_id = "Ev" + uuid.uuid4().hex[:10].upper()
+    event = message_event(thread, FULL[0][0], ts())
+    statuses = [deliver(bot, event, event_id, retry) for retry in (None, 1, 2)]
+    assert statuses == [200, 200, 200]
+    wait_done(bot, done + 3)  # all three deliveries have been through the pool
+    thread.wait_replies(replies + 1)
+    assert len(thread.replies()) == replies + 1
+    assert len(answer_rows_of(bot, thread.key)) == 1
+    # The log names each retry, and none of them ran the answer again.
+    lines = [line for line in bot.log_text().splitlines() if "retry=" in line]
+    assert any("retry=1" in line for line in lines)
+    assert any("retry=2" in line for line in lines)
+
+
+def test_an_edit_delivered_twice_is_read_again_once(bot: BotProcess, slack: SlackStandIn) -> None:
+    thread = open_rfi(bot, slack)
+    message_ts = thread.say(FULL[0][0])
+    before = len(thread.replies())
+    done = bot.log_text().count("request done")
+    edit = {
+        "type": "message",
+        "subtype": "message_changed",
+        "channel": thread.channel,
+        "hidden": True,
+        "ts": ts(),
+        "message": {
+            "type": "message",
+            "user": "U0CUST",
+            "text": "Jane Smith, jane@acme.example, primary",
+            "ts": message_ts,
+            "thread_ts": thread.ts,
+            "edited": {"user": "U0CUST", "ts": ts()},
+        },
+    }
+    event_id = "Ev" + uuid.uuid4().hex[:10].upper()
+    assert [deliver(bot, edit, event_id, retry) for retry in (None, 1)] == [200, 200]
+    wait_done(bot, done + 2)
+    thread.wait_replies(before + 1)
+    assert len(thread.replies()) == before + 1
+
+
+def test_a_click_delivered_twice_answers_once(bot: BotProcess, slack: SlackStandIn) -> None:
+    """Slack does not retry interactions, but a click that arrives twice (a proxy's retry, a
+    replay with a fresh signature) carries the same action_ts: it is acted on once."""
+    thread = open_rfi(bot, slack)
+    thread.say(FULL[0][0])
+    message = thread.replies()[-1]
+    (next_button,) = [b for b in buttons(message) if b["action_id"] == "rfi_next"]
+    action_ts = ts()
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0CUST", "team_id": "T0TEST"},
+        "team": {"id": "T0TEST"},
+        "api_app_id": "A0CONNECT",
+        "trigger_id": "trig-twice",
+        "response_url": slack.response_url("click-twice"),
+        "channel": {"id": thread.channel},
+        "container": {
+            "type": "message",
+            "message_ts": message.response["ts"],
+            "channel_id": thread.channel,
+            "thread_ts": thread.ts,
+        },
+        "message": {**message.response["message"]},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "rfi_next",
+                "block_id": "connect_actions",
+                "value": next_button["value"],
+                "action_ts": action_ts,
+            }
+        ],
+    }
+    before = len(thread.replies())
+    done = bot.log_text().count("request done")
+    body = interaction_body(payload)
+    first = raw_post(bot.events_url, body, sign(bot.secret, body))
+    time.sleep(1.01)  # a fresh timestamp: a different signature, the same click
+    second = raw_post(bot.events_url, body, sign(bot.secret, body))
+    assert (first[0], second[0]) == (200, 200)
+    wait_done(bot, done + 2)
+    thread.wait_replies(before + 1)
+    assert len(thread.replies()) == before + 1
+    assert "Sending IP addresses" in thread.last()
+
+
+def answer_rows_of(bot: BotProcess, key: str) -> list[Any]:
+    engine = create_engine(bot.database_url)
+    try:
+        return answer_rows(engine, key)
+    finally:
+        engine.dispose()
+
+
+def test_a_url_verification_needs_a_signature_too(bot: BotProcess) -> None:
+    body = json.dumps({"type": "url_verification", "challenge": MARKER, "token": "x"}).encode()
+    assert raw_post(bot.events_url, body, {"Content-Type": JSON})[0] == 401
+    status, answer = raw_post(bot.events_url, body, sign(bot.secret, body, content_type=JSON))
+    assert status == 200
+    assert MARKER.encode() in answer
+
+
+def test_signed_junk_gets_400_and_the_bot_keeps_serving(bot: BotProcess) -> None:
+    """Only Slack can sign, but a body Bolt cannot read still gets a clean answer, unlogged."""
+    junk = {
+        "payload that is not JSON": (f"payload=%7B{MARKER}".encode(), FORM),
+        "payload that is a list": (f"payload=%5B%22{MARKER}%22%5D".encode(), FORM),
+        "JSON that is not an object": (json.dumps([MARKER]).encode(), JSON),
+        "broken JSON": (b"{" + MARKER.encode(), JSON),
+    }
+    for name, (body, content_type) in junk.items():
+        status, answer = raw_post(
+            bot.events_url, body, sign(bot.secret, body, content_type=content_type)
+        )
+        assert (name, status, json.loads(answer)) == (name, 400, {"error": "bad request"})
+    assert bot.get("/healthz")[0] == 200
+    assert bot.send("help").status == 200
+    assert MARKER not in bot.log_text()

@@ -1,0 +1,323 @@
+"""Roles end to end: signed slash commands to a real `connect-bot serve`, people told apart by the
+Slack stand-in's users.info (engineers in the installing team T0TEST, customer contacts from
+other organisations through Slack Connect), and the answers Slack would show them.
+
+Every test uses its own keys, channels and users, so the users.info cache of the shared bot
+never carries an answer from one test into another.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+from support.bot_process import BotProcess
+from support.signing import interaction_body, post
+from support.slack_standin import Call, SlackStandIn
+from test_e2e_http import (
+    counts,
+    events,
+    new_channel,
+    new_key,
+    onboarding_row,
+    open_onboarding,
+    posts_in,
+    send_ok,
+    wait_posts,
+    wait_responses,
+)
+
+from store.models import Member, Onboarding
+
+ENGINEERS_CHANNEL = "C0ENGINEERS"
+CONTRACTOR = "U0CONTRACT"  # from another organisation, made an engineer by CONNECT_ENGINEERS
+NOT_YOURS = (
+    "I can't do that here. In this channel I can only help with the onboarding it is bound to; "
+    "a Connect engineer can help with anything else."
+)
+
+
+@pytest.fixture(scope="module")
+def bot_env() -> dict[str, str]:
+    return {
+        "CONNECT_ENGINEERS": CONTRACTOR,
+        "CONNECT_ENGINEERS_CHANNEL": ENGINEERS_CHANNEL,
+        "CONNECT_SECRET_KEY": Fernet.generate_key().decode(),
+        "CONNECT_ALLOW_PRIVATE_TARGETS": "true",  # the form's host is on loopback
+    }
+
+
+def customer(slack: SlackStandIn, company: str) -> tuple[str, str]:
+    """A new Slack Connect guest of `company`: (user id, their team id)."""
+    user_id = "U0" + uuid.uuid4().hex[:8].upper()
+    team_id = f"T0{company.upper()}"
+    slack.set_user(user_id, team_id=team_id, is_stranger=True)
+    return user_id, team_id
+
+
+def answer_to(bot: BotProcess, slack: SlackStandIn, text: str, **kwargs: str) -> Call:
+    """Send a command whose answer is private; return that one response_url post."""
+    reply = send_ok(bot, text, **kwargs)
+    (answer,) = wait_responses(slack, reply.response_name)
+    assert answer.params["response_type"] == "ephemeral", answer
+    return answer
+
+
+def test_an_external_user_is_refused_each_engineer_verb(
+    bot: BotProcess, slack: SlackStandIn, db: Engine
+) -> None:
+    key, channel = new_key("refused"), new_channel()
+    open_onboarding(bot, slack, key, channel)
+    guest, team = customer(slack, "acme")
+    before, posts = counts(db), len(posts_in(slack, channel))
+
+    for text in (
+        "done outbound",
+        f"done {key} rfi",
+        f"reopen {key} rfi",
+        f"close {key}",
+        f"set {key} --region us",
+        f"invite {key} <@U0FRIEND|friend>",
+    ):
+        answer = answer_to(bot, slack, text, channel_id=channel, user_id=guest, team_id=team)
+        verb = text.split()[0]
+        assert f"Only a Connect engineer can use `/connect {verb}`" in answer.params["text"], text
+        assert key not in answer.params["text"]
+
+    assert counts(db) == before
+    assert len(posts_in(slack, channel)) == posts
+    row = onboarding_row(db, key)
+    assert row is not None
+    assert row.closed_at is None
+    # The same person's colleague from the installing team, and a listed contractor, may.
+    send_ok(bot, f"done {key} outbound", channel_id=channel, user_id="U0TEAMMATE")
+    wait_posts(slack, channel, posts + 1)  # one at a time: the pool runs commands in parallel
+    send_ok(
+        bot, f"reopen {key} outbound", channel_id=channel, user_id=CONTRACTOR, team_id="T0AGENCY"
+    )
+    wait_posts(slack, channel, posts + 2)
+    actions = [(e.action, e.actor) for e in events(db, key)][-2:]
+    assert actions == [("step.changed", "U0TEAMMATE"), ("step.changed", CONTRACTOR)]
+
+
+def test_a_customer_cannot_reach_another_customers_onboarding_by_key(
+    bot: BotProcess, slack: SlackStandIn, db: Engine
+) -> None:
+    acme, acme_channel = new_key("acme"), new_channel()
+    globex, globex_channel = new_key("globex"), new_channel()
+    open_onboarding(bot, slack, acme, acme_channel)
+    open_onboarding(bot, slack, globex, globex_channel)
+    guest, team = customer(slack, "acme")
+    before = counts(db)
+    globex_posts = len(posts_in(slack, globex_channel))
+
+    answers: dict[str, str] = {}
+    for verb in ("status", "check", "dns", "rfi", "history", "members", "credentials"):
+        args = " pop" if verb == "credentials" else ""
+        for target in (globex, "no-such-customer", globex[:-1]):  # the last one is a near miss
+            answer = answer_to(
+                bot,
+                slack,
+                f"{verb} {target}{args}",
+                channel_id=acme_channel,
+                user_id=guest,
+                team_id=team,
+            )
+            answers[f"{verb} {target}"] = answer.params["text"]
+    assert set(answers.values()) == {"⚠️ " + NOT_YOURS}, answers
+    assert counts(db) == before
+    assert len(posts_in(slack, globex_channel)) == globex_posts
+    assert slack.calls("views.open") == []
+
+    # Their own onboarding works, with its key or without.
+    send_ok(bot, f"status {acme}", channel_id=acme_channel, user_id=guest, team_id=team)
+    status = wait_posts(slack, acme_channel, 3)[-1]
+    assert f"({acme})" in status.params["text"]
+
+
+def test_a_customer_opens_their_own_onboarding_and_the_engineers_are_told(
+    bot: BotProcess, slack: SlackStandIn, db: Engine
+) -> None:
+    key, channel = new_key("selfserve"), new_channel()
+    guest, team = customer(slack, "newco")
+
+    send_ok(
+        bot,
+        f"open {key} --service security --region eu",
+        channel_id=channel,
+        user_id=guest,
+        team_id=team,
+    )
+
+    plan, rfi = wait_posts(slack, channel, 2)[:2]
+    assert "Onboarding opened" in plan.params["text"]
+    assert rfi.params["text"].startswith("Request for information:")
+    (notice,) = slack.wait_for(
+        lambda c: (
+            c.method == "chat.postMessage"
+            and c.params.get("channel") == ENGINEERS_CHANNEL
+            and key in c.params.get("text", "")
+        ),
+        timeout=10,
+    )
+    assert f"Customer contact <@{guest}> opened" in notice.params["text"]
+    assert f"<#{channel}>" in notice.params["text"]
+    row = onboarding_row(db, key)
+    assert row is not None
+    assert (row.channel_id, row.opened_by) == (channel, guest)
+    opened = events(db, key)[0]
+    assert (opened.action, opened.actor, opened.detail["role"]) == (
+        "onboarding.opened",
+        guest,
+        "customer",
+    )
+    with Session(db) as session:
+        members = session.exec(
+            select(Member).join(Onboarding).where(col(Onboarding.key) == key)
+        ).all()
+    assert [(m.user_id, m.role) for m in members] == [(guest, "customer")]
+    # A second onboarding in that channel, or one in a DM, is refused.
+    again = answer_to(
+        bot, slack, f"open {key}-2 --service both", channel_id=channel, user_id=guest, team_id=team
+    )
+    assert "already has its onboarding" in again.params["text"]
+    dm = answer_to(
+        bot,
+        slack,
+        f"open {key}-3 --service both",
+        channel_id="D0GUESTDM",
+        user_id=guest,
+        team_id=team,
+    )
+    assert "channel you share with us" in dm.params["text"]
+    assert onboarding_row(db, f"{key}-2") is None
+    assert onboarding_row(db, f"{key}-3") is None
+
+
+def test_list_shows_a_customer_their_own_and_an_engineer_everything(
+    bot: BotProcess, slack: SlackStandIn
+) -> None:
+    mine, mine_channel = new_key("mine"), new_channel()
+    theirs, theirs_channel = new_key("theirs"), new_channel()
+    open_onboarding(bot, slack, mine, mine_channel)
+    open_onboarding(bot, slack, theirs, theirs_channel)
+    guest, team = customer(slack, "mine")
+
+    listing = answer_to(
+        bot, slack, "list --all", channel_id=mine_channel, user_id=guest, team_id=team
+    )
+    text = listing.params["text"]
+    assert f"*{mine}*" in text
+    assert theirs not in text
+    assert "Only your own onboardings are shown." in text
+
+    everything = answer_to(bot, slack, "list", channel_id=mine_channel)
+    assert f"*{mine}*" in everything.params["text"]
+    assert f"*{theirs}*" in everything.params["text"]
+
+
+def test_invite_and_members_by_role(bot: BotProcess, slack: SlackStandIn, db: Engine) -> None:
+    key, channel = new_key("members"), new_channel()
+    open_onboarding(bot, slack, key, channel)
+    guest, team = customer(slack, "acme")
+    colleague = "U0" + uuid.uuid4().hex[:8].upper()  # the installing team: an engineer
+
+    send_ok(bot, f"invite {key} <@{guest}|jo> <@{colleague}|sam>", channel_id=channel)
+
+    invited = wait_posts(slack, channel, 3)[-1].params["text"]
+    assert f"<@U0ENG> invited <@{guest}> (customer contact), <@{colleague}> (Connect engineer)" in (
+        invited
+    )
+    members = answer_to(bot, slack, "members", channel_id=channel, user_id=guest, team_id=team)
+    text = members.params["text"]
+    engineers, customers = text.split("*Customer contacts*")
+    assert "<@U0ENG>" in engineers
+    assert f"<@{colleague}>" in engineers
+    assert f"<@{guest}>" in customers
+    assert [(e.action, e.detail) for e in events(db, key) if e.action == "member.added"] == [
+        ("member.added", {"user": guest, "role": "customer"}),
+        ("member.added", {"user": colleague, "role": "engineer"}),
+    ]
+    # The invited customer now sees it in their list from anywhere, and only it.
+    listing = answer_to(bot, slack, "list", channel_id="D0SOMEDM", user_id=guest, team_id=team)
+    assert f"*{key}*" in listing.params["text"]
+
+
+def test_history_is_paged_newest_first(bot: BotProcess, slack: SlackStandIn) -> None:
+    key, channel = new_key("history"), new_channel()
+    open_onboarding(bot, slack, key, channel)  # 3 events: opened, RFI step, RFI thread
+    posts = len(posts_in(slack, channel))
+    for _ in range(9):  # 18 more: 21 in all; one at a time (the pool runs commands in parallel)
+        for verb in ("done", "reopen"):
+            send_ok(bot, f"{verb} outbound", channel_id=channel)
+            posts += 1
+            wait_posts(slack, channel, posts)
+
+    page_one = answer_to(bot, slack, f"history {key}", channel_id=channel).params["text"]
+    lines = [line for line in page_one.splitlines() if "<!date^" in line]
+    assert len(lines) == 20
+    assert "21 changes recorded · page 1 of 2 · newest first" in page_one
+    assert "Outbound: done → in progress (by reopen)" in lines[0]
+    assert f"`/connect history {key} --page 2`" in page_one
+
+    guest, team = customer(slack, "history")
+    page_two = answer_to(
+        bot, slack, "history --page 2", channel_id=channel, user_id=guest, team_id=team
+    ).params["text"]
+    lines = [line for line in page_two.splitlines() if "<!date^" in line]
+    assert len(lines) == 1
+    assert "opened it (both, region not set)" in lines[0]
+    assert "beginning of the history" in page_two
+
+
+def test_a_customer_sets_credentials_and_the_history_keeps_no_secret(
+    bot: BotProcess, slack: SlackStandIn
+) -> None:
+    key, channel = new_key("creds"), new_channel()
+    open_onboarding(bot, slack, key, channel, service="archiving")
+    guest, team = customer(slack, "creds")
+    secret = "Pa55-" + uuid.uuid4().hex
+    trigger = "trig-" + uuid.uuid4().hex[:8]
+
+    send_ok(
+        bot, "credentials pop", channel_id=channel, user_id=guest, team_id=team, trigger_id=trigger
+    )
+    (opened,) = slack.wait_for(
+        lambda c: c.method == "views.open" and c.params.get("trigger_id") == trigger, 1, 10
+    )
+    view = opened.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    fields = {"host": "127.0.0.61", "port": "", "username": "journal@creds.example"}
+    values = {b: {"value": {"type": "plain_text_input", "value": v}} for b, v in fields.items()}
+    values["password"] = {"value": {"type": "plain_text_input", "value": secret}}
+    values["security"] = {"value": {"type": "static_select", "selected_option": {"value": "pop3s"}}}
+    payload = {
+        "type": "view_submission",
+        "user": {"id": guest, "team_id": team},
+        "team": {"id": team},
+        "api_app_id": "A0CONNECT",
+        "view": {**view, "id": "V0" + uuid.uuid4().hex[:8].upper(), "state": {"values": values}},
+    }
+    status, _, body = post(bot.events_url, bot.secret, interaction_body(payload))
+    assert (status, body) == (200, b"")
+    slack.wait_for(
+        lambda c: c.params.get("channel") == channel and "🔐" in c.params.get("text", ""), 1, 10
+    )
+
+    history = answer_to(bot, slack, "history", channel_id=channel, user_id=guest, team_id=team)
+    (line,) = [x for x in history.params["text"].splitlines() if "login" in x]
+    assert (
+        f"<@{guest}> set the pop login: journal@creds.example at 127.0.0.61:995 (new password)"
+        in (line)
+    )
+    everything = json.dumps([(c.method, c.params) for c in slack.calls()], default=str)
+    assert secret not in everything
+    assert secret not in bot.log_text()
+    database = Path(bot.database_url.removeprefix("sqlite:///"))
+    for path in database.parent.glob(database.name + "*"):
+        assert secret.encode() not in path.read_bytes()
