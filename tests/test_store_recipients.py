@@ -206,3 +206,24 @@ def test_counts_by_source_and_per_domain(db: Database) -> None:
         assert store.per_domain(session, 2) == {"beta.example": 1}
         assert store.counts_by_source(session, 3) == {}
         assert store.latest_imported(session, 3) is None
+
+
+def test_groups_survive_the_ranking_when_a_batch_has_duplicates(db: Database) -> None:
+    with db.session(write=True) as session:
+        batch = new_batch(session, "directory")
+        store.stage(
+            session,
+            batch,
+            [
+                store.StagedRow(1, "jane@acme.example", "Jane", "user", ("Sales",)),
+                store.StagedRow(2, "JANE@acme.example", "Jane (alias)", "user", ("Other",)),
+                store.StagedRow(3, "all@acme.example", "All", "group", ("Everyone", "Staff")),
+            ],
+        )
+        assert store.import_batch(session, batch, by="U", at=AT) == 2
+    with db.session() as session:
+        kept = session.exec(select(Recipient)).all()
+        assert sorted((r.address, r.display_name, r.kind, r.groups) for r in kept) == [
+            ("all@acme.example", "All", "group", ["Everyone", "Staff"]),
+            ("jane@acme.example", "Jane", "user", ["Sales"]),
+        ]
