@@ -167,23 +167,7 @@ def test_the_form_end_to_end_never_leaks_the_password(bot: BotProcess, slack: Sl
     ]
 
     def submit(values: dict[str, str]) -> tuple[int, bytes]:
-        state = {
-            block: (
-                {VALUE: {"type": "static_select", "selected_option": {"value": value}}}
-                if block == "security"
-                else {VALUE: {"type": "plain_text_input", "value": value}}
-            )
-            for block, value in values.items()
-        }
-        payload = {
-            "type": "view_submission",
-            "user": {"id": "U0CUST", "team_id": "T0TEST"},
-            "team": {"id": "T0TEST"},
-            "api_app_id": "A0CONNECT",
-            "view": {**view, "id": "V0CRED", "state": {"values": state}},
-        }
-        status, _, body = post(bot.events_url, bot.secret, interaction_body(payload))
-        return status, body
+        return submit_view(bot, view, values)
 
     status, body = submit({**GOOD, "host": "bad host!"})
     answer = json.loads(body)
@@ -213,6 +197,38 @@ def test_the_form_end_to_end_never_leaks_the_password(bot: BotProcess, slack: Sl
 
 
 VALUE = "value"
+SELECTS = ("security", "directory_type")
+
+
+def submit_view(
+    bot: BotProcess,
+    view: dict[str, Any],
+    values: dict[str, str],
+    *,
+    ticked: dict[str, list[str]] | None = None,
+) -> tuple[int, bytes]:
+    """Submit the credentials modal as Slack does: typed text, chosen options, ticked boxes."""
+    state: dict[str, Any] = {
+        block: (
+            {VALUE: {"type": "static_select", "selected_option": {"value": value}}}
+            if block in SELECTS
+            else {VALUE: {"type": "plain_text_input", "value": value}}
+        )
+        for block, value in values.items()
+    }
+    for block, options in (ticked or {}).items():
+        state[block] = {
+            VALUE: {"type": "checkboxes", "selected_options": [{"value": v} for v in options]}
+        }
+    payload = {
+        "type": "view_submission",
+        "user": {"id": "U0CUST", "team_id": "T0TEST"},
+        "team": {"id": "T0TEST"},
+        "api_app_id": "A0CONNECT",
+        "view": {**view, "id": "V0CRED", "state": {"values": state}},
+    }
+    status, _, body = post(bot.events_url, bot.secret, interaction_body(payload))
+    return status, body
 
 
 LDAP_SECRET = "Bind-Pa55-never-shown-e2e"
@@ -245,26 +261,7 @@ def test_the_ldap_form_end_to_end_asks_before_plain_ldap(
     ]
 
     def submit(values: dict[str, str], ticked: bool) -> tuple[int, bytes]:
-        state: dict[str, Any] = {
-            block: (
-                {VALUE: {"type": "static_select", "selected_option": {"value": value}}}
-                if block in ("security", "directory_type")
-                else {VALUE: {"type": "plain_text_input", "value": value}}
-            )
-            for block, value in values.items()
-        }
-        state["plain_ok"] = {
-            VALUE: {"type": "checkboxes", "selected_options": [{"value": "yes"}] if ticked else []}
-        }
-        payload = {
-            "type": "view_submission",
-            "user": {"id": "U0CUST", "team_id": "T0TEST"},
-            "team": {"id": "T0TEST"},
-            "api_app_id": "A0CONNECT",
-            "view": {**view, "id": "V0LDAP", "state": {"values": state}},
-        }
-        status, _, body = post(bot.events_url, bot.secret, interaction_body(payload))
-        return status, body
+        return submit_view(bot, view, values, ticked={"plain_ok": ["yes"] if ticked else []})
 
     plain = {
         "host": "127.0.0.18",
