@@ -87,7 +87,8 @@ def register(
                 if respond is not None:
                     respond(response_type="ephemeral", text=TROUBLE.format(ref=ref))
             else:
-                logs.finished("refused" if isinstance(done, Refusal) else "ok")
+                named = {"result": type(done).__name__} if done is not None else {}
+                logs.finished("refused" if isinstance(done, Refusal) else "ok", **named)
 
         try:
             work.submit(logs.carry(run))  # the log lines of the work still name the request
@@ -308,9 +309,8 @@ def _command(
     command: Command,
     engineers_channel: str | None = None,
 ) -> Renderable:
-    result = run_command(router, surface, caller, command, engineers_channel=engineers_channel)
-    log.info("/connect %s -> %s", command.verb, type(result).__name__)
-    return result
+    # The request's own "request done" line names the result, with the verb and the outcome.
+    return run_command(router, surface, caller, command, engineers_channel=engineers_channel)
 
 
 def _field_error(text: Text) -> str:

@@ -14,9 +14,13 @@ typed, reach the log: use it only on a test workspace).
 
 from __future__ import annotations
 
+import atexit
 import contextvars
+import copy
 import json
 import logging
+import logging.handlers
+import queue
 import sys
 import time
 import uuid
@@ -175,6 +179,8 @@ class JsonFormatter(logging.Formatter):
         out.update(getattr(record, "connect", {}) or {})
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # formatted when it was queued
+            out["exc"] = record.exc_text
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
@@ -195,19 +201,49 @@ class TextFormatter(logging.Formatter):
         return f"{head} [{suffix}]{newline}{rest}"
 
 
+class _Enqueue(logging.handlers.QueueHandler):
+    """Hands records to the writer thread. The request fields are read here, on the logging
+    thread (they live in its context); formatting and the write happen on the writer."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
+        record.msg, record.args = record.getMessage(), None  # args may change after the call
+        if record.exc_info:
+            record.exc_text = record.exc_text or _TRACEBACKS.formatException(record.exc_info)
+            record.exc_info = None  # tracebacks hold frames; the text is what is written
+        return record
+
+
+_TRACEBACKS = logging.Formatter()
+_writer: logging.handlers.QueueListener | None = None
+
+
 def configure(fmt: str = "text", level: str = "info", *, stream: Any = None) -> None:
-    """Set up the root logger once at start-up (the CLI calls this)."""
+    """Set up the root logger once at start-up (the CLI calls this).
+
+    Threads only enqueue their records; one writer thread formats and writes them. With a
+    plain StreamHandler every request thread and pool thread queued up on its lock (three
+    lines a request), which held acks back by up to seconds under load."""
+    global _writer
     level_name = level.upper()
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_connect_bot", False)]:
         root.removeHandler(old)
+    if _writer is not None:
+        _writer.stop()  # writes what is queued
+        _writer = None
     # Like logging.basicConfig: a host that set up logging already (an embedding program, the
     # test runner calling main() in-process) keeps its handlers; only the levels are set.
     if not root.handlers:
-        handler = logging.StreamHandler(stream or sys.stderr)
-        handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+        output = logging.StreamHandler(stream or sys.stderr)
+        output.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        handler = _Enqueue(records)
         handler.addFilter(_ContextFilter())
         handler._connect_bot = True  # type: ignore[attr-defined]
+        _writer = logging.handlers.QueueListener(records, output)
+        _writer.start()
+        atexit.register(_stop_writer)
         root.addHandler(handler)
     root.setLevel(level_name)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
@@ -217,3 +253,11 @@ def configure(fmt: str = "text", level: str = "info", *, stream: Any = None) -> 
         logging.getLogger(name).setLevel(libraries)
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _stop_writer() -> None:
+    """At exit: write what is still queued."""
+    global _writer
+    if _writer is not None:
+        _writer.stop()
+        _writer = None
