@@ -38,9 +38,8 @@ from commands.steps import (
     transition,
 )
 from commands.text import Code, Text, UserRef, When
-from store import audit, members, queries, reminder_queries
+from store import audit, members, queries
 from store import checks as check_store
-from store import recipients as recipient_store
 from store import rfi as rfi_store
 from store.db import Database
 from store.models import Onboarding, utcnow
@@ -464,7 +463,7 @@ def view_of(session: Session, onboarding: Onboarding) -> OnboardingView:
     rows = {r.step: r for r in queries.step_rows(session, onboarding.id)}
     asked = questions.for_service(Service(onboarding.service))
     answered = rfi_store.answered_questions(session, onboarding.id)
-    latest = recipient_store.latest_imported(session, onboarding.id)
+    extras = queries.status_extras(session, onboarding.id)
     steps = tuple(
         StepView(
             step=step,
@@ -492,9 +491,9 @@ def view_of(session: Session, onboarding: Onboarding) -> OnboardingView:
             LastCheck(Step(run.step), run.worst, run.run_at)
             for run in check_store.latest_runs(session, onboarding.id).values()
         ),
-        recipients=tuple(sorted(recipient_store.counts_by_source(session, onboarding.id).items())),
-        recipients_at=latest.imported_at if latest else None,
-        reminders=reminder_queries.open_summary(session, onboarding.id),
+        recipients=extras.recipients,
+        recipients_at=extras.recipients_at,
+        reminders=(extras.reminders_open, extras.reminders_next),
     )
 
 

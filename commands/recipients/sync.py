@@ -156,8 +156,9 @@ class RecipientSync:
                     for n, r in enumerate(report.recipients, start=1)
                 ),
             )
-            batch.rows = batch.valid = staged
+            batch.rows = staged
             stored = store.import_batch(session, batch.id, by=user_id, at=now)
+            batch.valid = stored  # what the batch left stored: status counts from it
             queries.record_event(
                 session,
                 onboarding_id=onboarding.id,
