@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import statistics
 import sys
 import tempfile
@@ -36,7 +35,7 @@ if str(TESTS) not in sys.path:
 from slack_sdk import WebClient  # noqa: E402
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from support.scratch_postgres import scratch_postgres  # noqa: E402
 from support.slack_standin import SlackStandIn  # noqa: E402
 
 from bot.dispatcher import DispatchConfig, Dispatcher  # noqa: E402
@@ -44,7 +43,6 @@ from store import reminders  # noqa: E402
 from store.db import Database  # noqa: E402
 from store.models import Onboarding, Reminder  # noqa: E402
 
-LOOPBACK = {"127.0.0.1", "localhost"}
 DEFAULT_PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 BATCH = 100
 
@@ -58,25 +56,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--postgres-url", default=DEFAULT_PG_ADMIN)
     parser.add_argument("--query-runs", type=int, default=200)
     return parser.parse_args()
-
-
-@contextmanager
-def scratch_postgres(admin_url: str) -> Iterator[str]:
-    import psycopg
-
-    url = make_url(admin_url)
-    if url.host not in LOOPBACK:
-        raise SystemExit(f"refusing a database off this machine: {url.host}")
-    name = f"connectbot_bench_reminders_{os.getpid()}"
-    libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(libpq, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(libpq, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
@@ -256,7 +235,7 @@ def main() -> int:
                 with sqlite_url() as url:
                     bench("SQLite", url, args, standin)
             elif backend == "postgres":
-                with scratch_postgres(args.postgres_url) as url:
+                with scratch_postgres(args.postgres_url, "bench_reminders") as url:
                     bench("PostgreSQL", url, args, standin)
             else:
                 raise SystemExit(f"unknown backend {backend!r}: sqlite or postgres")

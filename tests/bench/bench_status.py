@@ -20,14 +20,12 @@ import argparse
 import http.client
 import itertools
 import multiprocessing
-import os
 import random
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -41,6 +39,7 @@ import psutil  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from support.bot_process import BotProcess, start_bot_process  # noqa: E402
+from support.scratch_postgres import scratch_postgres  # noqa: E402
 from support.signing import sign, slash_command_body  # noqa: E402
 from support.slack_standin import SlackStandIn  # noqa: E402
 
@@ -48,7 +47,6 @@ from commands.steps import Service, Step, StepState, initial_state  # noqa: E402
 from store.db import Database  # noqa: E402
 from store.models import Onboarding, StepStatus  # noqa: E402
 
-LOOPBACK = {"127.0.0.1", "localhost"}
 DEFAULT_PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -80,26 +78,6 @@ def parse_args() -> argparse.Namespace:
 
 
 # --- database ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def scratch_postgres(admin_url: str) -> Iterator[str]:
-    """Create connectbot_bench_<pid> on the server of ``admin_url``; drop it afterwards."""
-    import psycopg
-
-    url = make_url(admin_url)
-    if url.host not in LOOPBACK:
-        raise SystemExit(f"refusing a database off this machine: {url.host}")
-    name = f"connectbot_bench_{os.getpid()}"
-    libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(libpq, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(libpq, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass(frozen=True)
