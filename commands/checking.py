@@ -48,7 +48,7 @@ from commands.recipients.sync import directory_settings
 from commands.reminders import confirmations, rules
 from commands.reminders.rules import DEFAULT_DELAYS, ReminderDelays
 from commands.results import OnboardingView
-from commands.rfi.service import current_answers
+from commands.rfi.service import current_answers, rfi_domains
 from commands.steps import STEP_ALIASES, Service, Step, StepState, applies
 from commands.text import Code, Text
 from store import checks as check_store
@@ -154,7 +154,7 @@ class CheckService:
             region = self._region(onboarding)
             # Journaling and firewall do without the domains; the others need them.
             needs_domains = any(s.value in DOMAIN_STEPS for s in steps)
-            domains = _domains(session, onboarding) if needs_domains else ()
+            domains = rfi_domains(session, onboarding) if needs_domains else ()
             return CheckPlan(view_of(session, onboarding), steps, domains, region.key)
 
     def run(
@@ -267,7 +267,7 @@ class CheckService:
         with self.db.session() as session:
             onboarding = find_onboarding(session, caller, key, verb="dns")
             region = self._region(onboarding)
-            domains = _domains(session, onboarding)
+            domains = rfi_domains(session, onboarding)
             view = view_of(session, onboarding)
         resolver = self.resolver()
         drop = self._provider_includes(onboarding.previous_provider_key)
@@ -473,19 +473,6 @@ def _steps(service: Service, name: str | None) -> tuple[Step, ...]:
             )
         )
     return (step,)
-
-
-def _domains(session: Any, onboarding: Onboarding) -> tuple[str, ...]:
-    domains = tuple(d.ascii for d in current_answers(session, onboarding).get("domains", []))
-    if not domains:
-        raise Refused(
-            Text(
-                "{key} has no domains yet: answer the RFI's domains question first ({rfi}).",
-                key=onboarding.key,
-                rfi=Code(f"/connect rfi {onboarding.key}"),
-            )
-        )
-    return domains
 
 
 def _remember_old_mx(onboarding: Onboarding, findings: Any, region: GatewayRegion) -> None:

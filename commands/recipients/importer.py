@@ -29,7 +29,7 @@ from commands.recipients.spreadsheet import (
     check,
     read_cells,
 )
-from commands.rfi.service import current_answers
+from commands.rfi.service import rfi_domains
 from commands.text import Code, Text
 from store import queries
 from store import recipients as store
@@ -141,7 +141,7 @@ class RecipientImporter:
     ) -> ImportReport:
         with self.db.session() as session:
             onboarding = _open_onboarding(session, caller, key)
-            domains = _domains(session, onboarding)
+            domains = rfi_domains(session, onboarding)
             onboarding_key = onboarding.key
         try:
             size = path.stat().st_size
@@ -302,21 +302,6 @@ def _open_onboarding(
             Text("{key} is closed; its recipients can no longer change.", key=onboarding.key)
         )
     return onboarding
-
-
-def _domains(session: Session, onboarding: Onboarding) -> tuple[str, ...]:
-    """The RFI's domains, in A-label form, as the checks read them."""
-    domains = tuple(d.ascii for d in current_answers(session, onboarding).get("domains", []))
-    if not domains:
-        raise Refused(
-            Text(
-                "{key} has no domains yet: answer the RFI's domains question first ({rfi}), "
-                "then import the spreadsheet, so that each address can be checked against them.",
-                key=onboarding.key,
-                rfi=Code(f"/connect rfi {onboarding.key}"),
-            )
-        )
-    return domains
 
 
 def _discard_older(session: Session, onboarding_id: int, newest: int) -> None:

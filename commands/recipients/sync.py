@@ -19,12 +19,12 @@ from commands.directory.check import Recipient
 from commands.dns import DnsResolver
 from commands.onboarding import Caller, Refused, find_onboarding, view_of
 from commands.results import OnboardingView
-from commands.rfi.service import current_answers
+from commands.rfi.service import rfi_domains
 from commands.text import Code, Text
 from store import queries
 from store import recipients as store
 from store.db import Database
-from store.models import Onboarding, utcnow
+from store.models import utcnow
 
 SOURCE = "directory"
 
@@ -73,10 +73,6 @@ def directory_settings(
     )
 
 
-def rfi_domains(session: object, onboarding: Onboarding) -> tuple[str, ...]:
-    return tuple(d.ascii for d in current_answers(session, onboarding).get("domains", []))
-
-
 NO_LDAP = (
     "{key} has no directory login yet: enter it with {credentials} (host, bind DN, password, "
     "base DN), then sync again. Without a directory, upload a spreadsheet of recipients "
@@ -108,14 +104,6 @@ class RecipientSync:
             if onboarding.closed_at is not None:
                 raise Refused(Text("{key} is closed.", key=onboarding.key))
             domains = rfi_domains(session, onboarding)
-        if not domains:
-            raise Refused(
-                Text(
-                    "{key} has no domains yet: answer the RFI's domains question first ({rfi}).",
-                    key=onboarding.key,
-                    rfi=Code(f"/connect rfi {onboarding.key}"),
-                )
-            )
         login = self.credentials.login(onboarding.key, "ldap")
         if login is None:
             raise Refused(

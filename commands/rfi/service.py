@@ -670,6 +670,21 @@ def current_answers(session: Session, onboarding: Onboarding) -> dict[str, list[
     return values
 
 
+def rfi_domains(session: Session, onboarding: Onboarding) -> tuple[str, ...]:
+    """The RFI's domains in A-label form, for the steps that need them (checks, recipients);
+    refused while the domains question is unanswered."""
+    domains = tuple(d.ascii for d in current_answers(session, onboarding).get("domains", []))
+    if not domains:
+        raise Refused(
+            Text(
+                "{key} has no domains yet: answer the RFI's domains question first ({rfi}).",
+                key=onboarding.key,
+                rfi=Code(f"/connect rfi {onboarding.key}"),
+            )
+        )
+    return domains
+
+
 def _summary(session: Session, onboarding: Onboarding) -> Summary:
     current = current_answers(session, onboarding)
     lines = []
