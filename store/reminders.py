@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, or_, text, update
+from sqlalchemy import and_, bindparam, case, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.util import identity_key
@@ -219,6 +219,7 @@ def _first_claim_time(now: datetime) -> object:
 
 
 _table = Reminder.__table__  # type: ignore[attr-defined]
+_at = bindparam("at", type_=UTCDateTime())
 _SENT_ONCE = (
     update(_table)
     .where(
@@ -227,14 +228,17 @@ _SENT_ONCE = (
         _table.c.repeat_seconds.is_(None),
     )
     .values(
-        sent_at=bindparam("at", type_=UTCDateTime()),
+        sent_at=_at,
         message_ts=bindparam("message_ts"),
         occurrence=_table.c.occurrence + 1,
         attempts=0,
         claimed_by=None,
         claim_expires_at=None,
         claimed_at=None,
-        state=case((_table.c.state.in_(OPEN_STATES), SENT), else_=_table.c.state),
+        state=case(
+            (and_(_table.c.state.in_(OPEN_STATES), _table.c.due_at <= _at), SENT),
+            else_=_table.c.state,
+        ),
     )
     .returning(_table.c.id)
 )
@@ -247,8 +251,9 @@ def mark_sent(
 
     Only while `worker` still holds the claim (False otherwise: another worker took it over, and
     will find this message by its metadata). A repeating reminder goes back to pending, due
-    `repeat_seconds` after its due time (moved past `at` if the worker fell behind); done and
-    cancelled reminders (a click while it was being posted) keep their state.
+    `repeat_seconds` after its due time (moved past `at` if the worker fell behind). A click while
+    it was being posted wins: done and cancelled keep their state, and a snooze (its due time now
+    after `at`) stays snoozed until then.
     """
     # Most reminders do not repeat: one prepared UPDATE records them (this runs once per post,
     # so it skips the ORM: building and synchronising an ORM UPDATE cost more than running it).
@@ -268,7 +273,7 @@ def mark_sent(
     row.claimed_by = None
     row.claim_expires_at = None
     row.claimed_at = None
-    if row.state in OPEN_STATES and row.repeat_seconds:
+    if row.state in OPEN_STATES and row.repeat_seconds and row.due_at <= at:
         step = timedelta(seconds=row.repeat_seconds)
         due = row.due_at + step
         while due <= at:

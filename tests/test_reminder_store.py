@@ -264,3 +264,34 @@ def test_the_due_query_uses_its_index(database: Database, onboarding_id: int) ->
             shown = " ".join(str(row[0]) for row in plan)
             assert "ix_reminder_due" in shown, shown
             assert "Sort" not in shown, shown
+
+
+@pytest.mark.parametrize("repeat", [None, 86_400])
+def test_snoozed_while_being_posted_stays_snoozed(
+    database: Database, onboarding_id: int, repeat: int | None
+) -> None:
+    row = add(database, onboarding_id, due_at=T0, repeat_seconds=repeat)
+    claim(database, "w1", T0)
+    until = T0 + timedelta(weeks=1)
+    with database.session(write=True) as session:
+        reminders.snooze(session, row.id, until=until, by="U1")
+    with database.session(write=True) as session:
+        assert reminders.mark_sent(session, row.id, worker="w1", message_ts="1.1", at=T0)
+    sent = fetch(database, row.id)
+    assert (sent.state, sent.due_at, sent.message_ts) == ("snoozed", until, "1.1")
+    assert sent.claimed_by is None
+    assert claim(database, "w2", until - timedelta(seconds=1)) == []
+    assert [r.id for r in claim(database, "w2", until)] == [row.id]
+
+
+def test_a_due_snoozed_reminder_is_sent_like_any_other(
+    database: Database, onboarding_id: int
+) -> None:
+    row = add(database, onboarding_id, due_at=T0)
+    with database.session(write=True) as session:
+        reminders.snooze(session, row.id, until=T0 + timedelta(days=1), by="U1")
+    later = T0 + timedelta(days=1, minutes=1)
+    claim(database, "w1", later)
+    with database.session(write=True) as session:
+        assert reminders.mark_sent(session, row.id, worker="w1", message_ts="2.2", at=later)
+    assert fetch(database, row.id).state == "sent"
