@@ -98,6 +98,23 @@ class Identity:
             self._cache[user_id] = (now + self.ttl, role)
         return role
 
+    def guess(
+        self, user_id: str, team_id: str | None = None, enterprise_id: str | None = None
+    ) -> Role:
+        """The likely role without asking Slack, for what only shapes a message answered inside
+        the ack (help's list of verbs): CONNECT_ENGINEERS, a remembered answer, or else where the
+        request came from. Never for a permission: the verbs ask `role` before they act."""
+        if user_id in self.engineers:
+            return Role.ENGINEER
+        with self._lock:
+            cached = self._cache.get(user_id)
+        if cached is not None and cached[0] > self.clock():
+            return cached[1]
+        home = (team_id and team_id == self.home.team_id) or (
+            enterprise_id and enterprise_id == self.home.enterprise_id
+        )
+        return Role.ENGINEER if home else Role.CUSTOMER
+
     def zone(self, user_id: str) -> str | None:
         """The person's IANA time zone ("Europe/London"); None when Slack does not say (UTC).
         Usually already known from the users.info call that decided the role."""

@@ -104,7 +104,13 @@ def register(
         logs.bind(verb=getattr(parsed, "verb", None) or "unparsed")
         caller = _caller(command)
         if isinstance(parsed, Refusal) or router.is_pure(parsed):
-            # No I/O needed: the answer goes back in the ack itself.
+            # No I/O needed: the answer goes back in the ack itself (with the role guessed
+            # without a users.info call: a pure verb only lists, it changes nothing).
+            if identity is not None:
+                guessed = identity.guess(
+                    caller.user_id, caller.team_id, command.get("enterprise_id")
+                )
+                caller = replace(caller, role=guessed)
             result = parsed if isinstance(parsed, Refusal) else router.handle(caller, parsed)
             ack(**ack_payload(render(result)))
             logs.bind(outcome="refused" if isinstance(result, Refusal) else "ok")

@@ -137,6 +137,7 @@ class Updated:
 class Help:
     verbs: tuple[Verb, ...]
     single: bool  # help for one verb: show details and every example
+    for_customer: bool = False  # a customer contact's list holds only the verbs they may use
     public = False
 
 

@@ -110,7 +110,7 @@ class Router:
             raise Refused(verb_refusal(command.verb))
         match command.verb:
             case "help":
-                return _help(first)
+                return _help(first, caller.role)
             case "open":
                 return service.open(
                     caller,
@@ -207,10 +207,14 @@ def _flag(flags: dict[str, str | bool], name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _help(verb_name: str | None) -> Help | Refusal:
+def _help(verb_name: str | None, role: Role) -> Help | Refusal:
+    """All verbs for an engineer (those for engineers only marked); a customer contact's list
+    holds only what they may use, so it reads as what they can do rather than what they can't."""
+    for_customer = role is not Role.ENGINEER
     if verb_name is None:
-        return Help(tuple(VERBS.values()), single=False)
+        shown = tuple(v for v in VERBS.values() if may(role, v.name))
+        return Help(shown, single=False, for_customer=for_customer)
     verb = VERBS.get(verb_name.lower())
     if verb is None:
         return Refusal(Text("I don't know the verb {verb}.", verb=verb_name), usage=VERBS["help"])
-    return Help((verb,), single=True)
+    return Help((verb,), single=True, for_customer=for_customer)

@@ -47,6 +47,25 @@ def open_two(router: Router) -> None:
 # --- the pure rules ----------------------------------------------------------------------------
 
 
+def help_text(router: Router, caller: Caller, verb: str = "") -> str:
+    return to_plain(render(router.handle_text(caller, f"help {verb}".strip())).text)
+
+
+def test_help_lists_what_the_asker_may_use(database: Database) -> None:
+    router = Router(database)
+    customer, engineer = help_text(router, ACME), help_text(router, ENGINEER)
+    for name, verb in VERBS.items():
+        line = f"/connect {verb.usage}"
+        assert line in engineer, name
+        assert (line in customer) == (name in CUSTOMER_VERBS), name
+    assert "Engineers only" in engineer
+    assert "Engineers only" not in customer
+    assert "Your Connect engineer marks steps done" in customer
+    # Asked about one of the engineers' verbs by name, a customer is told who does it.
+    assert "Only a Connect engineer can do this" in help_text(router, ACME, "close")
+    assert "Engineers only" in help_text(router, ENGINEER, "close")
+
+
 def test_engineers_may_use_every_verb() -> None:
     assert all(may(Role.ENGINEER, verb) for verb in VERBS)
 

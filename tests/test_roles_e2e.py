@@ -321,3 +321,25 @@ def test_a_customer_sets_credentials_and_the_history_keeps_no_secret(
     database = Path(bot.database_url.removeprefix("sqlite:///"))
     for path in database.parent.glob(database.name + "*"):
         assert secret.encode() not in path.read_bytes()
+
+
+def test_help_in_the_ack_lists_what_each_person_may_use(
+    bot: BotProcess, slack: SlackStandIn
+) -> None:
+    guest, team = customer(slack, "acme")
+    engineer = bot.send("help", user_id="U0ENGHELP", team_id="T0TEST", channel_id=new_channel())
+    external = bot.send("help", user_id=guest, team_id=team, channel_id=new_channel())
+    contractor = bot.send("help", user_id=CONTRACTOR, team_id="T0ELSE", channel_id=new_channel())
+    texts = {}
+    for name, reply in (("engineer", engineer), ("guest", external), ("contractor", contractor)):
+        assert reply.status == 200, reply
+        texts[name] = json.loads(reply[2])["text"]
+    assert "/connect close" in texts["engineer"]
+    assert "Engineers only" in texts["engineer"]
+    assert "/connect close" in texts["contractor"]
+    assert "/connect close" not in texts["guest"]
+    assert "Engineers only" not in texts["guest"]
+    assert "/connect status" in texts["guest"]
+    # Listing is all the guess does: the guest typing an engineer's verb is still refused.
+    refused = answer_to(bot, slack, "close nosuch", user_id=guest, team_id=team)
+    assert "Only a Connect engineer can use" in refused.params["text"]
