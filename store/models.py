@@ -210,11 +210,14 @@ class RecipientStaging(SQLModel, table=True):
     and duplicates are found with SQL rather than a set in Python."""
 
     __tablename__ = "recipient_staging"
-    __table_args__ = (Index("ix_recipient_staging_batch_key", "batch_id", "address_key", "row"),)
+    __table_args__ = (
+        Index("ix_recipient_staging_batch_key", "batch_id", "address_key", "file", "row"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     batch_id: int = Field(foreign_key="recipient_batch.id", ondelete="CASCADE")
-    row: int
+    file: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # of the upload's files
+    row: int  # in its file
     address: str = Field(max_length=320)
     address_key: str = Field(max_length=320)  # lowercased, for duplicates
     domain: str = Field(max_length=255)

@@ -24,11 +24,12 @@ STAGE_CHUNK = 2_000  # rows per INSERT: large enough to be fast, small enough to
 
 @dataclass(frozen=True)
 class StagedRow:
-    row: int
+    row: int  # in its file
     address: str
     display_name: str | None = None
     kind: str = "user"
     groups: Sequence[str] | None = None
+    file: int = 0  # which file of the upload (several files are one batch)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Duplicate:
     row: int
     address: str
     first_row: int
+    file: int = 0
+    first_file: int = 0  # the file of `first_row`
 
 
 def start_batch(
@@ -68,6 +71,7 @@ def stage(session: Session, batch_id: int, rows: Iterable[StagedRow]) -> int:
         values = [
             (
                 batch_id,
+                r.file,
                 r.row,
                 r.address,
                 r.address.lower(),
@@ -90,29 +94,34 @@ def stage(session: Session, batch_id: int, rows: Iterable[StagedRow]) -> int:
 
 
 _COPY = (
-    'COPY recipient_staging (batch_id, "row", address, address_key, domain, display_name, kind, '
-    "groups) FROM STDIN"
+    'COPY recipient_staging (batch_id, file, "row", address, address_key, domain, display_name, '
+    "kind, groups) FROM STDIN"
 )
 _INSERT = (
-    'INSERT INTO recipient_staging (batch_id, "row", address, address_key, domain, display_name, '
-    "kind, groups) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    'INSERT INTO recipient_staging (batch_id, file, "row", address, address_key, domain, '
+    "display_name, kind, groups) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _INSERT_QMARK = _INSERT.replace("%s", "?")
 
 
 def _ranked(batch_id: int, *columns: Any):  # type: ignore[no-untyped-def]
-    """The batch's staged rows (`columns` of them), each with the first row of its address and
-    its rank among the rows of that address. Window functions sort the batch once, whatever
-    the planner knows: a self-join (EXISTS an earlier row) went quadratic on PostgreSQL while
-    the freshly staged table had no statistics yet (10,000 rows: 20 s a query)."""
+    """The batch's staged rows (`columns` of them), each with the first (file, row) of its
+    address and its rank among the rows of that address, files in upload order. Window
+    functions sort the batch once, whatever the planner knows: a self-join (EXISTS an earlier
+    row) went quadratic on PostgreSQL while the freshly staged table had no statistics yet
+    (10,000 rows: 20 s a query)."""
     s = RecipientStaging
+    order = (s.file, s.row, s.id)
     return (
         select(
             *columns,
-            func.min(s.row).over(partition_by=s.address_key).label("first_row"),
-            func.row_number()
-            .over(partition_by=s.address_key, order_by=(s.row, s.id))
-            .label("rank"),
+            func.first_value(s.file)
+            .over(partition_by=s.address_key, order_by=order)
+            .label("first_file"),
+            func.first_value(s.row)
+            .over(partition_by=s.address_key, order_by=order)
+            .label("first_row"),
+            func.row_number().over(partition_by=s.address_key, order_by=order).label("rank"),
         )
         .where(s.batch_id == batch_id)
         .subquery()
@@ -129,19 +138,31 @@ def _duplicate_count(session: Session, batch_id: int) -> int:
 
 
 def duplicates(session: Session, batch_id: int, *, limit: int) -> tuple[int, list[Duplicate]]:
-    """Rows whose address an earlier row of the batch already has: the count and the first few."""
+    """Rows whose address an earlier row of the batch (an earlier file, or an earlier row of
+    the same file) already has: the count and the first few, by file and row."""
     count = _duplicate_count(session, batch_id)
     if count == 0 or limit <= 0:
         return count, []
     s = RecipientStaging
-    ranked = _ranked(batch_id, s.row, s.address)
+    ranked = _ranked(batch_id, s.file, s.row, s.address)
+    c = ranked.c
     listed = session.execute(
-        select(ranked.c.row, ranked.c.address, ranked.c.first_row)
-        .where(ranked.c.rank > 1)
-        .order_by(ranked.c.row)
+        select(c.row, c.address, c.first_row, c.file, c.first_file)
+        .where(c.rank > 1)
+        .order_by(c.file, c.row)
         .limit(limit)
     ).all()
-    return count, [Duplicate(row, address, first_row) for row, address, first_row in listed]
+    return count, [Duplicate(*found) for found in listed]
+
+
+def duplicates_per_file(session: Session, batch_id: int) -> dict[int, int]:
+    """How many of each file's rows repeat an address seen before (for a per-file count)."""
+    s = RecipientStaging
+    ranked = _ranked(batch_id, s.file)
+    found = session.execute(
+        select(ranked.c.file, func.count()).where(ranked.c.rank > 1).group_by(ranked.c.file)
+    ).all()
+    return {file: n for file, n in found}
 
 
 def batch(session: Session, batch_id: int) -> RecipientBatch | None:

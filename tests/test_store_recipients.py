@@ -70,6 +70,35 @@ def test_duplicates_are_listed_by_row_with_the_first_row_of_their_address(db: Da
         assert [d.row for d in listed] == [4, 6]
 
 
+def test_duplicates_across_the_files_of_a_batch_name_the_first_file_and_row(db: Database) -> None:
+    # Two files of one upload: row numbers repeat, the file tells them apart.
+    first = [
+        store.StagedRow(n, a, file=0) for n, a in [(2, "a@acme.example"), (3, "b@acme.example")]
+    ]
+    second = [
+        store.StagedRow(2, "c@acme.example", file=1),
+        store.StagedRow(3, "B@acme.example", file=1),  # of file 0 row 3
+        store.StagedRow(4, "c@acme.example", file=1),  # of file 1 row 2
+    ]
+    with db.session(write=True) as session:
+        batch = new_batch(session)
+        assert store.stage(session, batch, [*first, *second]) == 5
+        count, listed = store.duplicates(session, batch, limit=10)
+        assert count == 2
+        assert listed == [
+            store.Duplicate(3, "B@acme.example", 3, file=1, first_file=0),
+            store.Duplicate(4, "c@acme.example", 2, file=1, first_file=1),
+        ]
+        assert store.duplicates_per_file(session, batch) == {1: 2}
+        assert store.import_batch(session, batch, by="U0ENG", at=AT) == 3
+    # The first file's row of each address is the one kept.
+    assert imported(db) == [
+        ("a@acme.example", None),
+        ("b@acme.example", None),
+        ("c@acme.example", None),
+    ]
+
+
 def test_duplicates_are_per_batch(db: Database) -> None:
     with db.session(write=True) as session:
         first, second = new_batch(session), new_batch(session)
