@@ -7,6 +7,7 @@ Web API host, which is a local stand-in in tests), and a redirect elsewhere is n
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -80,11 +81,31 @@ def fetch(client: WebClient, file_id: str) -> Upload:
                     f"Slack did not hand me {name} (the app may lack the files:read scope)."
                 )
             data = _read_capped(response, name)
+            expected = response.headers.get("Content-Length")
+            # http.client ends a read(n) quietly when the connection closes early, so a short
+            # body is only seen by counting: half a CSV would import as a shorter list.
+            if expected is not None and expected.isdigit() and len(data) != int(expected):
+                raise UploadProblem(_cut_off(name))
     except urllib.error.URLError as exc:
+        # The reason is the socket's or the status line's (never the URL or the header).
+        if isinstance(exc.reason, TimeoutError):
+            raise UploadProblem(_too_slow(name)) from None
         raise UploadProblem(f"{name} could not be downloaded ({exc.reason}).") from None
     except TimeoutError:
-        raise UploadProblem(f"{name} took too long to download; try again.") from None
+        raise UploadProblem(_too_slow(name)) from None
+    except (http.client.HTTPException, OSError):
+        # IncompleteRead, a reset connection, a TLS error mid-way: all mean the same to the
+        # person. The exception's text is not shown: it could quote the request.
+        raise UploadProblem(_cut_off(name)) from None
     return Upload(file_id, name, data)
+
+
+def _cut_off(name: str) -> str:
+    return f"{name} was cut off while downloading; share it again."
+
+
+def _too_slow(name: str) -> str:
+    return f"{name} took too long to download; try again."
 
 
 def _read_capped(response: Any, name: str) -> bytes:

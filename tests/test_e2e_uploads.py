@@ -45,10 +45,38 @@ def upload(
     retry: int | None = None,
     message_ts: str | None = None,
     thread_ts: str | None = None,
+    cut_after: int | None = None,
 ) -> tuple[str, str]:
     """Share a file as a reply in the thread; returns (file id, message ts)."""
-    file_id = "F" + uuid.uuid4().hex[:10].upper()
-    thread.slack.add_file(file_id, name, content)
+    (file_id,), message_ts = upload_files(
+        bot,
+        thread,
+        [(name, content, cut_after)],
+        event_id=event_id,
+        retry=retry,
+        message_ts=message_ts,
+        thread_ts=thread_ts,
+    )
+    return file_id, message_ts
+
+
+def upload_files(
+    bot: BotProcess,
+    thread: Thread,
+    files: list[tuple[str, bytes, int | None]],
+    *,
+    event_id: str | None = None,
+    retry: int | None = None,
+    message_ts: str | None = None,
+    thread_ts: str | None = None,
+) -> tuple[list[str], str]:
+    """Share files (name, content, bytes sent before the download is cut or None) in one
+    message in the thread; returns (file ids, message ts)."""
+    ids = []
+    for name, content, cut_after in files:
+        file_id = "F" + uuid.uuid4().hex[:10].upper()
+        thread.slack.add_file(file_id, name, content, cut_after=cut_after)
+        ids.append(file_id)
     message_ts = message_ts or ts()
     status = send_event(
         bot,
@@ -62,13 +90,16 @@ def upload(
             "ts": message_ts,
             "thread_ts": thread_ts or thread.ts,
             "event_ts": message_ts,
-            "files": [{"id": file_id, "name": name, "file_access": "check_file_info"}],
+            "files": [
+                {"id": file_id, "name": name, "file_access": "check_file_info"}
+                for file_id, (name, _, _) in zip(ids, files, strict=True)
+            ],
         },
         event_id=event_id,
         retry=retry,
     )
     assert status == 200
-    return file_id, message_ts
+    return ids, message_ts
 
 
 def import_reports(slack: SlackStandIn, thread: Thread) -> list[Call]:
@@ -189,3 +220,23 @@ def test_files_outside_an_rfi_thread_are_left_alone(
     slack.wait_for(lambda c: c in import_reports(slack, thread), 1, WAIT)
     assert not [c for c in slack.calls("files.info") if c.params.get("file") == file_id]
     assert stored(db, thread.key) == {"y@acme.example"}
+
+
+def test_a_download_cut_short_is_answered_in_the_thread(
+    bot: BotProcess, slack: SlackStandIn, db: Engine
+) -> None:
+    thread = rfi_with_domains(bot, slack)
+    upload(bot, thread, "first.csv", csv_bytes([("kept@acme.example", "Kept")]))
+    slack.wait_for(lambda c: c in import_reports(slack, thread), 1, WAIT)
+    before = len(thread.replies())
+    content = csv_bytes([(f"user{i}@acme.example", f"User {i}") for i in range(500)])
+    # Cut on a line: without a length check this would import the first rows as the list.
+    cut = content.index(b"\n", len(content) // 2) + 1
+    upload(bot, thread, "team.csv", content, cut_after=cut)
+    (answer,) = thread.wait_replies(before + 1)[-1:]
+    text = text_of(answer)
+    assert "team.csv was cut off while downloading; share it again" in text, text
+    assert "xoxb" not in text
+    assert "files-pri" not in text
+    assert "127.0.0.1" not in text
+    assert stored(db, thread.key) == {"kept@acme.example"}  # the previous list stays

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -114,6 +115,7 @@ class SlackStandIn:
         self._delays: dict[str, float] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._files: dict[str, tuple[dict[str, Any], bytes]] = {}  # id -> (info, content)
+        self._cut_after: dict[str, int] = {}  # file id -> bytes sent before the connection drops
         # The installing organisation's Enterprise Grid id, if any: auth.test reports it.
         self.enterprise_id: str | None = None
         # Where apps.connections.open sends Socket Mode clients; None: the method is unknown.
@@ -202,6 +204,7 @@ class SlackStandIn:
             self._delays.clear()
             self._users.clear()
             self._files.clear()
+            self._cut_after.clear()
             self._messages.clear()
 
     def wait_for(self, predicate: Predicate, count: int = 1, timeout: float = 5.0) -> list[Call]:
@@ -264,10 +267,19 @@ class SlackStandIn:
             else:
                 self._delays.pop(method, None)
 
-    def add_file(self, file_id: str, name: str, content: bytes, **info: Any) -> None:
+    def add_file(
+        self, file_id: str, name: str, content: bytes, *, cut_after: int | None = None, **info: Any
+    ) -> None:
         """A file files.info describes and whose private URL serves `content` to a caller
-        with a bot token (like Slack, an HTML sign-in page to anyone else)."""
+        with a bot token (like Slack, an HTML sign-in page to anyone else).
+
+        ``cut_after=n``: the download announces the whole length but sends only the first n
+        bytes and closes the connection, like a network failing mid-way."""
         with self._cond:
+            if cut_after is None:
+                self._cut_after.pop(file_id, None)
+            else:
+                self._cut_after[file_id] = cut_after
             self._files[file_id] = (
                 {
                     "id": file_id,
@@ -480,10 +492,14 @@ class SlackStandIn:
             return {"ok": False, "error": "file_not_found"}
         return {"ok": True, "file": found[0]}
 
-    def file_content(self, file_id: str, headers: dict[str, str]) -> tuple[int, str, bytes]:
-        """The private download: the bytes for a bot token, Slack's sign-in page otherwise."""
+    def file_content(
+        self, file_id: str, headers: dict[str, str]
+    ) -> tuple[int, str, bytes, int | None]:
+        """The private download: the bytes for a bot token, Slack's sign-in page otherwise;
+        and how many of them to send before dropping the connection (None: all)."""
         with self._cond:
             found = self._files.get(file_id)
+            cut_after = self._cut_after.get(file_id)
             self._calls.append(
                 Call(
                     method=FILE_DOWNLOAD_METHOD,
@@ -494,10 +510,11 @@ class SlackStandIn:
             )
             self._cond.notify_all()
         if found is None:
-            return 404, "text/plain", b"not found"
+            return 404, "text/plain", b"not found", None
         if not headers.get("authorization", "").startswith("Bearer xoxb-"):
-            return 200, "text/html; charset=utf-8", b"<html><body>Sign in to Slack</body></html>"
-        return 200, "application/octet-stream", found[1]
+            page = b"<html><body>Sign in to Slack</body></html>"
+            return 200, "text/html; charset=utf-8", page, None
+        return 200, "application/octet-stream", found[1], cut_after
 
     def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user_id = str(params.get("user", ""))
@@ -569,12 +586,19 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path.startswith("/files-pri/"):
             headers = {k.lower(): v for k, v in self.headers.items()}
             file_id = unquote(parts.path[len("/files-pri/") :]).split("/")[0]
-            status, content_type, content = standin.file_content(file_id, headers)
+            status, content_type, content, cut_after = standin.file_content(file_id, headers)
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(content)))
             self.end_headers()
-            self.wfile.write(content)
+            if cut_after is None:
+                self.wfile.write(content)
+                return
+            # The promised length never arrives: send part of it and hang up.
+            self.wfile.write(content[:cut_after])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
             return
         if parts.path.startswith("/api/"):
             method, name = unquote(parts.path[len("/api/") :]), None
