@@ -1,5 +1,6 @@
-"""`connect-bot import acme FILE [--valid-only]`: a recipient spreadsheet from the command line,
-through the same importer as a Slack upload, into the database of DATABASE_URL.
+"""`connect-bot import acme FILE... [--valid-only]`: a recipient spreadsheet from the command line,
+through the same importer as a Slack upload, into the database of DATABASE_URL. Several files are
+one recipient list, as when they are shared in one Slack message.
 
 Exit codes: 0 imported, 1 staged with problems (nothing imported), 2 refused.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -28,7 +30,13 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "staged and reported (exit code 1) unless --valid-only is given.",
     )
     parser.add_argument("key", help="the onboarding's customer key, e.g. acme")
-    parser.add_argument("file", type=Path, help="the CSV, XLSX or XLS file")
+    parser.add_argument(
+        "files",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="the CSV, XLSX or XLS file (several: imported together as one recipient list)",
+    )
     parser.add_argument(
         "--valid-only",
         action="store_true",
@@ -52,20 +60,17 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO | None = None)
         # No channel: the key names the onboarding; whoever runs the CLI has the database.
         caller = Caller(user_id=args.user, role=Role.ENGINEER)
         try:
-            if args.valid_only:
-                report = importer.import_valid_only(caller, args.key, args.file)
-            else:
-                report = importer.import_path(caller, args.key, args.file)
+            report = importer.import_paths(caller, args.key, args.files, valid_only=args.valid_only)
         except Refused as exc:
             print(f"connect-bot import: {to_plain(text(exc.text))}", file=sys.stderr)
             return 2
     finally:
         db.dispose()
-    write_report(report, out, path=args.file)
+    write_report(report, out, paths=args.files)
     return 0 if report.state == "imported" else 1
 
 
-def write_report(report: ImportReport, out: TextIO, *, path: Path | None = None) -> None:
+def write_report(report: ImportReport, out: TextIO, *, paths: Sequence[Path] = ()) -> None:
     """Plain text: the verdict, the counts, the first problems by row, and what to do next."""
     if report.state == "imported":
         out.write(
@@ -87,13 +92,20 @@ def write_report(report: ImportReport, out: TextIO, *, path: Path | None = None)
             f", and {report.outside_other:,} rows in other domains" if report.outside_other else ""
         )
         out.write(f"domains not in the RFI: {named}{other}\n")
+    for f in report.files:
+        out.write(
+            f"  {f.name}: rows {f.rows:,} · valid {f.valid:,} · problems {f.errors:,}"
+            f" · header at {f.header}\n"
+        )
     for problem in report.problems[:PROBLEMS_SHOWN]:
-        out.write(f"  row {problem.row}: {problem.text}\n")
+        where = f"{problem.file} row" if problem.file else "row"
+        out.write(f"  {where} {problem.row}: {problem.text}\n")
     hidden = report.errors - min(len(report.problems), PROBLEMS_SHOWN)
     if hidden > 0:
         out.write(f"  ... and {hidden:,} more\n")
     if report.state == "staged":
         out.write(
             "fix the file and import it again, or import only the valid rows with:\n"
-            f"  connect-bot import {report.key} {path or 'FILE'} --valid-only\n"
+            f"  connect-bot import {report.key} {' '.join(map(str, paths)) or 'FILE'}"
+            " --valid-only\n"
         )

@@ -208,6 +208,14 @@ def deliver_reply(surface: Surface, reply: ThreadReply | None) -> None:
 
 
 MAX_FILES_PER_UPLOAD = 5  # Slack allows 10 files in one message; a recipient list is one
+TOO_MANY_FILES = Text(
+    "I import up to {n} files shared in one message, as one recipient list; nothing was "
+    "imported. Share at most {n} files together (or combine them into fewer).",
+    n=MAX_FILES_PER_UPLOAD,
+)
+NOTHING_IMPORTED = Text(
+    "Nothing from this upload was imported: share all of its files again in one message."
+)
 
 
 @dataclass(frozen=True)
@@ -224,23 +232,32 @@ class FileUpload:
 def import_upload(
     router: Router, surface: Surface, upload: FileUpload, fetch: Callable[[str], Upload]
 ) -> None:
-    """A file shared in an onboarding's RFI thread is its recipient list: fetch it, check and
-    stage it, and answer in the thread (imported, or the problems with a button)."""
+    """Files shared in an onboarding's RFI thread are its recipient list: the files of one
+    message are one list. Fetch them, check and stage them as one batch, and answer once in
+    the thread (imported, or the problems with one set of buttons)."""
     key = router.upload_target(upload.channel_id, upload.thread_ts, upload.ts)
     if key is None:
         return  # not an RFI thread, or this upload was handled already
     caller = Caller(upload.user_id, upload.channel_id)
-    for file_id in upload.file_ids[:MAX_FILES_PER_UPLOAD]:
-        result: Renderable
+    several = len(upload.file_ids) > 1
+    result: Renderable
+    if len(upload.file_ids) > MAX_FILES_PER_UPLOAD:
+        # Importing some of them would replace the list with part of it.
+        result = Refusal(TOO_MANY_FILES)
+    else:
+        # Fetched one by one as the importer writes them to disk, not all held in memory.
+        downloads = ((got.name, got.data) for got in map(fetch, upload.file_ids))
         try:
-            got = fetch(file_id)
-            result = router.importer.import_bytes(caller, key, got.data, got.name)
+            result = router.importer.import_uploads(caller, key, downloads)
         except UploadProblem as exc:
-            result = Refusal(Text("{problem}", problem=str(exc)))
+            problem = Text("{problem}", problem=str(exc))
+            if several:
+                problem = Text("{problem} {rest}", problem=problem, rest=NOTHING_IMPORTED)
+            result = Refusal(problem)
         except Refused as exc:
             result = Refusal(exc.text)
-        message = render(result)
-        surface.post(upload.channel_id, replace(message, public=True), upload.thread_ts)
+    message = render(result)
+    surface.post(upload.channel_id, replace(message, public=True), upload.thread_ts)
 
 
 def finish_import(

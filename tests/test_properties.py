@@ -36,7 +36,7 @@ from commands.grammar import Command, UsageError, parse
 from commands.history import History, HistoryLine
 from commands.members import Members, MemberView
 from commands.onboarding import Caller
-from commands.recipients.importer import ImportReport, Problem
+from commands.recipients.importer import FileCounts, ImportReport, Problem
 from commands.recipients.sync import Synced, SyncFailed
 from commands.rfi import validators as v
 from commands.rfi.questions import QUESTIONS
@@ -438,13 +438,27 @@ RESULTS: dict[type, st.SearchStrategy[Any]] = {
         errors=st.integers(0, 10**6),
         duplicates=st.integers(0, 10**6),
         problems=st.lists(
-            st.builds(Problem, row=st.integers(1, 10**6), text=long_text), max_size=200
+            st.builds(
+                Problem, row=st.integers(1, 10**6), text=long_text, file=st.just("") | user_text
+            ),
+            max_size=200,
         ).map(tuple),
         more_problems=st.integers(0, 10**6),
         outside_domains=st.dictionaries(user_text, st.integers(1, 10**5), max_size=10),
         outside_other=small,
         previous=st.integers(0, 10**6),
         header=user_text,
+        files=st.lists(
+            st.builds(
+                FileCounts,
+                name=long_text,
+                rows=st.integers(0, 10**6),
+                valid=st.integers(0, 10**6),
+                errors=st.integers(0, 10**6),
+                header=user_text,
+            ),
+            max_size=5,
+        ).map(tuple),
     ),
     results.ReminderSet: st.builds(results.ReminderSet, reminder=reminder_views, zone=user_text),
     results.ReminderList: st.builds(

@@ -8,7 +8,7 @@ import random
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -488,3 +488,119 @@ def test_connect_bot_import_exit_codes(database: Database, tmp_path: Path) -> No
         assert done.returncode == 2, (args, done.stdout)
         assert done.stderr.startswith("connect-bot import: ")
         assert "Traceback" not in done.stderr
+
+
+# --- several files, one list -----------------------------------------------------------------
+
+
+def test_several_files_are_one_list_with_counts_per_file(
+    database: Database, tmp_path: Path
+) -> None:
+    open_onboarding(database)
+    importer = RecipientImporter(database)
+    importer.import_path(ENGINEER, "acme", write(tmp_path / "old.csv", grid([GOOD[0]])))
+    sales = write(tmp_path / "sales.xlsx", grid(GOOD[:2]))
+    support = write(tmp_path / "support.csv", grid([("ops@acme.example", "Ops")], top=3))
+    report = importer.import_paths(ENGINEER, "acme", [sales, support])
+    assert (report.state, report.rows, report.valid, report.imported) == ("imported", 3, 3, 3)
+    assert report.previous == 1  # the whole spreadsheet set is replaced by the union
+    assert report.filename == "sales.xlsx and support.csv"
+    assert [(f.name, f.rows, f.valid, f.errors, f.header) for f in report.files] == [
+        ("sales.xlsx", 2, 2, 0, "A1"),
+        ("support.csv", 1, 1, 0, "A4"),
+    ]
+    assert [a for a, _, _ in stored(database)] == [
+        "Raj.Patel@acme-corp.com",
+        "jane@acme.example",
+        "ops@acme.example",
+    ]
+
+
+def test_duplicates_across_files_name_both_files_and_confirm_keeps_the_first(
+    database: Database, tmp_path: Path
+) -> None:
+    open_onboarding(database)
+    importer = RecipientImporter(database)
+    first = grid([("jane@acme.example", "Jane"), ("bad", "X")])  # rows 2, 3
+    second = grid([("ops@acme.example", "Ops"), ("JANE@acme.example", "Jane S.")])  # 2, 3
+    # Two files of one message may share a name: each keeps its own rows.
+    uploads = [
+        ("team.csv", _bytes(tmp_path, "a.csv", first)),
+        ("team.csv", _bytes(tmp_path, "b.csv", second)),
+    ]
+    report = importer.import_uploads(ENGINEER, "acme", uploads)
+    assert (report.state, report.rows, report.valid, report.errors, report.duplicates) == (
+        "staged", 4, 2, 2, 1,
+    )  # fmt: skip
+    assert [(p.file, p.row) for p in report.problems] == [("team.csv", 3), ("team.csv", 3)]
+    assert report.problems[1].text == (
+        "JANE@acme.example is listed more than once (first in team.csv row 2)"
+    )
+    assert [(f.valid, f.errors) for f in report.files] == [(1, 1), (1, 1)]
+    assert staging_rows(database) == 3
+    done = importer.confirm(ENGINEER, report.batch_id, "acme")
+    assert done.imported == 2
+    assert stored(database) == [
+        ("jane@acme.example", "Jane", "spreadsheet"),
+        ("ops@acme.example", "Ops", "spreadsheet"),
+    ]
+
+
+def _bytes(tmp_path: Path, name: str, cells: Iterable[list[str]]) -> bytes:
+    return write(tmp_path / name, cells).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "needle"),
+    [
+        ("photo.xlsx", b"\x89PNG\r\n\x1a\n" + bytes(100), "photo.xlsx is named .xlsx"),
+        ("noheader.csv", b"address,who\nx@acme.example,X\n", "noheader.csv: No header cell"),
+        ("empty.csv", b"", "empty.csv is empty"),
+        ("header-only.csv", b"email,name\n", "header-only.csv has the"),
+    ],
+)
+def test_one_unreadable_file_refuses_the_whole_upload(
+    database: Database, tmp_path: Path, name: str, data: bytes, needle: str
+) -> None:
+    open_onboarding(database)
+    importer = RecipientImporter(database)
+    importer.import_path(ENGINEER, "acme", write(tmp_path / "first.csv", grid(GOOD)))
+    before = batches(database)
+    good = _bytes(tmp_path, "good.csv", grid([("new@acme.example", "New")]))
+    with refused(needle):
+        importer.import_uploads(ENGINEER, "acme", [("good.csv", good), (name, data)])
+    with refused("Nothing from this upload was imported"):
+        importer.import_uploads(ENGINEER, "acme", [(name, data), ("good.csv", good)])
+    assert batches(database) == before  # nothing staged, the staged batch of before kept
+    assert staging_rows(database) == 0
+    assert len(stored(database)) == 3
+
+
+def test_a_failed_download_ends_the_upload_before_anything_is_staged(
+    database: Database, tmp_path: Path
+) -> None:
+    open_onboarding(database)
+    importer = RecipientImporter(database)
+
+    def downloads() -> Iterator[tuple[str, bytes]]:
+        yield "good.csv", _bytes(tmp_path, "good.csv", grid(GOOD))
+        raise ConnectionError("the second file never came")
+
+    with pytest.raises(ConnectionError):
+        importer.import_uploads(ENGINEER, "acme", downloads())
+    assert batches(database) == []
+    assert stored(database) == []
+
+
+def test_connect_bot_import_takes_several_files(database: Database, tmp_path: Path) -> None:
+    open_onboarding(database)
+    sales = write(tmp_path / "sales.csv", grid(GOOD[:2]))
+    support = write(tmp_path / "support.csv", grid([("jane@acme.example", "Dup"), ("x", "X")]))
+    done = run_cli(database, "acme", str(sales), str(support))
+    assert done.returncode == 1, done.stderr
+    assert "NOT imported: sales.csv and support.csv has 2 problem rows" in done.stdout
+    assert "  support.csv row 2: jane@acme.example is listed more than once" in done.stdout
+    assert f"connect-bot import acme {sales} {support} --valid-only" in done.stdout
+    done = run_cli(database, "acme", str(sales), str(support), "--valid-only")
+    assert done.returncode == 0, done.stderr
+    assert "imported 2 recipients for acme from sales.csv and support.csv" in done.stdout

@@ -7,13 +7,18 @@ staged and the report lists the problems with their spreadsheet row numbers: not
 until the person fixes the file or confirms importing only the valid rows (`confirm`), which
 keeps the first row of each address. An import replaces the onboarding's spreadsheet
 recipients in one transaction, so a failure leaves the previous set as it was.
+
+Several files shared in one message are one recipient list (sales and support kept apart by
+whoever wrote them): they are checked file by file and staged into one batch, so duplicates
+across files are found like any other, and the report and its buttons cover them all. A file
+that cannot be read refuses the whole upload: half a list would replace the whole one.
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +29,10 @@ from sqlmodel import Session
 from commands.onboarding import Caller, Refused, find_onboarding
 from commands.recipients.spreadsheet import (
     MAX_ERRORS_KEPT,
+    MAX_OUTSIDE_DOMAINS,
     Checked,
     NotASpreadsheet,
+    Recipient,
     check,
     read_cells,
 )
@@ -44,6 +51,18 @@ MAX_FILENAME_CHARS = 120
 class Problem:
     row: int  # as the spreadsheet program shows it (1-based)
     text: str
+    file: str = ""  # the file's name when the upload had several; "" for a single file
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """One file of an upload of several: its share of the report's counts."""
+
+    name: str
+    rows: int
+    valid: int  # its rows that would be imported (a duplicate counts in the later file)
+    errors: int
+    header: str
 
 
 @dataclass(frozen=True)
@@ -66,7 +85,8 @@ class ImportReport:
     outside_domains: Mapping[str, int] = field(default_factory=dict)  # domain -> rows
     outside_other: int = 0  # rows in further outside domains, not named
     previous: int = 0  # spreadsheet recipients stored before (replaced by an import)
-    header: str = ""  # where the `email` header was found, e.g. "F37"
+    header: str = ""  # where the `email` header was found, e.g. "F37" (one file)
+    files: tuple[FileCounts, ...] = ()  # each file's counts when the upload had several
     public = True
 
     @property
@@ -85,23 +105,43 @@ class RecipientImporter:
         self, caller: Caller, key: str | None, path: Path, *, filename: str | None = None
     ) -> ImportReport:
         """Import the file at `path` (`filename`: the name to show, default the path's)."""
-        return self._import(caller, key, path, filename or path.name, valid_only=False)
+        return self._import(caller, key, [(path, filename or path.name)], valid_only=False)
+
+    def import_paths(
+        self, caller: Caller, key: str | None, paths: Sequence[Path], *, valid_only: bool = False
+    ) -> ImportReport:
+        """Import several files as one recipient list (`valid_only`: as import_valid_only)."""
+        return self._import(caller, key, [(p, p.name) for p in paths], valid_only=valid_only)
 
     def import_bytes(
         self, caller: Caller, key: str | None, data: bytes, filename: str
     ) -> ImportReport:
         """Import an uploaded file (the Files API gives bytes)."""
-        name = safe_filename(filename)
+        return self.import_uploads(caller, key, [(filename, data)])
+
+    def import_uploads(
+        self, caller: Caller, key: str | None, uploads: Iterable[tuple[str, bytes]]
+    ) -> ImportReport:
+        """Import the files of one upload, (name, bytes) each, as one recipient list. Each is
+        written to disk as it comes, so a lazy iterable need not hold every download at once;
+        whatever the iterable raises (a failed download) ends the import before anything is
+        staged."""
         with self._scratch() as directory:
-            path = directory / name
-            path.write_bytes(data)
-            return self._import(caller, key, path, name, valid_only=False)
+            files: list[tuple[Path, str]] = []
+            for index, (filename, data) in enumerate(uploads):
+                name = safe_filename(filename)
+                # A folder per file: two files of one message may share a name.
+                path = directory / str(index) / name
+                path.parent.mkdir()
+                path.write_bytes(data)
+                files.append((path, name))
+            return self._import(caller, key, files, valid_only=False)
 
     def import_valid_only(
         self, caller: Caller, key: str | None, path: Path, *, filename: str | None = None
     ) -> ImportReport:
         """Stage the file, then import its valid rows at once (the CLI's --valid-only)."""
-        return self._import(caller, key, path, filename or path.name, valid_only=True)
+        return self._import(caller, key, [(path, filename or path.name)], valid_only=True)
 
     def confirm(self, caller: Caller, batch_id: int, key: str | None = None) -> ImportReport:
         """Import the valid rows of a staged batch (the first row of each address)."""
@@ -137,88 +177,80 @@ class RecipientImporter:
     # --- the work --------------------------------------------------------------------------
 
     def _import(
-        self, caller: Caller, key: str | None, path: Path, filename: str, *, valid_only: bool
+        self,
+        caller: Caller,
+        key: str | None,
+        files: Sequence[tuple[Path, str]],
+        *,
+        valid_only: bool,
     ) -> ImportReport:
+        """Check and stage `files` ((path, name to show) each) as one batch; import it if clean."""
+        if not files:
+            raise Refused(Text("No file to import."))
         with self.db.session() as session:
             onboarding = _open_onboarding(session, caller, key)
             domains = rfi_domains(session, onboarding)
             onboarding_key = onboarding.key
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise Refused(
-                Text("{path} cannot be read: {why}.", path=str(path), why=exc.strerror)
-            ) from None
-        if size == 0:
-            raise Refused(
-                Text(
-                    "{filename} is empty. Put the addresses under an {email} header with {name} "
-                    "directly to its right (anywhere in A1 to M99), one recipient per row.",
-                    filename=filename,
-                    email=Code("email"),
-                    name=Code("name"),
-                )
+        several = len(files) > 1
+        names = [name for _, name in files]
+        # Every file is opened and its header found (calamine loads a workbook here) before the
+        # write transaction: a file that cannot be read refuses the upload before anything is
+        # staged, and a slow read does not hold the database's write lock.
+        opened = [_open(path, name, domains, several) for path, name in files]
+        filename = _joined(names)
+        with self.db.session(write=True) as session:
+            # Looked up again: it may have closed while the files were being opened.
+            onboarding = _open_onboarding(session, caller, onboarding_key, for_update=True)
+            assert onboarding.id is not None
+            batch = store.start_batch(
+                session,
+                onboarding_id=onboarding.id,
+                source=SOURCE,
+                created_by=caller.user_id,
+                filename=filename[:255],
             )
-        try:
-            # Finding the header opens the file (calamine loads a workbook here), before the
-            # write transaction, so a slow read does not hold the database's write lock.
-            checked, recipients = check(read_cells(path), domains)
-            with self.db.session(write=True) as session:
-                # Looked up again: it may have closed while the file was being opened.
-                onboarding = _open_onboarding(session, caller, onboarding_key, for_update=True)
-                assert onboarding.id is not None
-                batch = store.start_batch(
-                    session,
-                    onboarding_id=onboarding.id,
-                    source=SOURCE,
-                    created_by=caller.user_id,
-                    filename=filename[:255],
-                )
-                assert batch.id is not None
-                _discard_older(session, onboarding.id, batch.id)
-                staged = store.stage(
-                    session,
-                    batch.id,
-                    (store.StagedRow(r.row, r.address, r.name) for r in recipients),
-                )
+            assert batch.id is not None
+            _discard_older(session, onboarding.id, batch.id)
+            # A Refused raised while a file streams rolls the whole batch back.
+            staged = store.stage(
+                session,
+                batch.id,
+                (
+                    row
+                    for index, (name, _, recipients) in enumerate(opened)
+                    for row in _staged_rows(index, name, recipients, several)
+                ),
+            )
+            for name, checked, _ in opened:
                 if checked.rows == 0:
+                    empty = Text(
+                        "{filename} has the {email} header (at {cell}) but no rows under it: "
+                        "nothing to import.",
+                        filename=name,
+                        email=Code("email"),
+                        cell=_cell(checked),
+                    )
+                    raise Refused(_whole_upload(empty, several))
+            _record_checks(session, batch, [(name, checked) for name, checked, _ in opened], staged)
+            if batch.errors == 0 or valid_only:
+                if batch.valid == 0:
                     raise Refused(
                         Text(
-                            "{filename} has the {email} header (at {cell}) but no rows under "
-                            "it: nothing to import.",
+                            "{filename} has no valid rows ({errors} with problems): nothing "
+                            "to import.",
                             filename=filename,
-                            email=Code("email"),
-                            cell=_cell(checked),
+                            errors=batch.errors,
                         )
                     )
-                _record_checks(session, batch, checked, staged)
-                if batch.errors == 0 or valid_only:
-                    if batch.valid == 0:
-                        raise Refused(
-                            Text(
-                                "{filename} has no valid rows ({errors} with problems): nothing "
-                                "to import.",
-                                filename=filename,
-                                errors=batch.errors,
-                            )
-                        )
-                    return self._store(session, onboarding, batch, caller.user_id)
-                queries.record_event(
-                    session,
-                    onboarding_id=onboarding.id,
-                    actor=caller.user_id,
-                    action="recipients.staged",
-                    detail={"batch": batch.id, "filename": filename, "errors": batch.errors},
-                )
-                return _report(
-                    onboarding, batch, previous=store.count(session, onboarding.id, SOURCE)
-                )
-        except NotASpreadsheet as exc:
-            raise Refused(Text("{problem}", problem=str(exc))) from None
-        except OSError as exc:  # a directory, no permission, a disk that failed mid-way
-            raise Refused(
-                Text("{filename} cannot be read: {why}.", filename=filename, why=str(exc.strerror))
-            ) from None
+                return self._store(session, onboarding, batch, caller.user_id)
+            queries.record_event(
+                session,
+                onboarding_id=onboarding.id,
+                actor=caller.user_id,
+                action="recipients.staged",
+                detail={"batch": batch.id, "filename": filename, "errors": batch.errors},
+            )
+            return _report(onboarding, batch, previous=store.count(session, onboarding.id, SOURCE))
 
     def _store(
         self, session: Session, onboarding: Onboarding, batch: RecipientBatch, user_id: str
@@ -312,26 +344,147 @@ def _discard_older(session: Session, onboarding_id: int, newest: int) -> None:
             store.discard(session, older.id)
 
 
-def _record_checks(session: Session, batch: RecipientBatch, checked: Checked, staged: int) -> None:
+def _open(
+    path: Path, name: str, domains: Collection[str], several: bool
+) -> tuple[str, Checked, Iterator[Recipient]]:
+    """Open one file and find its header; its rows stream later, into the batch."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise Refused(
+            _whole_upload(
+                Text("{path} cannot be read: {why}.", path=str(path), why=exc.strerror), several
+            )
+        ) from None
+    if size == 0:
+        raise Refused(
+            _whole_upload(
+                Text(
+                    "{filename} is empty. Put the addresses under an {email} header with {name} "
+                    "directly to its right (anywhere in A1 to M99), one recipient per row.",
+                    filename=name,
+                    email=Code("email"),
+                    name=Code("name"),
+                ),
+                several,
+            )
+        )
+    try:
+        checked, recipients = check(read_cells(path), domains)
+    except NotASpreadsheet as exc:
+        raise Refused(_unreadable(name, exc, several)) from None
+    except OSError as exc:
+        raise Refused(_cannot_read(name, exc, several)) from None
+    return name, checked, recipients
+
+
+def _staged_rows(
+    index: int, name: str, recipients: Iterator[Recipient], several: bool
+) -> Iterator[store.StagedRow]:
+    """A file's recipients as staging rows; a file that breaks half-way is named."""
+    try:
+        for r in recipients:
+            yield store.StagedRow(r.row, r.address, r.name, file=index)
+    except NotASpreadsheet as exc:
+        raise Refused(_unreadable(name, exc, several)) from None
+    except OSError as exc:  # a directory, no permission, a disk that failed mid-way
+        raise Refused(_cannot_read(name, exc, several)) from None
+
+
+def _unreadable(name: str, exc: NotASpreadsheet, several: bool) -> Text:
+    problem = str(exc)
+    # Most reader messages name the file already; the header one does not.
+    text = (
+        Text("{problem}", problem=problem)
+        if name in problem
+        else Text("{filename}: {problem}", filename=name, problem=problem)
+    )
+    return _whole_upload(text, several)
+
+
+def _cannot_read(name: str, exc: OSError, several: bool) -> Text:
+    return _whole_upload(
+        Text("{filename} cannot be read: {why}.", filename=name, why=str(exc.strerror)), several
+    )
+
+
+def _whole_upload(text: Text, several: bool) -> Text:
+    """One file of several failed: say that the others were not imported either."""
+    if not several:
+        return text
+    return Text(
+        "{problem} Nothing from this upload was imported: fix that file and share all of them "
+        "again in one message.",
+        problem=text,
+    )
+
+
+def _joined(names: Sequence[str]) -> str:
+    """ "a.csv", "a.csv and b.xlsx", "a.csv, b.xlsx and c.xls" """
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _record_checks(
+    session: Session, batch: RecipientBatch, files: Sequence[tuple[str, Checked]], staged: int
+) -> None:
     """Count the duplicates in SQL and keep the counts and the first problems on the batch."""
     assert batch.id is not None
+    several = len(files) > 1
+    names = [name for name, _ in files]
     duplicate_count, listed = store.duplicates(session, batch.id, limit=MAX_ERRORS_KEPT)
-    problems = [(e.row, e.problem) for e in checked.listed_errors]
-    problems += [
-        (d.row, f"{d.address} is listed more than once (first on row {d.first_row})")
-        for d in listed
+    per_file = (
+        store.duplicates_per_file(session, batch.id)
+        if several and duplicate_count
+        else {0: duplicate_count}
+    )
+    problems = [
+        (index, e.row, e.problem)
+        for index, (_, checked) in enumerate(files)
+        for e in checked.listed_errors
     ]
-    # Each list holds the first ones of its kind, so the first of both together are here.
+    for d in listed:
+        first = (
+            f"on row {d.first_row}"
+            if d.first_file == d.file
+            else f"in {names[d.first_file]} row {d.first_row}"
+        )
+        problems.append((d.file, d.row, f"{d.address} is listed more than once (first {first})"))
+    # Each list holds the first ones of its kind (by file, then row), so the first of all
+    # together are here.
     problems.sort()
-    batch.rows = checked.rows
+    outside: dict[str, int] = {}
+    outside_other = 0
+    for _, checked in files:
+        outside_other += checked.outside_other
+        for domain, n in checked.outside_domains.items():
+            if domain in outside or len(outside) < MAX_OUTSIDE_DOMAINS:
+                outside[domain] = outside.get(domain, 0) + n
+            else:
+                outside_other += n
+    batch.rows = sum(checked.rows for _, checked in files)
     batch.valid = staged - duplicate_count
     batch.duplicates = duplicate_count
-    batch.errors = checked.errors + duplicate_count
+    batch.errors = sum(checked.errors for _, checked in files) + duplicate_count
     batch.report = {
-        "header": _cell(checked),
+        "header": "" if several else _cell(files[0][1]),
+        # [file index, row, text]: row numbers repeat across files
         "problems": [list(p) for p in problems[:MAX_ERRORS_KEPT]],
-        "outside_domains": dict(checked.outside_domains),
-        "outside_other": checked.outside_other,
+        "outside_domains": outside,
+        "outside_other": outside_other,
+        "files": [
+            {
+                "name": name,
+                "rows": checked.rows,
+                "valid": checked.valid - per_file.get(index, 0),
+                "errors": checked.errors + per_file.get(index, 0),
+                "header": _cell(checked),
+            }
+            for index, (name, checked) in enumerate(files)
+        ]
+        if several
+        else [],
     }
     session.add(batch)
     session.flush()
@@ -342,10 +495,21 @@ def _report(
 ) -> ImportReport:
     assert batch.id is not None
     saved: Mapping[str, Any] = batch.report or {}
-    problems = tuple(Problem(int(row), str(text)) for row, text in saved.get("problems", []))
+    files = tuple(
+        FileCounts(
+            name=str(f["name"]),
+            rows=int(f["rows"]),
+            valid=int(f["valid"]),
+            errors=int(f["errors"]),
+            header=str(f["header"]),
+        )
+        for f in saved.get("files", [])
+    )
+    names = [f.name for f in files]
+    problems = tuple(_problem(p, names) for p in saved.get("problems", []))
     return ImportReport(
         key=onboarding.key,
-        filename=batch.filename or "",
+        filename=_joined(names) if len(names) > 1 else batch.filename or "",
         batch_id=batch.id,
         state=batch.state,
         rows=batch.rows,
@@ -359,7 +523,16 @@ def _report(
         outside_other=int(saved.get("outside_other", 0)),
         previous=previous,
         header=str(saved.get("header", "")),
+        files=files,
     )
+
+
+def _problem(saved: Sequence[Any], names: Sequence[str]) -> Problem:
+    if len(saved) == 2:  # [row, text]: staged before uploads could hold several files
+        return Problem(int(saved[0]), str(saved[1]))
+    index, row, text = saved
+    name = names[int(index)] if len(names) > 1 and int(index) < len(names) else ""
+    return Problem(int(row), str(text), name)
 
 
 def _cell(checked: Checked) -> str:
