@@ -55,6 +55,7 @@ def measure(path: Path, url: str, read_only: bool) -> dict[str, float]:
     from commands.onboarding import Caller
     from commands.recipients.importer import RecipientImporter
     from commands.recipients.spreadsheet import check, read_cells
+    from commands.roles import Role
     from store.db import Database
 
     db = Database(url)
@@ -68,7 +69,7 @@ def measure(path: Path, url: str, read_only: bool) -> dict[str, float]:
         rows = sum(1 for _ in recipients)
         assert checked.clean
     else:
-        report = importer.import_path(Caller("U0BENCH"), "acme", path)
+        report = importer.import_path(Caller("U0BENCH", role=Role.ENGINEER), "acme", path)
         assert report.state == "imported", report
         rows = report.imported or 0
     elapsed = time.perf_counter() - started
