@@ -2,7 +2,9 @@
 
     .venv/bin/python tests/bench/bench_import.py [--rows 100000] [--no-postgres]
 
-Writes a CSV and an XLSX file of N rows and of N/10 rows in a temporary directory. Each file
+Writes a CSV and two XLSX files of N rows and of N/10 rows in a temporary directory: one XLSX
+by openpyxl (every string inline in the sheet) and one by XlsxWriter (a shared-strings table, as
+Excel writes it; labelled xlsx-sst). Each file
 then goes through `RecipientImporter.import_path` (read, check each row, stage into the
 database, find duplicates in SQL, import) in a fresh process, against SQLite (a new file) and
 PostgreSQL (a new database at CONNECT_TEST_POSTGRES, default postgresql://postgres@127.0.0.1:5432/
@@ -32,6 +34,7 @@ ADMIN_URL = os.environ.get("CONNECT_TEST_POSTGRES", "postgresql://postgres@127.0
 
 
 def make(directory: Path, rows: int) -> list[Path]:
+    import xlsxwriter
     from support.recipients import grid, write
 
     def recipients() -> Iterator[tuple[str, str]]:
@@ -39,9 +42,29 @@ def make(directory: Path, rows: int) -> list[Path]:
         for n in range(rows):
             yield f"user{n}@{domains[n % 2]}", f"User {n}"
 
-    return [
+    shared = directory / f"r{rows}-sst.xlsx"
+    book = xlsxwriter.Workbook(shared)
+    sheet = book.add_worksheet("Recipients")
+    for number, cells in enumerate(grid(recipients())):
+        sheet.write_row(number, 0, cells)
+    book.close()
+    files = [
         write(directory / f"r{rows}{suffix}", grid(recipients())) for suffix in (".csv", ".xlsx")
     ]
+    return [*files, shared]
+
+
+def label(path: Path) -> str:
+    return "xlsx-sst" if path.stem.endswith("-sst") else path.suffix[1:]
+
+
+def made(directory: Path, rows: int) -> list[Path]:
+    """`make` in a child process: Linux carries a process's peak RSS across exec, so a parent
+    grown by writing the files would hide the measuring children's own growth."""
+    command = [sys.executable, __file__, "--make", str(directory), "--rows", str(rows)]
+    subprocess.run(command, check=True, timeout=600)
+    stems = (f"r{rows}.csv", f"r{rows}.xlsx", f"r{rows}-sst.xlsx")
+    return [directory / stem for stem in stems]
 
 
 def peak_mib() -> float:
@@ -103,19 +126,23 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--read-only", action="store_true", help="read and check, no database")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--make", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, str(TESTS))
+    if args.make:
+        make(args.make, args.rows)
+        return
     if args.measure:
         print(json.dumps(measure(args.measure, args.url, args.read_only)))
         return
     kinds = ["sqlite"] if args.no_postgres or args.read_only else ["sqlite", "postgres"]
     with tempfile.TemporaryDirectory(prefix="connect-import-") as tmp:
-        files = {rows: make(Path(tmp), rows) for rows in (args.rows // 10, args.rows)}
+        files = {rows: made(Path(tmp), rows) for rows in (args.rows // 10, args.rows)}
         what = "read+check" if args.read_only else "import"
         for kind in kinds:
             small, big = files[args.rows // 10], files[args.rows]
-            for path in (small[0], big[0], small[1], big[1]):  # CSV, then XLSX
+            for path in [f for pair in zip(small, big, strict=True) for f in pair]:
                 with database(kind, Path(tmp)) as url:
                     child = subprocess.run(
                         [sys.executable, __file__, "--measure", str(path), "--url", url]
@@ -127,7 +154,7 @@ def main() -> None:
                     )
                 m = json.loads(child.stdout)
                 print(
-                    f"{what} {kind:>8} {path.suffix[1:]:>4} {m['rows']:>7,.0f} rows: "
+                    f"{what} {kind:>8} {label(path):>8} {m['rows']:>7,.0f} rows: "
                     f"{m['seconds']:5.2f} s, {m['rows'] / m['seconds']:>7,.0f} rows/s, "
                     f"peak RSS {m['rss_peak']:6.1f} MiB, growth "
                     f"{m['rss_peak'] - m['rss_before']:5.1f} MiB",
