@@ -193,9 +193,10 @@ class RecipientImporter:
             onboarding_key = onboarding.key
         several = len(files) > 1
         names = [name for _, name in files]
-        # Every file is opened and its header found (calamine loads a workbook here) before the
-        # write transaction: a file that cannot be read refuses the upload before anything is
-        # staged, and a slow read does not hold the database's write lock.
+        # Every file is opened and its header found (an XLSX's shared strings are spilled to
+        # disk here, an XLS workbook is loaded) before the write transaction: a file that
+        # cannot be read refuses the upload before anything is staged, and a slow read does not
+        # hold the database's write lock.
         opened = [_open(path, name, domains, several) for path, name in files]
         filename = _joined(names)
         with self.db.session(write=True) as session:

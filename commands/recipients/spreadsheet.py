@@ -3,10 +3,11 @@
 The layout: a header cell `email` somewhere in A1 to M99, with `name` directly to its right;
 the rows below it are recipients. Every row is checked (address syntax with email-validator and
 no DNS, the domain among the RFI's) and problems carry their row number, so the person can fix
-the file. CSV rows are read as a stream; XLSX and XLS go through calamine, which holds the
-sheet's cells (in Rust) while they are read. Nothing here remembers the rows already seen:
-duplicates are found by the store once the rows are staged (store/recipients.py), so Python's
-memory does not grow with the file.
+the file. CSV and XLSX rows are read as a stream (XLSX by xlsx.py, whose shared strings wait
+in a temporary SQLite file); XLS goes through calamine, which holds the sheet's cells (in Rust)
+while they are read, bounded by the format's 65,536 rows. Nothing here remembers the rows
+already seen: duplicates are found by the store once the rows are staged
+(store/recipients.py), so memory does not grow with the file.
 """
 
 from __future__ import annotations
