@@ -120,6 +120,23 @@ def text_of(call: Call) -> str:
     return "\n".join(mrkdwn_of(call))
 
 
+def import_valid_rows(
+    bot: BotProcess, slack: SlackStandIn, thread: Thread, report: Call, label: str
+) -> Call:
+    """Press "Import the N valid rows" under a staged report; the message it became."""
+    by_action = {b["action_id"]: b for b in buttons(report)}
+    assert set(by_action) == {"recipients_import_valid", "recipients_discard"}
+    assert by_action["recipients_import_valid"]["text"]["text"] == label
+    status, _ = click(bot, thread, report, by_action["recipients_import_valid"])
+    assert status == 200
+    (updated,) = slack.wait_for(
+        lambda c: c.method == "chat.update" and c.params.get("ts") == report.response["ts"],
+        1,
+        WAIT,
+    )
+    return updated
+
+
 def test_a_clean_file_is_imported_once_even_when_the_event_is_retried(
     bot: BotProcess, slack: SlackStandIn, db: Engine
 ) -> None:
@@ -171,21 +188,14 @@ def test_problems_are_listed_by_row_and_the_button_imports_only_valid_rows(
     assert "<!channel>" not in text
     assert stored(db, thread.key) == set()  # nothing until someone confirms
 
-    by_action = {b["action_id"]: b for b in buttons(report)}
-    assert set(by_action) == {"recipients_import_valid", "recipients_discard"}
-    status, _ = click(bot, thread, report, by_action["recipients_import_valid"])
-    assert status == 200
-    (updated,) = slack.wait_for(
-        lambda c: c.method == "chat.update" and c.params.get("ts") == report.response["ts"],
-        1,
-        WAIT,
-    )
+    updated = import_valid_rows(bot, slack, thread, report, "Import the 2 valid rows")
     assert "Imported 2 recipients" in text_of(updated)
     assert not buttons(updated)  # replaced in place: the buttons are gone
     assert stored(db, thread.key) == {"ann@acme.example", "dee@acme-eu.example"}
 
     # The old button pressed again (a second tab, a slow client): refused, nothing changes.
-    status, _ = click(bot, thread, report, by_action["recipients_import_valid"])
+    (again,) = [b for b in buttons(report) if b["action_id"] == "recipients_import_valid"]
+    status, _ = click(bot, thread, report, again)
     assert status == 200
     (refusal,) = slack.wait_for(
         lambda c: c.method == "response_url" and "already imported" in c.params.get("text", ""),

@@ -13,10 +13,11 @@ from support.bot_process import BotProcess, start_bot_process
 from support.databases import ADMIN_URL
 from support.scratch_postgres import scratch_postgres
 from support.slack_standin import SlackStandIn
-from test_e2e_rfi import WAIT, buttons, click
+from test_e2e_rfi import WAIT
 from test_e2e_uploads import (
     csv_bytes,
     import_reports,
+    import_valid_rows,
     rfi_with_domains,
     stored,
     text_of,
@@ -159,16 +160,7 @@ def test_two_files_with_problems_get_one_message_and_one_working_button(
     assert "sales.csv row 3:" in text, text
     assert "support.csv row 2:" in text, text
     assert "Row " not in text  # each problem names its file
-    by_action = {b["action_id"]: b for b in buttons(report)}
-    assert set(by_action) == {"recipients_import_valid", "recipients_discard"}
-    assert by_action["recipients_import_valid"]["text"]["text"] == "Import the 2 valid rows"
-    status, _ = click(bot, thread, report, by_action["recipients_import_valid"])
-    assert status == 200
-    (updated,) = slack.wait_for(
-        lambda c: c.method == "chat.update" and c.params.get("ts") == report.response["ts"],
-        1,
-        WAIT,
-    )
+    updated = import_valid_rows(bot, slack, thread, report, "Import the 2 valid rows")
     assert "Imported 2 recipients" in text_of(updated)
     assert stored(db, thread.key) == {"ann@acme.example", "dee@acme-eu.example"}
     assert len(thread.replies()) == before + 1  # one report for the two files
