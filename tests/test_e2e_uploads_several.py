@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from support.bot_process import BotProcess, start_bot_process
 from support.databases import ADMIN_URL
 from support.scratch_postgres import scratch_postgres
-from support.slack_standin import SlackStandIn
-from test_e2e_rfi import WAIT
+from support.slack_standin import Call, SlackStandIn
+from test_e2e_rfi import WAIT, Thread
 from test_e2e_uploads import (
     csv_bytes,
     import_reports,
@@ -65,6 +65,19 @@ def bot(
             process.stop()
 
 
+Rows = list[tuple[str, str]]
+
+
+def sales_and_support(
+    bot: BotProcess, slack: SlackStandIn, thread: Thread, sales: Rows, support: Rows
+) -> Call:
+    """Share sales.csv and support.csv in one message; the one report it gets."""
+    files = [("sales.csv", csv_bytes(sales), None), ("support.csv", csv_bytes(support), None)]
+    upload_files(bot, thread, files)
+    (report,) = slack.wait_for(lambda c: c in import_reports(slack, thread), 1, WAIT)
+    return report
+
+
 def test_two_clean_files_in_one_message_are_one_import(
     bot: BotProcess, slack: SlackStandIn, db: Engine
 ) -> None:
@@ -72,12 +85,7 @@ def test_two_clean_files_in_one_message_are_one_import(
     sales = [(f"sales{i}@acme.example", f"Sales {i}") for i in range(3)]
     support = [(f"support{i}@acme-eu.example", f"Support {i}") for i in range(2)]
     before = len(thread.replies())
-    upload_files(
-        bot,
-        thread,
-        [("sales.csv", csv_bytes(sales), None), ("support.csv", csv_bytes(support), None)],
-    )
-    (report,) = slack.wait_for(lambda c: c in import_reports(slack, thread), 1, WAIT)
+    report = sales_and_support(bot, slack, thread, sales, support)
     text = text_of(report)
     assert "Recipients from sales.csv and support.csv" in text
     assert "Imported 5 recipients" in text
@@ -94,12 +102,7 @@ def test_a_duplicate_across_files_names_both_places(
     thread = rfi_with_domains(bot, slack)
     sales = [("ann@acme.example", "Ann"), ("jane@acme.example", "Jane")]  # rows 2, 3
     support = [("raj@acme.example", "Raj"), ("JANE@acme.example", "Jane S.")]  # rows 2, 3
-    upload_files(
-        bot,
-        thread,
-        [("sales.csv", csv_bytes(sales), None), ("support.csv", csv_bytes(support), None)],
-    )
-    (report,) = slack.wait_for(lambda c: c in import_reports(slack, thread), 1, WAIT)
+    report = sales_and_support(bot, slack, thread, sales, support)
     text = text_of(report)
     assert "Nothing is imported yet" in text
     assert (
@@ -150,12 +153,7 @@ def test_two_files_with_problems_get_one_message_and_one_working_button(
     before = len(thread.replies())
     sales = [("ann@acme.example", "Ann"), ("not-an-address", "Bob")]  # row 3 bad
     support = [("cy@elsewhere.example", "Cy"), ("dee@acme-eu.example", "Dee")]  # row 2 bad
-    upload_files(
-        bot,
-        thread,
-        [("sales.csv", csv_bytes(sales), None), ("support.csv", csv_bytes(support), None)],
-    )
-    (report,) = slack.wait_for(lambda c: c in import_reports(slack, thread), 1, WAIT)
+    report = sales_and_support(bot, slack, thread, sales, support)
     text = text_of(report)
     assert "sales.csv row 3:" in text, text
     assert "support.csv row 2:" in text, text
