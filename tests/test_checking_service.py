@@ -4,10 +4,7 @@ steps follow, and what it refuses."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-import yaml
 from cryptography.fernet import Fernet
 from sqlmodel import select
 from support.dns_fixtures import DnsWorld
@@ -18,14 +15,13 @@ from support.dovecot import (
     POP_HOST,
     DovecotServer,
 )
+from support.probing import probing
 from support.smtp_servers import SmtpWorld
 
 from commands.checking import CheckReport, CheckService
 from commands.checks import CheckStatus
 from commands.credentials import CredentialErrors, CredentialService
 from commands.onboarding import Caller, Refused
-from commands.probes.run import ProbePorts
-from commands.profiles import parse_profile
 from commands.results import Updated
 from commands.rfi.service import Incoming
 from commands.roles import Role
@@ -89,41 +85,6 @@ def test_a_run_stores_results_moves_steps_and_remembers_the_provider(
     again = checks.run(plan, "U0ENG")  # type: ignore[arg-type]
     assert again.previous_provider is None
     assert again.moves == ()  # failing again: the steps stay in progress
-
-
-PROBE_PROFILE = r"""
-gateway: Test Gateway
-version: 1
-x-sources:
-  test: &test {url: "https://gateway.test/docs", taken: 2026-11-28}
-regions:
-  eu:
-    name: Test Europe
-    journal_hosts:
-      - {host: journal.probe.test, source: *test}
-    journal_address_format: 'journal-[a-z0-9-]+@jrnl\.gateway-test\.net'
-"""
-
-
-def probing(
-    database: Database,
-    smtp_world: SmtpWorld,
-    *,
-    resolver: Any = None,
-    credentials: CredentialService | None = None,
-) -> CheckService:
-    """Checks whose probes reach the aiosmtpd servers of smtp_world (on its high port)."""
-    port = smtp_world.port
-    return CheckService(
-        database,
-        parse_profile(yaml.safe_load(PROBE_PROFILE), "probe-profile.yml"),
-        resolver or smtp_world.resolver,
-        allow_private=True,
-        ports=ProbePorts(gateway=port, old_mx=port, lockdown=port, forwarding_default=port),
-        ca_file=str(smtp_world.ca.ca_file),
-        timeout=1.0,
-        credentials=credentials,
-    )
 
 
 def test_probes_move_steps_done_only_when_every_check_passes(

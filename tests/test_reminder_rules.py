@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import yaml
 from sqlmodel import select
 from support.dns_fixtures import DnsWorld
+from support.probing import probing
 from support.smtp_servers import SmtpWorld
 
 from commands.checking import CheckReport, CheckService
 from commands.checks import CheckResult, CheckStatus
 from commands.onboarding import Caller
-from commands.probes.run import ProbePorts
-from commands.profiles import parse_profile
 from commands.reminders import confirmations, rules
 from commands.reminders.rules import ReminderDelays, working_days_after
 from commands.results import ReminderDone
@@ -279,32 +277,6 @@ def test_a_confirmation_passes_skipped_and_unknown_but_not_fail(database: Databa
     assert "Confirmed by U0ENG" in after[0].summary
     assert after[1] == results[1]  # old MX not confirmed: unchanged
     assert failing[0].status is CheckStatus.FAIL
-
-
-PROBE_PROFILE = r"""
-gateway: Test Gateway
-version: 1
-x-sources:
-  test: &test {url: "https://gateway.test/docs", taken: 2026-11-28}
-regions:
-  eu:
-    name: Test Europe
-    journal_hosts:
-      - {host: journal.probe.test, source: *test}
-"""
-
-
-def probing(database: Database, smtp_world: SmtpWorld) -> CheckService:
-    port = smtp_world.port
-    return CheckService(
-        database,
-        parse_profile(yaml.safe_load(PROBE_PROFILE), "probe-profile.yml"),
-        smtp_world.resolver,
-        allow_private=True,
-        ports=ProbePorts(gateway=port, old_mx=port, lockdown=port, forwarding_default=port),
-        ca_file=str(smtp_world.ca.ca_file),
-        timeout=1.0,
-    )
 
 
 def test_done_on_the_provider_reminder_completes_the_firewall_step(
