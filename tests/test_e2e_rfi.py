@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from support.bot_process import BotProcess
-from support.signing import JSON, event_body, interaction_body, post
+from support.signing import JSON, button_click, event_body, interaction_body, post
 from support.slack_standin import Call, SlackStandIn
 
 from store.models import AuditEvent, Onboarding, RfiAnswer, StepStatus
@@ -203,31 +203,16 @@ def buttons(call: Call) -> list[dict[str, Any]]:
 def click(
     bot: BotProcess, thread: Thread, message: Call, button: dict[str, Any], *, user: str = "U0CUST"
 ) -> tuple[int, bytes]:
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "team_id": "T0TEST"},
-        "team": {"id": "T0TEST"},
-        "api_app_id": "A0CONNECT",
-        "trigger_id": f"trig-{uuid.uuid4().hex[:8]}",
-        "response_url": thread.slack.response_url(f"click-{uuid.uuid4().hex[:8]}"),
-        "channel": {"id": thread.channel},
-        "container": {
-            "type": "message",
-            "message_ts": message.response["ts"],
-            "channel_id": thread.channel,
-            "thread_ts": message.params.get("thread_ts"),
-        },
-        "message": {**message.response["message"]},
-        "actions": [
-            {
-                "type": "button",
-                "action_id": button["action_id"],
-                "block_id": "connect_actions",
-                "value": button["value"],
-                "action_ts": ts(),
-            }
-        ],
-    }
+    payload = button_click(
+        message,
+        button,
+        user=user,
+        channel=thread.channel,
+        response_url=thread.slack.response_url(f"click-{uuid.uuid4().hex[:8]}"),
+        block_id="connect_actions",
+        thread_ts=message.params.get("thread_ts"),
+        action_ts=ts(),
+    )
     status, _, body = post(bot.events_url, bot.secret, interaction_body(payload))
     return status, body
 

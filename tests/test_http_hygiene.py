@@ -8,6 +8,7 @@ A retried or replayed delivery must not repeat a side effect.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -17,7 +18,15 @@ from urllib.request import ProxyHandler, Request, build_opener
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from support.bot_process import BotProcess
-from support.signing import FORM, JSON, event_body, interaction_body, sign, slash_command_body
+from support.signing import (
+    FORM,
+    JSON,
+    button_click,
+    event_body,
+    interaction_body,
+    sign,
+    slash_command_body,
+)
 from support.slack_standin import SlackStandIn
 from test_e2e_rfi import FULL, Thread, answer_rows, buttons, open_rfi, ts
 
@@ -56,11 +65,41 @@ def snapshot(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
         engine.dispose()
 
 
-def wait_done(bot: BotProcess, count: int) -> None:
-    """Wait until the bot logged `count` finished pieces of pool work (bounded)."""
+REQUEST_ID = re.compile(r"request_id=(\w+)")
+
+
+def settled(bot: BotProcess) -> int:
+    """Wait until every request acked so far has finished its pool work (bounded); return the
+    number of log lines then. The log is written by a thread of its own, so counting finished
+    requests from a moment when earlier ones were still running would count theirs as ours."""
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
-        if bot.log_text().count("request done") >= count:
+        lines = bot.log_text().splitlines()
+        acked = {
+            m.group(1)
+            for line in lines
+            if "request acked" in line and "outcome=" not in line  # deferred to the pool
+            for m in [REQUEST_ID.search(line)]
+            if m
+        }
+        finished = {
+            m.group(1)
+            for line in lines
+            if "request done" in line
+            for m in [REQUEST_ID.search(line)]
+            if m
+        }
+        if acked <= finished:
+            return len(lines)
+        time.sleep(0.05)
+    raise AssertionError(f"requests still running after {WAIT} s:\n{bot.log_text()}")
+
+
+def wait_done(bot: BotProcess, count: int, *, since: int) -> None:
+    """Wait until `count` pieces of pool work finished after log line `since` (bounded)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if "\n".join(bot.log_text().splitlines()[since:]).count("request done") >= count:
             return
         time.sleep(0.05)
     raise AssertionError(f"fewer than {count} 'request done' lines in the log:\n{bot.log_text()}")
@@ -181,12 +220,13 @@ def test_the_same_signed_bytes_twice_run_once(bot: BotProcess, slack: SlackStand
         response_url=slack.response_url("replay"),
     )
     headers = sign(bot.secret, body)
+    since = settled(bot)
     first = raw_post(bot.events_url, body, headers)
     second = raw_post(bot.events_url, body, headers)
     assert first == (200, b"")
     assert second == (200, b"")
     slack.wait_for(lambda c: c.params.get("channel") == channel, 2, WAIT)  # plan + RFI
-    wait_done(bot, 1)  # the one open that ran
+    wait_done(bot, 1, since=since)  # the one open that ran
     rows = snapshot(bot.database_url)["onboarding"]
     assert sum(1 for row in rows if key in row) == 1
     opened = [
@@ -227,12 +267,12 @@ def test_a_message_delivered_three_times_is_answered_once(
 ) -> None:
     thread = open_rfi(bot, slack)
     replies = len(thread.replies())
-    done = bot.log_text().count("request done")
+    since = settled(bot)
     event_id = "Ev" + uuid.uuid4().hex[:10].upper()
     event = message_event(thread, FULL[0][0], ts())
     statuses = [deliver(bot, event, event_id, retry) for retry in (None, 1, 2)]
     assert statuses == [200, 200, 200]
-    wait_done(bot, done + 3)  # all three deliveries have been through the pool
+    wait_done(bot, 3, since=since)  # all three deliveries have been through the pool
     thread.wait_replies(replies + 1)
     assert len(thread.replies()) == replies + 1
     assert len(answer_rows_of(bot, thread.key)) == 1
@@ -246,7 +286,7 @@ def test_an_edit_delivered_twice_is_read_again_once(bot: BotProcess, slack: Slac
     thread = open_rfi(bot, slack)
     message_ts = thread.say(FULL[0][0])
     before = len(thread.replies())
-    done = bot.log_text().count("request done")
+    since = settled(bot)
     edit = {
         "type": "message",
         "subtype": "message_changed",
@@ -264,7 +304,7 @@ def test_an_edit_delivered_twice_is_read_again_once(bot: BotProcess, slack: Slac
     }
     event_id = "Ev" + uuid.uuid4().hex[:10].upper()
     assert [deliver(bot, edit, event_id, retry) for retry in (None, 1)] == [200, 200]
-    wait_done(bot, done + 2)
+    wait_done(bot, 2, since=since)
     thread.wait_replies(before + 1)
     assert len(thread.replies()) == before + 1
 
@@ -277,39 +317,25 @@ def test_a_click_delivered_twice_answers_once(bot: BotProcess, slack: SlackStand
     message = thread.replies()[-1]
     (next_button,) = [b for b in buttons(message) if b["action_id"] == "rfi_next"]
     action_ts = ts()
-    payload = {
-        "type": "block_actions",
-        "user": {"id": "U0CUST", "team_id": "T0TEST"},
-        "team": {"id": "T0TEST"},
-        "api_app_id": "A0CONNECT",
-        "trigger_id": "trig-twice",
-        "response_url": slack.response_url("click-twice"),
-        "channel": {"id": thread.channel},
-        "container": {
-            "type": "message",
-            "message_ts": message.response["ts"],
-            "channel_id": thread.channel,
-            "thread_ts": thread.ts,
-        },
-        "message": {**message.response["message"]},
-        "actions": [
-            {
-                "type": "button",
-                "action_id": "rfi_next",
-                "block_id": "connect_actions",
-                "value": next_button["value"],
-                "action_ts": action_ts,
-            }
-        ],
-    }
+    payload = button_click(
+        message,
+        next_button,
+        user="U0CUST",
+        channel=thread.channel,
+        response_url=slack.response_url("click-twice"),
+        block_id="connect_actions",
+        thread_ts=thread.ts,
+        action_ts=action_ts,
+        trigger_id="trig-twice",
+    )
     before = len(thread.replies())
-    done = bot.log_text().count("request done")
+    since = settled(bot)
     body = interaction_body(payload)
     first = raw_post(bot.events_url, body, sign(bot.secret, body))
     time.sleep(1.01)  # a fresh timestamp: a different signature, the same click
     second = raw_post(bot.events_url, body, sign(bot.secret, body))
     assert (first[0], second[0]) == (200, 200)
-    wait_done(bot, done + 2)
+    wait_done(bot, 2, since=since)
     thread.wait_replies(before + 1)
     assert len(thread.replies()) == before + 1
     assert "Sending IP addresses" in thread.last()

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from support.bot_process import BotProcess
-from support.signing import interaction_body, post
+from support.signing import button_click, interaction_body, post
 from support.slack_standin import Call, SlackStandIn
 
 from store.models import AuditEvent, Onboarding, Reminder
@@ -108,31 +108,14 @@ def click(
     (button,) = [b for b in buttons(message) if b["action_id"] == action_id]
     name = f"click-{uuid.uuid4().hex[:8]}"
     where = channel or message.params["channel"]
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "team_id": "T0TEST"},
-        "team": {"id": "T0TEST"},
-        "api_app_id": "A0CONNECT",
-        "trigger_id": f"trig-{uuid.uuid4().hex[:8]}",
-        "response_url": slack.response_url(name),
-        "channel": {"id": where},
-        "container": {
-            "type": "message",
-            "message_ts": message.response["ts"],
-            "channel_id": where,
-            "is_ephemeral": False,
-        },
-        "message": message.response["message"],
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": "reminder_actions",
-                "value": button["value"],
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
+    payload = button_click(
+        message,
+        button,
+        user=user,
+        channel=where,
+        response_url=slack.response_url(name),
+        block_id="reminder_actions",
+    )
     status, _, body = post(bot.events_url, bot.secret, interaction_body(payload))
     assert status == 200, body
     return name

@@ -95,6 +95,49 @@ def slash_command_body(text: str, **fields: str) -> bytes:
     return urlencode(slash_command_fields(text, **fields)).encode()
 
 
+def button_click(
+    message: Any,
+    button: dict[str, Any],
+    *,
+    user: str,
+    channel: str,
+    response_url: str,
+    block_id: str,
+    thread_ts: str | None = None,
+    action_ts: str | None = None,
+    trigger_id: str | None = None,
+) -> dict[str, Any]:
+    """The block_actions payload Slack sends when `user` clicks `button` on `message` (a Slack
+    stand-in call: its params were posted, its response is what chat.postMessage answered)."""
+    container: dict[str, Any] = {
+        "type": "message",
+        "message_ts": message.response["ts"],
+        "channel_id": channel,
+    }
+    if thread_ts is not None:
+        container["thread_ts"] = thread_ts
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "team_id": TEAM_ID},
+        "team": {"id": TEAM_ID},
+        "api_app_id": API_APP_ID,
+        "trigger_id": trigger_id or f"trig-{uuid.uuid4().hex[:8]}",
+        "response_url": response_url,
+        "channel": {"id": channel},
+        "container": container,
+        "message": {**message.response["message"]},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "block_id": block_id,
+                "value": button["value"],
+                "action_ts": action_ts or f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
 def event_body(
     event: dict[str, Any],
     *,
