@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from support.bot_process import BotProcess
 from support.signing import button_click, interaction_body, post
 from support.slack_standin import Call, SlackStandIn
+from test_e2e_rfi import buttons
 
 from store.models import AuditEvent, Onboarding, Reminder
 
@@ -84,15 +85,6 @@ def reminder_post(slack: SlackStandIn, channel: str, reminder_id: int) -> Call:
         )
 
     return slack.wait_for(is_it, timeout=WAIT)[0]
-
-
-def buttons(call: Call) -> list[dict[str, Any]]:
-    return [
-        element
-        for block in call.params.get("blocks") or []
-        if block.get("type") == "actions"
-        for element in block["elements"]
-    ]
 
 
 def click(
