@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot import listeners, logs
 from bot.identity import Home, Identity
 from bot.settings import Settings, SettingsError
+from bot.view_seal import ViewSeal
 from commands.checking import CheckService
 from commands.credentials import CredentialService
 from commands.dns import DnsResolver
@@ -103,5 +104,8 @@ def build_app(settings: Settings, core: Core) -> App:
         core.work,
         identity=identity,
         engineers_channel=settings.connect_engineers_channel,
+        # The app's own secret when there is one, else the bot token: stable across restarts
+        # and replicas, and not the signing secret, so a leaked one cannot forge a form too.
+        seal=ViewSeal(settings.connect_secret_key or settings.slack_bot_token),
     )
     return app

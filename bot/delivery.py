@@ -12,7 +12,9 @@ from slack_sdk.errors import SlackApiError
 from bot import forms
 from bot.flows import CannotPost
 from bot.render import Message
+from bot.view_seal import ViewSeal
 from commands.credentials import CredentialForm
+from commands.onboarding import Caller
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +34,28 @@ def ack_payload(message: Message, *, public: bool | None = None) -> dict[str, An
 
 class SlackSurface:
     def __init__(
-        self, client: WebClient, respond: Respond | None = None, trigger_id: str | None = None
+        self,
+        client: WebClient,
+        respond: Respond | None = None,
+        trigger_id: str | None = None,
+        seal: ViewSeal | None = None,
     ) -> None:
         self.client = client
         self.respond = respond
         self.trigger_id = trigger_id  # a slash command's, good for one modal within 3 s
+        self.seal = seal  # signs a modal's metadata (needed only where a form may open)
 
-    def open_form(self, form: CredentialForm) -> None:
-        if not self.trigger_id:
+    def open_form(self, form: CredentialForm, caller: Caller) -> None:
+        if not self.trigger_id or self.seal is None:
             raise RuntimeError("a form needs the trigger_id of the command that asked for it")
-        self.client.views_open(trigger_id=self.trigger_id, view=forms.credentials_view(form))
+        seal = self.seal
+
+        def sealed(data: dict[str, object]) -> str:
+            return seal.seal(data, user_id=caller.user_id, channel_id=caller.channel_id)
+
+        self.client.views_open(
+            trigger_id=self.trigger_id, view=forms.credentials_view(form, sealed)
+        )
 
     def post(self, channel_id: str, message: Message, thread_ts: str | None = None) -> str:
         try:

@@ -45,8 +45,8 @@ class Surface(Protocol):
         """Replace a posted message (progress, then the final result)."""
         ...
 
-    def open_form(self, form: CredentialForm) -> None:
-        """Open a private form for the person who asked (a Slack modal)."""
+    def open_form(self, form: CredentialForm, caller: Caller) -> None:
+        """Open a private form for the person who asked (a Slack modal), bound to them."""
         ...
 
 
@@ -76,7 +76,7 @@ def run_command(
     if isinstance(result, CheckPlan):
         return run_checks(router, surface, caller, result)
     if isinstance(result, CredentialForm):
-        surface.open_form(result)
+        surface.open_form(result, caller)
         return result
     message = render(result)
     if not (message.public and caller.channel_id):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -37,7 +37,12 @@ INPUT_LIMIT = 3_000
 ERROR_LIMIT = 150
 
 
-def rfi_view(form: Form) -> View:
+# Turns a form's own values into its sealed private_metadata (bot/view_seal.py), bound to the
+# person and channel it is opened for.
+Sealer = Callable[[dict[str, object]], str]
+
+
+def rfi_view(form: Form, seal: Sealer) -> View:
     intro = (
         f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)}): one value per line "
         "where a question takes several. Nothing is saved until every answer is valid."
@@ -88,7 +93,7 @@ def rfi_view(form: Form) -> View:
         title=_cut("Request for information", TITLE_LIMIT),
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"key": form.key, "keep": kept}),
+        private_metadata=seal({"key": form.key, "keep": kept}),
         blocks=blocks,
     )
 
@@ -104,18 +109,10 @@ def _too_long(field: FormField) -> SectionBlock:
     return SectionBlock(block_id=field.question.id, text=text)
 
 
-def kept(meta: dict[str, Any]) -> tuple[str, ...]:
+def kept(meta: Mapping[str, object]) -> tuple[str, ...]:
     """Question ids the form left out (their answers stay); junk in the metadata keeps nothing."""
     keep = meta.get("keep")
     return tuple(k for k in keep if isinstance(k, str)) if isinstance(keep, list) else ()
-
-
-def metadata(view: dict[str, Any]) -> dict[str, str]:
-    try:
-        value = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        value = {}
-    return value if isinstance(value, dict) else {}
 
 
 def answers(view: dict[str, Any]) -> dict[str, str]:
@@ -144,7 +141,7 @@ def _cut(text: str, limit: int) -> str:
 CREDENTIALS_CALLBACK = "credentials"
 
 
-def credentials_view(form: CredentialForm) -> View:
+def credentials_view(form: CredentialForm, seal: Sealer) -> View:
     """Host, port, TLS mode, user and password (and for a directory its base DN, type and CA).
     Slack has no masked input, so the form says where the password goes: into this form only,
     stored encrypted, never shown back."""
@@ -191,7 +188,7 @@ def credentials_view(form: CredentialForm) -> View:
         title=_cut("Login details", TITLE_LIMIT),
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"key": form.key, "kind": form.kind}),
+        private_metadata=seal({"key": form.key, "kind": form.kind}),
         blocks=blocks,
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import replace
 from typing import Any
@@ -32,6 +32,7 @@ from bot.mrkdwn import to_plain as mrkdwn_plain
 from bot.mrkdwn import unescape
 from bot.render import Renderable, render
 from bot.user_zones import UserZones
+from bot.view_seal import ViewSeal
 from commands.credentials import CredentialErrors
 from commands.grammar import Command
 from commands.onboarding import Caller, Refused
@@ -42,6 +43,10 @@ from commands.text import Text
 
 log = logging.getLogger(__name__)
 
+FORM_EXPIRED = Text(
+    "This form can't be saved: it was opened for someone else, or too long ago. Close it and "
+    "open it again from the onboarding's channel."
+)
 RESTARTING = "connect-bot is restarting and did not run that; please try again in a minute."
 TROUBLE = (
     "Something went wrong on our side (reference {ref}). Nothing you typed was lost: "
@@ -58,9 +63,12 @@ def register(
     *,
     identity: Identity | None = None,
     engineers_channel: str | None = None,
+    seal: ViewSeal | None = None,
 ) -> None:
     """`identity` tells engineers from customer contacts (None: everyone is a customer
-    contact, the lesser role); `engineers_channel` hears of self-service opens."""
+    contact, the lesser role); `engineers_channel` hears of self-service opens; `seal` signs
+    the metadata of the modals the bot opens (None: a random key for this process)."""
+    seal = seal or ViewSeal(None)
 
     def with_role(caller: Caller) -> Caller:
         # users.info may be a network call: only ever on the pool, after the ack.
@@ -69,6 +77,21 @@ def register(
         return replace(caller, role=identity.role(caller.user_id, caller.team_id))
 
     zones = UserZones()
+
+    def submitter(
+        body: dict[str, Any], view: dict[str, Any]
+    ) -> tuple[Caller, Mapping[str, object]]:
+        """Who submitted a modal, where it was opened, and what its sealed metadata says.
+
+        The submission is in the ack, so the role comes from identity's cache (filled when the
+        form was opened); a miss asks users.info once. A seal that is forged, replayed by
+        someone else or expired names nothing: refused before any onboarding is looked up."""
+        user = body["user"]["id"]
+        opened = seal.open(view.get("private_metadata"), user_id=user)
+        if opened is None:
+            raise Refused(FORM_EXPIRED)
+        caller = with_role(Caller(user_id=user, channel_id=opened.channel_id, team_id=_team(body)))
+        return caller, opened.data
 
     def later(what: str, respond: Respond | None, job: Callable[[], object]) -> None:
         """Run `job` on the pool; a failure is logged with a reference and told to the person."""
@@ -117,7 +140,7 @@ def register(
             log.info("/connect %s -> %s", getattr(parsed, "verb", "?"), type(result).__name__)
             return
         ack()
-        surface = SlackSurface(client, respond, command.get("trigger_id"))
+        surface = SlackSurface(client, respond, command.get("trigger_id"), seal)
 
         def job() -> Renderable:  # what it returns becomes the request's logged outcome
             who = with_role(caller)
@@ -170,16 +193,22 @@ def register(
         ack()
         key = actions.value_of(body["actions"][0]).get("key", "")
         channel, user, trigger = body["channel"]["id"], body["user"]["id"], body["trigger_id"]
+        team = _team(body)
 
         def open_form() -> None:
             # The pool starts this at once: views.open must come within 3 s of the click.
+            caller = with_role(Caller(user_id=user, channel_id=channel, team_id=team))
             try:
-                form = router.rfi.form(key, with_role(Caller(user_id=user, channel_id=channel)))
+                form = router.rfi.form(caller, key)
             except Refused as exc:
                 refusal = render(Refusal(exc.text))
                 client.chat_postEphemeral(channel=channel, user=user, text=refusal.text)
                 return
-            client.views_open(trigger_id=trigger, view=forms.rfi_view(form))
+
+            def sealed(data: dict[str, object]) -> str:
+                return seal.seal(data, user_id=user, channel_id=channel)
+
+            client.views_open(trigger_id=trigger, view=forms.rfi_view(form, sealed))
 
         later("RFI form button", None, open_form)
 
@@ -187,13 +216,14 @@ def register(
     def on_form_submit(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
     ) -> None:
-        meta = forms.metadata(view)
         texts = forms.answers(view)
         try:
+            caller, meta = submitter(body, view)
             outcome = router.rfi.submit_form(
-                meta["key"], body["user"]["id"], texts, keep=forms.kept(meta)
+                caller, str(meta.get("key", "")), texts, keep=forms.kept(meta)
             )
         except Refused as exc:
+            refused_submission("RFI form", body, exc)
             ack(
                 response_action="errors",
                 errors={forms.first_block(view): _field_error(exc.text)},
@@ -212,13 +242,14 @@ def register(
     def on_credentials(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
     ) -> None:
-        meta = forms.metadata(view)
         fields = forms.credential_fields(view)
         try:
+            caller, meta = submitter(body, view)
             outcome = router.credentials.submit(
-                meta.get("key", ""), meta.get("kind", ""), body["user"]["id"], fields
+                caller, str(meta.get("key", "")), str(meta.get("kind", "")), fields
             )
         except Refused as exc:
+            refused_submission("credentials form", body, exc)
             ack(response_action="errors", errors={"host": _field_error(exc.text)})
             logs.bind(outcome="refused")
             return
@@ -248,7 +279,7 @@ def register(
             lambda: deliver_reply(surface, router.rfi.choose(message, value["q"])),
         )
 
-    reminder_actions.register(app, router, later)
+    reminder_actions.register(app, router, later, with_role)
 
     @app.action(actions.RFI_NEXT)
     def on_next(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
@@ -271,7 +302,7 @@ def register(
         ts = (body.get("message") or {}).get("ts")
         if not (batch.isdigit() and key and channel and ts):
             return
-        caller = Caller(user_id=body["user"]["id"], channel_id=channel)
+        caller = Caller(user_id=body["user"]["id"], channel_id=channel, team_id=_team(body))
         surface = SlackSurface(client, respond)
         later(
             "recipient import button",
@@ -279,13 +310,28 @@ def register(
             lambda: finish_import(
                 router,
                 surface,
-                caller,
+                with_role(caller),
                 (channel, ts),
                 key,
                 int(batch),
                 confirm=action.get("action_id") == actions.IMPORT_VALID,
             ),
         )
+
+
+def refused_submission(what: str, body: dict[str, Any], exc: Refused) -> None:
+    """A refused form is audited in the log with ids only (never a typed value), and not in
+    any onboarding's history: a submission naming someone else's onboarding changes nothing
+    of it, not even its trail."""
+    user = body.get("user") or {}
+    log.warning(
+        "%s refused for %s of team %s: %s", what, user.get("id"), _team(body), exc.text.template
+    )
+
+
+def _team(body: dict[str, Any]) -> str | None:
+    """The team of the person who clicked or submitted (their own, for a Slack Connect guest)."""
+    return (body.get("user") or {}).get("team_id") or (body.get("team") or {}).get("id")
 
 
 def _file_upload(event: dict[str, Any], bot_user_id: str | None) -> FileUpload | None:

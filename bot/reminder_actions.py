@@ -2,8 +2,9 @@
 
 Ack at once; then, on the pool, act through ReminderService and `chat.update` the reminder's
 message in place to say who did what and when (or until when). The button's value is the
-reminder's id; the service checks the click came from the reminder's own channel, so a forged
-value cannot reach another onboarding's reminders.
+reminder's id; the service checks the clicker may act on the reminder's onboarding (as for a
+command) and that the click came from the reminder's own channel, so a forged value cannot reach
+another onboarding's reminders.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ ACTIONS = re.compile(f"^({DONE}|{SNOOZE_1D}|{SNOOZE_1W})$")
 Later = Callable[[str, Respond | None, Callable[[], object]], None]
 
 
-def register(app: App, router: Router, later: Later) -> None:
+def register(app: App, router: Router, later: Later, with_role: Callable[[Caller], Caller]) -> None:
+    """`with_role` resolves the clicker's role (users.info): it runs on the pool, in `act`."""
+
     @app.action(ACTIONS)
     def on_reminder_button(
         ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
@@ -45,12 +48,13 @@ def register(app: App, router: Router, later: Later) -> None:
         action_id, reminder_id, channel_id, ts, caller = click
 
         def act() -> None:
+            who = with_role(caller)
             service = router.reminders
             result: ReminderDone | ReminderSnoozed
             if action_id == DONE:
-                result = service.done(caller, reminder_id)
+                result = service.done(who, reminder_id)
             else:
-                result = service.snooze(caller, reminder_id, action_id.rpartition("_")[2])
+                result = service.snooze(who, reminder_id, action_id.rpartition("_")[2])
             message = render(result)
             client.chat_update(
                 channel=channel_id, ts=ts, text=message.text, blocks=message.blocks_json()
@@ -70,7 +74,7 @@ def _click(body: dict[str, Any]) -> tuple[str, int, str, str, Caller] | None:
     user_id = (body.get("user") or {}).get("id")
     if reminder_id is None or not channel_id or not ts or not user_id:
         return None
-    team_id = (body.get("team") or {}).get("id")
+    team_id = (body.get("user") or {}).get("team_id") or (body.get("team") or {}).get("id")
     caller = Caller(user_id=user_id, channel_id=channel_id, team_id=team_id)
     return str(action.get("action_id")), reminder_id, str(channel_id), str(ts), caller
 

@@ -52,7 +52,7 @@ class ShellSurface:
         if final:  # a terminal shows the result, not every step of progress
             self._print(to_plain(message.text), "")
 
-    def open_form(self, form: CredentialForm) -> None:
+    def open_form(self, form: CredentialForm, caller: Caller) -> None:
         # A password typed into a terminal script would sit in shell history and files.
         self.out.write(
             "(credentials are entered in a private Slack form, never typed into a channel "

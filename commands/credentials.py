@@ -142,9 +142,13 @@ class CredentialService:
             )
 
     def submit(
-        self, key: str, kind: str, user_id: str, fields: Mapping[str, str]
+        self, caller: Caller, key: str, kind: str, fields: Mapping[str, str]
     ) -> CredentialErrors | CredentialsSaved:
-        """Validate every field, then seal and store; any error means nothing is stored."""
+        """Validate every field, then seal and store; any error means nothing is stored.
+
+        `caller` is who submitted the form: the onboarding is found for them exactly as for a
+        command, so a form naming another customer's key is refused like a typed one."""
+        user_id = caller.user_id
         modes = KINDS[_kind(kind)]
         errors: dict[str, str] = {}
         host = self._host(fields.get("host", ""), errors)
@@ -167,13 +171,22 @@ class CredentialService:
         if not self.box.available:
             errors[HIDDEN] = "CONNECT_SECRET_KEY is not set, so nothing can be stored."
         with self.db.session(write=True) as session:
-            onboarding = queries.get_by_key(session, key, for_update=True)
-            if onboarding is None or onboarding.closed_at is not None:
-                raise Refused(Text("{key} is not open.", key=key))
+            onboarding = find_onboarding(session, caller, key, verb="credentials", for_update=True)
+            if onboarding.closed_at is not None:
+                raise Refused(Text("{key} is not open.", key=onboarding.key))
             assert onboarding.id is not None
             row = store.credential(session, onboarding.id, kind)
-            if not password and row is None:  # empty keeps a stored password, if any
+            if not password and row is None:
                 errors[HIDDEN] = "Give the password (it is stored encrypted)."
+            elif not password and row is not None and errors.keys().isdisjoint(_WHERE_FIELDS):
+                # An empty field keeps the stored password only for the server it was given
+                # for: otherwise anyone could send it to a host of their choosing.
+                moved = _moved(row, host, port, security, username, options)
+                if moved:
+                    errors[HIDDEN] = (
+                        f"You changed the {moved}: give the password again. A stored password "
+                        "is only ever sent to the server it was given for."
+                    )
             if errors:
                 return CredentialErrors(errors)
             assert host is not None
@@ -253,6 +266,34 @@ NO_KEY = Text(
     "{variable} (a Fernet key) first. Nothing was stored.",
     variable=Code("CONNECT_SECRET_KEY"),
 )
+
+
+# The fields that say where a password goes; while one of them is wrong, its own error says so.
+_WHERE_FIELDS = frozenset({"host", "port", "security", "username", "ca_pem"})
+
+
+def _moved(
+    row: Credential,
+    host: str | None,
+    port: int | None,
+    security: str,
+    username: str,
+    options: Mapping[str, Any],
+) -> str:
+    """What differs from the stored login in where its password would be sent ("" if nothing)."""
+    stored = row.options or {}
+    changed = [
+        name
+        for name, same in (
+            ("host", host == row.host),
+            ("port", port == row.port),
+            ("security", security == row.security),
+            ("user name", username == row.username),
+            ("CA certificate", options.get("ca_pem") == stored.get("ca_pem")),
+        )
+        if not same
+    ]
+    return " and ".join(changed)
 
 
 def _kind(kind: str | None) -> str:

@@ -377,6 +377,15 @@ def find_onboarding(
     return onboarding
 
 
+def authorise(session: Session, caller: Caller, onboarding: Onboarding, *, verb: str) -> None:
+    """May `caller` act on `onboarding`, found by something other than a key they typed (a
+    reminder's id, a staged batch, a form's metadata)? The same rule as `find_onboarding`, so
+    every door is checked alike; a customer contact elsewhere gets NOT_YOURS."""
+    found = find_onboarding(session, caller, onboarding.key, verb=verb)
+    if found.id != onboarding.id:
+        raise Refused(NOT_YOURS)
+
+
 def _customers_onboarding(
     session: Session, caller: Caller, key: str | None, *, verb: str, for_update: bool
 ) -> Onboarding:

@@ -32,6 +32,7 @@ from store.db import Database
 from store.models import AuditEvent, CheckRun, Onboarding
 
 ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST", role=Role.ENGINEER)
+CUSTOMER = Caller("U0CUST", "C0ACME", "T0CUST")  # a customer contact in acme's channel
 CONTACTS = "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical"
 
 
@@ -182,9 +183,9 @@ def test_journaling_pop_logs_in_with_the_stored_credentials(
     ):
         router.rfi.reply(Incoming("C0ACME", "1.0", f"5.{n}", "U0CUST", text))
     saved = credentials.submit(
+        CUSTOMER,
         "acme",
         "pop",
-        "U0CUST",
         {
             "host": POP_HOST,
             "port": str(dovecot_server.pop3s_port),

@@ -28,6 +28,7 @@ SECRET = "Pa55-" + uuid.uuid4().hex  # unique, so finding it anywhere means it l
 KEY_A = Fernet.generate_key().decode()
 KEY_B = Fernet.generate_key().decode()
 ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST", role=Role.ENGINEER)
+CUSTOMER = Caller("U0CUST", "C0ACME", "T0CUST")  # a customer contact in acme's channel
 GOOD = {
     "host": "127.0.0.60",
     "security": "pop3s",
@@ -44,7 +45,7 @@ def service(database: Database, keys: str | None = KEY_A) -> CredentialService:
 
 def test_the_secret_is_sealed_and_opens_only_for_the_probe(database: Database) -> None:
     credentials = service(database)
-    saved = credentials.submit("acme", "pop", "U0CUST", GOOD)
+    saved = credentials.submit(CUSTOMER, "acme", "pop", GOOD)
     assert isinstance(saved, CredentialsSaved)
     assert (saved.host, saved.port, saved.security) == ("127.0.0.60", 995, "pop3s")
     assert SECRET not in repr(saved)
@@ -61,12 +62,13 @@ def test_the_secret_is_sealed_and_opens_only_for_the_probe(database: Database) -
 
 def test_an_empty_password_keeps_the_stored_one(database: Database) -> None:
     credentials = service(database)
-    credentials.submit("acme", "pop", "U0CUST", GOOD)
-    changed = credentials.submit("acme", "pop", "U0ENG", {**GOOD, "password": "", "port": "1995"})
-    assert isinstance(changed, CredentialsSaved)
+    credentials.submit(CUSTOMER, "acme", "pop", GOOD)
+    # The same server and user again: the empty field keeps the stored password.
+    kept = credentials.submit(ENGINEER, "acme", "pop", {**GOOD, "password": ""})
+    assert isinstance(kept, CredentialsSaved)
     login = credentials.login("acme", "pop")
     assert login is not None
-    assert (login.port, login.password) == (1995, SECRET)
+    assert (login.port, login.password) == (995, SECRET)
     form = credentials.form(ENGINEER, "acme", "pop")
     assert form.has_secret
     assert SECRET not in repr(form)
@@ -77,8 +79,42 @@ def test_an_empty_password_keeps_the_stored_one(database: Database) -> None:
     assert [d["secret_changed"] for d in details] == [True, False]
 
 
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"host": "127.0.0.61"}, "host"),
+        ({"port": "1995"}, "port"),
+        ({"security": "stls"}, "security"),
+        ({"username": "other@acme.example"}, "user name"),
+    ],
+)
+def test_a_stored_password_goes_nowhere_new_without_being_given_again(
+    database: Database, change: dict[str, str], named: str
+) -> None:
+    """Keeping the stored password while pointing the login at another server would send it
+    there: the form asks for the password again, and nothing changes."""
+    credentials = service(database)
+    credentials.submit(CUSTOMER, "acme", "pop", GOOD)
+    moved = credentials.submit(ENGINEER, "acme", "pop", {**GOOD, **change, "password": ""})
+    assert isinstance(moved, CredentialErrors)
+    assert set(moved.errors) == {"password"}
+    assert named in moved.errors["password"]
+    login = credentials.login("acme", "pop")
+    assert login is not None
+    assert (login.host, login.port, login.security, login.username, login.password) == (
+        "127.0.0.60",
+        995,
+        "pop3s",
+        "journal@acme.example",
+        SECRET,
+    )
+    # With the password given again, the change is saved.
+    again = credentials.submit(ENGINEER, "acme", "pop", {**GOOD, **change})
+    assert isinstance(again, CredentialsSaved)
+
+
 def test_rotation_new_keys_first_old_ones_still_open(database: Database) -> None:
-    service(database, KEY_A).submit("acme", "pop", "U0CUST", GOOD)
+    service(database, KEY_A).submit(CUSTOMER, "acme", "pop", GOOD)
     rotated = CredentialService(database, SecretBox(f"{KEY_B},{KEY_A}"), allow_private=True)
     login = rotated.login("acme", "pop")
     assert login is not None
@@ -93,7 +129,7 @@ def test_without_a_key_nothing_is_stored(database: Database) -> None:
     credentials = service(database, keys=None)
     with pytest.raises(Refused):
         credentials.form(ENGINEER, "acme", "pop")
-    outcome = credentials.submit("acme", "pop", "U0CUST", GOOD)
+    outcome = credentials.submit(CUSTOMER, "acme", "pop", GOOD)
     assert isinstance(outcome, CredentialErrors)
     with database.session() as session:
         assert session.exec(select(Credential)).all() == []
@@ -114,7 +150,7 @@ def test_without_a_key_nothing_is_stored(database: Database) -> None:
 def test_bad_fields_are_named_and_nothing_is_stored(
     database: Database, fields: dict[str, str], field: str
 ) -> None:
-    outcome = service(database).submit("acme", "pop", "U0CUST", {**GOOD, **fields})
+    outcome = service(database).submit(CUSTOMER, "acme", "pop", {**GOOD, **fields})
     assert isinstance(outcome, CredentialErrors)
     assert field in outcome.errors
     assert SECRET not in repr(outcome)
@@ -206,8 +242,10 @@ def submit_view(
     values: dict[str, str],
     *,
     ticked: dict[str, list[str]] | None = None,
+    user: str = "U0ENG",
 ) -> tuple[int, bytes]:
-    """Submit the credentials modal as Slack does: typed text, chosen options, ticked boxes."""
+    """Submit the credentials modal as Slack does: typed text, chosen options, ticked boxes.
+    `user` is who submits: the person the form was opened for (bot.send's default user)."""
     state: dict[str, Any] = {
         block: (
             {VALUE: {"type": "static_select", "selected_option": {"value": value}}}
@@ -222,7 +260,7 @@ def submit_view(
         }
     payload = {
         "type": "view_submission",
-        "user": {"id": "U0CUST", "team_id": "T0TEST"},
+        "user": {"id": user, "team_id": "T0TEST"},
         "team": {"id": "T0TEST"},
         "api_app_id": "A0CONNECT",
         "view": {**view, "id": "V0CRED", "state": {"values": state}},

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from bot import forms, limits, mrkdwn
 from bot.render import _TEMPLATES, Message, render
+from bot.view_seal import ViewSeal
 from commands import results
 from commands.checking import CheckPlan, CheckReport, DnsRecords, DomainRecords, StepMove
 from commands.checks.publish import MxLine, RecordsToPublish
@@ -595,8 +596,20 @@ credential_forms = st.builds(
 )
 
 
+_SEAL = ViewSeal("properties")
+
+
+def _sealed(data: dict[str, object]) -> str:
+    return _SEAL.seal(data, user_id="U0ENG", channel_id="C0ACME")
+
+
 @PROPERTY
-@given(st.one_of(forms_rfi.map(forms.rfi_view), credential_forms.map(forms.credentials_view)))
+@given(
+    st.one_of(
+        forms_rfi.map(lambda form: forms.rfi_view(form, _sealed)),
+        credential_forms.map(lambda form: forms.credentials_view(form, _sealed)),
+    )
+)
 def test_every_modal_is_within_limits(view: Any) -> None:
     data = view.to_dict()  # slack_sdk checks title, blocks and ids here
     assert limits.view_problems(data) == []
@@ -699,7 +712,8 @@ def test_the_grammar_parses_or_says_why(text: str) -> None:
 def test_no_command_makes_the_router_raise(router: Router, caller: Caller, text: str) -> None:
     reply = router.handle_text(caller, text)
     if isinstance(reply, CredentialForm):
-        assert limits.view_problems(forms.credentials_view(reply).to_dict()) == []
+        view = forms.credentials_view(reply, _sealed)
+        assert limits.view_problems(view.to_dict()) == []
         return
     assert type(reply) in _TEMPLATES, type(reply)
     check_message(render(reply))

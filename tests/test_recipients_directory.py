@@ -41,6 +41,7 @@ from store.db import Database
 from store.models import AuditEvent, Credential, Onboarding, Recipient
 
 ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST", role=Role.ENGINEER)
+CUSTOMER = Caller("U0CUST", "C0ACME", "T0CUST")  # a customer contact in acme's channel
 PROFILE = {"gateway": "Test Gateway", "version": 1, "regions": {"eu": {"name": "Test Europe"}}}
 CONTACTS = "Jane, jane@acme.test, primary\nRaj, raj@acme.test, technical"
 
@@ -97,7 +98,7 @@ class World:
         return values
 
     def login(self, **changes: str) -> CredentialsSaved:
-        saved = self.credentials.submit("acme", "ldap", "U0CUST", self.fields(**changes))
+        saved = self.credentials.submit(CUSTOMER, "acme", "ldap", self.fields(**changes))
         assert isinstance(saved, CredentialsSaved), saved
         return saved
 
@@ -135,9 +136,9 @@ def expected_addresses() -> set[str]:
 def test_ldap_credentials_are_validated_field_by_field(world: World) -> None:
     world.open()
     bad = world.credentials.submit(
+        CUSTOMER,
         "acme",
         "ldap",
-        "U0CUST",
         world.fields(
             base_dn="dc=acme,,dc",
             directory_type="novell",
@@ -148,7 +149,7 @@ def test_ldap_credentials_are_validated_field_by_field(world: World) -> None:
     assert isinstance(bad, CredentialErrors)
     assert set(bad.errors) == {"base_dn", "directory_type", "ca_pem", "username"}
     # Plain LDAP needs the explicit acknowledgement that the password travels in clear.
-    plain = world.credentials.submit("acme", "ldap", "U0CUST", world.fields(security="plain"))
+    plain = world.credentials.submit(CUSTOMER, "acme", "ldap", world.fields(security="plain"))
     assert isinstance(plain, CredentialErrors)
     assert "in clear" in plain.errors["plain_ok"]
     with world.database.session() as session:

@@ -25,6 +25,7 @@ from store.db import Database
 from store.models import CheckRun, Onboarding, Reminder, StepStatus
 
 ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST", role=Role.ENGINEER)
+CUSTOMER = Caller("U0CUST", "C0ACME", "T0CUST")  # a customer contact in acme's channel
 CONTACTS = "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical"
 
 
@@ -233,8 +234,8 @@ def test_rfi_nudge_is_rearmed_on_activity_and_dropped_when_complete(database: Da
     assert len(pending) == 1
     assert pending[0].id != first.id
     outcome = router.rfi.submit_form(
+        CUSTOMER,
         "acme",
-        "U0CUST",
         {
             "contacts": CONTACTS,
             "outbound_ips": "127.0.0.3",

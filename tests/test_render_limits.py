@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
-from test_rfi_service import CONTACTS, started
+from test_rfi_service import CONTACTS, CUSTOMER, ENGINEER, started
 
 from bot import forms, limits, mrkdwn
 from bot.render import render
+from bot.view_seal import ViewSeal
 from commands.results import Listing, ListItem, OnboardingView, Status, StepView
 from commands.rfi.questions import QUESTIONS
 from commands.rfi.service import AnswerLine, Form, FormField, Summary, ThreadReply
@@ -89,12 +90,18 @@ def test_a_listing_that_is_cut_says_how_to_find_one() -> None:
 
 def test_a_modal_keeps_to_100_blocks_and_says_where_the_rest_are() -> None:
     fields = tuple(FormField(QUESTIONS[n % len(QUESTIONS)], "x") for n in range(150))
-    view = forms.rfi_view(Form("acme", "Acme " * 1_000, fields)).to_dict()
+    seal = ViewSeal("test")
+    view = forms.rfi_view(
+        Form("acme", "Acme " * 1_000, fields),
+        lambda data: seal.seal(data, user_id="U0ENG", channel_id="C0ACME"),
+    ).to_dict()
     assert len(view["blocks"]) == limits.MODAL_BLOCKS
     assert limits.view_problems(view) == []
     assert view["blocks"][-1]["type"] == "context"
     assert "answer them in the RFI thread" in view["blocks"][-1]["elements"][0]["text"]
-    assert len(forms.kept(forms.metadata(view))) == 150 - 98  # not shown, so kept as they are
+    opened = seal.open(view["private_metadata"], user_id="U0ENG")
+    assert opened is not None
+    assert len(forms.kept(opened.data)) == 150 - 98  # not shown, so kept as they are
 
 
 def test_step_state_is_shown_even_in_a_cut_status() -> None:
@@ -123,22 +130,28 @@ def test_an_answer_too_long_for_a_form_field_is_left_out_of_the_form_and_kept(
         "journaling": "pop",
         "directory": "none",
     }
-    assert isinstance(router.rfi.submit_form("acme", "U0CUST", fields), ThreadReply)
+    assert isinstance(router.rfi.submit_form(CUSTOMER, "acme", fields), ThreadReply)
 
-    view = forms.rfi_view(router.rfi.form("acme")).to_dict()
+    seal = ViewSeal("test")
+    view = forms.rfi_view(
+        router.rfi.form(ENGINEER, "acme"),
+        lambda data: seal.seal(data, user_id="U0ENG", channel_id="C0ACME"),
+    ).to_dict()
     assert limits.view_problems(view) == []
     inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
     assert "domains" not in inputs
     (note,) = [b for b in view["blocks"] if b.get("block_id") == "domains"]
     assert "250 values" in note["text"]["text"]
     assert "`change domains`" in note["text"]["text"]
-    meta = forms.metadata(view)
+    opened = seal.open(view["private_metadata"], user_id="U0ENG")
+    assert opened is not None
+    meta = opened.data
     assert forms.kept(meta) == ("domains",)
 
     # Saving the form (which has no domains field) changes the rest and keeps the domains.
     state = {k: v for k, v in fields.items() if k != "domains"}
     saved = router.rfi.submit_form(
-        "acme", "U0ENG", {**state, "platform": "Exchange 2019"}, keep=forms.kept(meta)
+        ENGINEER, "acme", {**state, "platform": "Exchange 2019"}, keep=forms.kept(meta)
     )
     assert isinstance(saved, ThreadReply)
     with database.session() as session:

@@ -14,6 +14,7 @@ from store.db import Database
 from store.models import RfiAnswer
 
 ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST", role=Role.ENGINEER)
+CUSTOMER = Caller("U0CUST", "C0ACME", "T0CUST")  # a customer contact in acme's channel
 CONTACTS = "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical"
 
 
@@ -81,13 +82,13 @@ def test_the_form_saves_nothing_until_every_field_is_valid(database: Database) -
         "journaling": "pop",
         "directory": "",
     }
-    outcome = router.rfi.submit_form("acme", "U0CUST", fields)
+    outcome = router.rfi.submit_form(CUSTOMER, "acme", fields)
     assert isinstance(outcome, FormErrors)
     assert set(outcome.errors) == {"domains", "directory"}
     with database.session() as session:
         assert session.exec(select(RfiAnswer)).all() == []
     saved = router.rfi.submit_form(
-        "acme", "U0CUST", {**fields, "domains": "acme.example", "directory": "none"}
+        CUSTOMER, "acme", {**fields, "domains": "acme.example", "directory": "none"}
     )
     assert isinstance(saved, ThreadReply)
     assert saved.finished

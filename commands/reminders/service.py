@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from commands.checking import _follow
 from commands.checks.result import CheckStatus
-from commands.onboarding import Caller, Refused, find_onboarding
+from commands.onboarding import Caller, Refused, authorise, find_onboarding
 from commands.reminders import confirmations
 from commands.reminders.rules import DEFAULT_DELAYS, ReminderDelays
 from commands.reminders.when import BadTime, parse_due
@@ -104,8 +104,12 @@ class ReminderService:
     def list(self, caller: Caller, key: str | None) -> ReminderList:
         with self.db.session() as session:
             onboarding: Onboarding | None = None
-            if key is not None or (
-                caller.channel_id and queries.get_open_in_channel(session, caller.channel_id)
+            # Every open onboarding's reminders only for an engineer outside a bound channel;
+            # a customer contact always gets their channel's (or a refusal).
+            if (
+                key is not None
+                or not caller.is_engineer
+                or (caller.channel_id and queries.get_open_in_channel(session, caller.channel_id))
             ):
                 onboarding = find_onboarding(session, caller, key, verb="reminders")
             rows, total = reminder_queries.open_reminders(
@@ -221,16 +225,24 @@ class ReminderService:
         a channel bound to none."""
         row = store.get(session, reminder_id)
         onboarding = session.get(Onboarding, row.onboarding_id) if row else None
-        if row is None or onboarding is None:
-            raise Refused(
-                Text(
-                    "There is no reminder #{id}; {list} shows them with their ids.",
-                    id=str(reminder_id),
-                    list=Code("/connect reminders"),
-                )
+        missing = Refused(
+            Text(
+                "There is no reminder #{id}; {list} shows them with their ids.",
+                id=str(reminder_id),
+                list=Code("/connect reminders"),
             )
+        )
+        if row is None or onboarding is None:
+            raise missing
+        # Whoever asks must be allowed on the reminder's onboarding, as for a command: the id
+        # alone (typed, or a button's forgeable value) opens nothing. Another customer's
+        # reminder is answered like one that does not exist, so ids reveal nothing.
+        try:
+            authorise(session, caller, onboarding, verb="remind")
+        except Refused:
+            raise missing from None
         if clicked:
-            elsewhere = caller.channel_id is not None and caller.channel_id != row.channel_id
+            elsewhere = caller.channel_id != row.channel_id
         else:
             bound = (
                 queries.get_open_in_channel(session, caller.channel_id)

@@ -298,13 +298,10 @@ class RfiService:
             onboarding = find_onboarding(session, caller, key, verb="rfi")
             return _summary(session, onboarding)
 
-    def form(self, key: str, caller: Caller | None = None) -> Form:
-        """The RFI as a form; `caller` (from a button) must be allowed to act on `key`."""
+    def form(self, caller: Caller, key: str | None) -> Form:
+        """The RFI as a form, for a caller allowed to act on `key` (as for a command)."""
         with self.db.session() as session:
-            if caller is not None:
-                onboarding = find_onboarding(session, caller, key, verb="rfi")
-            else:
-                onboarding = _by_key(session, key)
+            onboarding = find_onboarding(session, caller, key, verb="rfi")
             _refuse_if_closed(onboarding)
             current = current_answers(session, onboarding)
             fields = tuple(
@@ -314,16 +311,22 @@ class RfiService:
             return Form(onboarding.key, onboarding.name, fields)
 
     def submit_form(
-        self, key: str, user_id: str, texts: Mapping[str, str], keep: Collection[str] = ()
+        self,
+        caller: Caller,
+        key: str | None,
+        texts: Mapping[str, str],
+        keep: Collection[str] = (),
     ) -> FormErrors | ThreadReply:
         """Every field is validated first; any error means nothing is saved.
 
-        `keep`: questions the form did not show (an answer too long for a form field): their
-        answers stay as they are."""
+        `caller` is who submitted: the onboarding is found for them as for a command, so a
+        form naming another customer's key is refused. `keep`: questions the form did not
+        show (an answer too long for a form field): their answers stay as they are."""
+        user_id = caller.user_id
         errors: dict[str, str] = {}
         parsed: dict[str, list[Any]] = {}
         with self.db.session(write=True) as session:
-            onboarding = _by_key(session, key, for_update=True)
+            onboarding = find_onboarding(session, caller, key, verb="rfi", for_update=True)
             _refuse_if_closed(onboarding)
             thread = self._thread(session, onboarding)
             for question in q.for_service(Service(onboarding.service)):
