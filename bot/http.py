@@ -161,4 +161,16 @@ def serve(
 ) -> None:
     log.info("serving Slack requests on http://%s:%d%s", host, port, EVENTS_PATH)
     wsgi = make_wsgi(app, db, signing_secret)
-    waitress.serve(wsgi, host=host, port=port, threads=threads, ident="connect-bot")
+    waitress.serve(
+        wsgi,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="connect-bot",
+        # Waitress takes the whole body before the app sees it, so the app's own check alone
+        # would let a 300 MB request be read first. With this bound waitress answers 413 from
+        # the Content-Length header, and stops reading a chunked body once it passes the bound.
+        # Waitress refuses at >= the bound (counting a chunked body with its framing), hence +1:
+        # exactly MAX_BODY bytes still reach the app, as _read_body allows.
+        max_request_body_size=MAX_BODY + 1,
+    )

@@ -1,4 +1,4 @@
-"""Slack request hygiene over real HTTP: signatures, replays and retried deliveries.
+"""Slack request hygiene over real HTTP: signatures, replays, retried deliveries, body size.
 
 A real `connect-bot serve`, the Slack stand-in, signed requests as Slack sends them. A refused
 request must leave no trace: no Web API or response_url call, no row changed, no body in the log.
@@ -7,10 +7,14 @@ A retried or replayed delivery must not repeat a side effect.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
+import threading
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 from urllib.error import HTTPError
 from urllib.request import ProxyHandler, Request, build_opener
@@ -29,6 +33,8 @@ from support.signing import (
 )
 from support.slack_standin import SlackStandIn
 from test_e2e_rfi import FULL, Thread, answer_rows, buttons, open_rfi, ts
+
+from bot.http import MAX_BODY
 
 _NO_PROXY = build_opener(ProxyHandler({}))
 WAIT = 10.0
@@ -373,3 +379,109 @@ def test_signed_junk_gets_400_and_the_bot_keeps_serving(bot: BotProcess) -> None
     assert bot.get("/healthz")[0] == 200
     assert bot.send("help").status == 200
     assert MARKER not in bot.log_text()
+
+
+# --------------------------------------------------------------------------- body size bound
+
+PROMPT = 5.0  # seconds; an answer that needs the body never comes, so this only bounds a failure
+
+
+def request_head(bot: BotProcess, headers: dict[str, str]) -> bytes:
+    lines = ["POST /slack/events HTTP/1.1", f"Host: {bot.host}:{bot.port}", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def exchange(bot: BotProcess, head: bytes, pieces: Iterable[bytes]) -> tuple[bytes, int, float]:
+    """Send `head` then `pieces` from a thread of their own while reading the answer here, so a
+    server that answers early is heard at once; return (answer, body bytes sent, seconds).
+
+    The answer is everything the server sent until it closed the connection. A server that
+    waits for more of the body answers nothing, and the test fails saying so.
+    """
+    sent = 0
+
+    def send(sock: socket.socket) -> None:
+        nonlocal sent
+        try:
+            sock.sendall(head)
+            for piece in pieces:
+                view = memoryview(piece)
+                while view:  # counted as the kernel takes it, so a refusal mid-piece counts too
+                    taken = sock.send(view)
+                    sent += taken
+                    view = view[taken:]
+        except OSError:  # the server has answered and closed: the rest is not wanted
+            pass
+
+    answer = b""
+    with socket.create_connection((bot.host, bot.port), timeout=PROMPT) as sock:
+        started = time.monotonic()
+        sender = threading.Thread(target=send, args=(sock,), daemon=True)
+        sender.start()
+        while True:
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                raise AssertionError(
+                    f"no answer within {PROMPT:g} s with {sent:,} body bytes sent: the server "
+                    f"is waiting for the rest of the body (got {answer[:200]!r})"
+                ) from None
+            except ConnectionResetError:  # closed with bytes of ours unread; the answer is kept
+                break
+            if not data:
+                break
+            answer += data
+        elapsed = time.monotonic() - started
+        with contextlib.suppress(OSError):  # (already gone after a reset)
+            sock.shutdown(socket.SHUT_RDWR)  # the sender stops now if it is still writing
+        sender.join(PROMPT)
+    return answer, sent, elapsed
+
+
+def status_of(answer: bytes) -> int:
+    assert answer.startswith(b"HTTP/1.1 "), answer[:200]
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_a_body_announced_too_large_is_refused_before_it_is_sent(bot: BotProcess) -> None:
+    """300 MB announced, 11 bytes sent: the 413 comes from the headers alone, at once."""
+    head = request_head(bot, {"Content-Type": FORM, "Content-Length": "300000000"})
+    answer, _, elapsed = exchange(bot, head, [b"payload=%7B"])
+    assert status_of(answer) == 413
+    assert elapsed < 2.0, f"413 after {elapsed:.2f} s"  # from the headers: milliseconds
+    assert bot.get("/healthz")[0] == 200
+
+
+def test_a_chunked_body_is_refused_once_it_passes_the_bound(bot: BotProcess) -> None:
+    """No length announced: the server reads up to the bound, then answers 413 although the
+    body has not ended (up to three times the bound is offered, never the final 0-chunk)."""
+    head = request_head(bot, {"Content-Type": FORM, "Transfer-Encoding": "chunked"})
+    chunk = b"%x\r\n%s\r\n" % (65536, b"a" * 65536)
+    answer, sent, _ = exchange(bot, head, [chunk] * (3 * MAX_BODY // len(chunk)))
+    assert status_of(answer) == 413
+    assert sent > MAX_BODY  # refused for its size, not for something else
+    assert bot.get("/healthz")[0] == 200
+
+
+@pytest.mark.parametrize(("size", "expected"), [(MAX_BODY, 401), (MAX_BODY + 1, 413)])
+def test_the_bound_is_one_megabyte_inclusive(bot: BotProcess, size: int, expected: int) -> None:
+    """The server's bound and the app's agree: exactly MAX_BODY bytes get as far as the
+    signature check (unsigned here: 401), one byte more is too large."""
+    head = request_head(bot, {"Content-Type": FORM, "Content-Length": str(size)})
+    answer, _, _ = exchange(bot, head, [b"a" * size])
+    assert status_of(answer) == expected
+
+
+def test_expect_continue_reads_no_more_than_the_bound(bot: BotProcess) -> None:
+    """With `Expect: 100-continue` waitress 3.0 says 100 Continue even to a length over its bound
+    (its send_continue clears the refusal), then refuses once the bound is read: a 300 MB
+    announcement still costs at most the bound, not the body."""
+    head = request_head(
+        bot,
+        {"Content-Type": FORM, "Content-Length": "300000000", "Expect": "100-continue"},
+    )
+    answer, sent, _ = exchange(bot, head, [b"a" * 65536] * (3 * MAX_BODY // 65536))
+    statuses = re.findall(rb"^HTTP/1\.1 (\d{3}) ", answer, re.MULTILINE)
+    assert statuses[-1] == b"413", answer[:300]
+    assert sent > MAX_BODY
