@@ -8,6 +8,8 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.dns_fixtures import make_test_profile
 from support.smtp_servers import (
     SilentServer,
@@ -19,6 +21,7 @@ from commands.probes import guard, net
 from commands.probes.guard import TargetRefused, TargetUnresolved, refusal, resolve_target
 from commands.probes.pop import PopCredentials
 from commands.probes.run import ProbePorts, run_probe_checks_async
+from commands.rfi.validators import Invalid, outbound_ips
 
 ip = ipaddress.ip_address
 
@@ -49,10 +52,64 @@ ip = ipaddress.ip_address
         ("2002:0a00:0001::1", "private"),  # 6to4 of 10.0.0.1
         ("8.8.8.8", None),
         ("2606:4700:4700::1111", None),
+        # IPv6 forms that carry an IPv4 address are judged by it (issue 16, section 4).
+        ("::127.0.0.1", "loopback"),  # IPv4-compatible
+        ("::ffff:0:7f00:1", "loopback"),  # SIIT
+        ("::ffff:0:a9fe:a9fe", "metadata"),
+        ("::169.254.169.254", "metadata"),
+        ("64:ff9b::7f00:1", "loopback"),
+        ("64:ff9b:1::a9fe:a9fe", "metadata"),  # local-use NAT64, /96 prefix
+        ("64:ff9b:1:a9:fe:a9fe::", "metadata"),  # the same with a /56 prefix
+        ("64:ff9b:1:a9fe:a9:fe00::", "metadata"),  # /48
+        ("64:ff9b:1:0:a9:fea9:fe00:0", "metadata"),  # /64
+        ("64:ff9b:1::808:808", "reserved"),  # the whole /48 is not public
+        ("2002:7f00:1::1", "loopback"),  # 6to4
+        ("2002:a9fe:a9fe::1", "metadata"),
+        ("2002::1", "unspecified"),  # 6to4 of 0.0.0.0
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback"),  # Teredo, client 127.0.0.1
+        ("2001:0:a9fe:a9fe::1", "metadata"),  # Teredo, server 169.254.169.254
+        ("2001:0:808:808:0:0:f7f7:f7f7", "reserved"),  # Teredo of public addresses
+        ("2a00:1450:4001::5efe:a9fe:a9fe", "metadata"),  # ISATAP interface id
+        ("2a00:1450:4001::200:5efe:a00:1", "private"),
+        ("::8.8.8.8", "reserved"),  # IPv4-compatible is deprecated even for a public address
+        ("::ffff:0:808:808", "reserved"),  # SIIT likewise
+        ("3fff::1", "documentation"),
+        ("3fff:fff:ffff::1", "documentation"),
+        ("5f00::1", "reserved"),  # SRv6 segment identifiers
+        ("2001:db8::1", "documentation"),
+        ("2001:2::1", "reserved"),  # benchmarking
+        ("fec0::1", "private"),
+        ("100::1", "reserved"),
+        ("4000::1", "reserved"),  # outside 2000::/3
+        ("192.88.99.1", "reserved"),
+        # Public, whichever Python runs (3.13's is_global says no to 2002::/16).
+        ("::ffff:8.8.8.8", None),
+        ("64:ff9b::808:808", None),  # what DNS64 answers on an IPv6-only host
+        ("2002:808:808::1", None),
+        ("2a00:1450:4001::200:5efe:808:808", None),
+        ("3fff:1000::1", None),  # just past 3fff::/20
     ],
 )
 def test_address_kinds(address: str, kind: str | None) -> None:
     assert guard.address_kind(ip(address)) == kind
+
+
+@pytest.mark.parametrize(
+    ("address", "words"),
+    [
+        ("::127.0.0.1", "::7f00:1 is the IPv4-compatible form of 127.0.0.1, which is a loopback"),
+        ("::ffff:0:7f00:1", "::ffff:0:7f00:1 is the SIIT form of 127.0.0.1, which is a loopback"),
+        ("64:ff9b:1::a9fe:a9fe", "local-use NAT64 form of 169.254.169.254, which is a cloud"),
+        ("2002:7f00:1::1", "2002:7f00:1::1 is the 6to4 form of 127.0.0.1"),
+        ("64:ff9b:1::808:808", "64:ff9b:1::808:808 (local-use NAT64, 64:ff9b:1::/48) is in a"),
+        ("3fff::1", "3fff::1 is a documentation address"),
+        ("5f00::1", "5f00::1 is in a reserved range"),
+    ],
+)
+def test_refusals_of_ipv6_forms_name_what_they_carry(address: str, words: str) -> None:
+    text = refusal(ip(address), allow_private=False)
+    assert text is not None
+    assert words in text
 
 
 def test_refusal_says_why_and_the_setting() -> None:
@@ -72,7 +129,26 @@ def test_allow_private_lets_private_kinds_through(address: str) -> None:
 
 @pytest.mark.parametrize(
     "address",
-    ["169.254.169.254", "fd00:ec2::254", "100.100.100.200", "224.0.0.1", "0.0.0.0", "::"],
+    [
+        "169.254.169.254",
+        "fd00:ec2::254",
+        "100.100.100.200",
+        "224.0.0.1",
+        "0.0.0.0",
+        "::",
+        # the metadata endpoint in every IPv6 form that carries an IPv4 address
+        "::ffff:169.254.169.254",
+        "::169.254.169.254",
+        "::ffff:0:a9fe:a9fe",
+        "64:ff9b::a9fe:a9fe",
+        "64:ff9b:1::a9fe:a9fe",
+        "64:ff9b:1:a9:fe:a9fe::",
+        "2002:a9fe:a9fe::1",
+        "2001:0:a9fe:a9fe::1",
+        "2001:0:4136:e378:8000:63bf:5601:5601",  # Teredo client 169.254.169.254 (inverted)
+        "2a00:1450:4001::5efe:a9fe:a9fe",
+        "64:ff9b::a83f:8110",  # Azure's wire server, 168.63.129.16
+    ],
 )
 def test_metadata_multicast_unspecified_refused_even_when_allowed(address: str) -> None:
     text = refusal(ip(address), allow_private=True)
@@ -194,3 +270,114 @@ def test_with_the_setting_on_loopback_is_probed(
     assert listeners[0].accepted == 1
     assert report.results[0].status is CheckStatus.UNKNOWN
     assert "did not answer within 0.5 s" in report.results[0].summary
+
+
+_V4_SAMPLES = st.sampled_from(
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "169.254.169.254",
+        "100.100.100.200",
+        "168.63.129.16",
+        "192.0.2.1",
+        "224.0.0.1",
+        "0.0.0.0",
+        "255.255.255.255",
+        "81.2.69.160",
+        "8.8.8.8",
+    ]
+).map(ipaddress.IPv4Address)
+_PREFIXES = st.sampled_from(
+    [
+        "::ffff:0:0",
+        "::",
+        "::ffff:0:0:0",
+        "64:ff9b::",
+        "64:ff9b:1::",
+        "2002::",
+        "2001::",
+        "2a00:1450:4001::5efe:0:0",
+        "2a00:1450:4001::",
+    ]
+).map(lambda text: int(ipaddress.IPv6Address(text)))
+
+
+@st.composite
+def _carrying(draw: st.DrawFn) -> ipaddress.IPv6Address:
+    """An IPv6 address with an IPv4 address where one of the forms puts it (or random bits)."""
+    prefix = draw(_PREFIXES)
+    v4 = int(draw(_V4_SAMPLES))
+    where = draw(st.sampled_from(["low", "6to4", "teredo-server", "random"]))
+    if where == "low":
+        return ipaddress.IPv6Address(prefix | v4)
+    if where == "6to4":
+        return ipaddress.IPv6Address(prefix | (v4 << 80))
+    if where == "teredo-server":
+        return ipaddress.IPv6Address(prefix | (v4 << 64) | (v4 ^ 0xFFFFFFFF))
+    return ipaddress.IPv6Address(prefix | draw(st.integers(0, 2**96 - 1)))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    address=st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6), _carrying()),
+    allow_private=st.booleans(),
+)
+def test_the_rfi_accepts_only_what_the_probes_accept(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_private: bool
+) -> None:
+    """One rule: an outbound IP the RFI takes is never refused when the checks probe it."""
+    try:
+        parsed = outbound_ips(str(address), allow_private=allow_private)
+    except Invalid:
+        return
+    (value,) = parsed.values
+    assert refusal(value.address, allow_private=allow_private) is None
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_forms_of_loopback_and_metadata_are_never_dialled(
+    smtp_world: SmtpWorld,
+    listeners: list[SilentServer],
+    monkeypatch: pytest.MonkeyPatch,
+    allow_private: bool,
+) -> None:
+    """Probes aimed at IPv6 forms of 127.0.0.1 (where the listeners are) and of the metadata
+    endpoint: the guard refuses each before a connection is opened. With the setting on, the
+    loopback forms are allowed like 127.0.0.1 itself, and only the metadata forms are sent."""
+    dialled: list[tuple[str, int]] = []
+    real_open = net.open_stream
+
+    async def spy(address: str, port: int, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        dialled.append((address, port))
+        return await real_open(address, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(net, "open_stream", spy)
+    port = listeners[0].port
+    loopback_forms = [
+        "::127.0.0.1",
+        "::ffff:0:7f00:1",
+        "64:ff9b:1::7f00:1",
+        "2002:7f00:1::1",
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",
+    ]
+    metadata_forms = ["64:ff9b:1::a9fe:a9fe", "64:ff9b::a9fe:a9fe", "::ffff:0:a9fe:a9fe"]
+    targets = metadata_forms if allow_private else loopback_forms + metadata_forms
+    report = asyncio.run(
+        run_probe_checks_async(
+            make_test_profile().region("eu"),
+            smtp_world.resolver(),
+            {"inbound"},
+            forwarding=[f"[{address}]:{port}" for address in targets],
+            allow_private=allow_private,
+            timeout=1.0,
+        )
+    )
+    assert dialled == []
+    assert all(listener.accepted == 0 for listener in listeners)
+    (routes,) = report.results
+    assert routes.status is CheckStatus.FAIL
+    assert routes.summary.count("not probed") == len(targets)
+    for address in targets:
+        assert f"{address} port {port}: not probed" in routes.summary
+    assert "which is a loopback address" in routes.summary or allow_private
+    assert "which is a cloud metadata endpoint, never probed" in routes.summary

@@ -14,15 +14,19 @@ Shared rules for all answers:
 - Slack's link syntax `<mailto:jane@acme.com|jane@acme.com>` / `<http://acme.com|acme.com>` /
   `<http://acme.com>` is unwrapped to the text the person typed.
 
-Address policy (outbound IPs and IP literals among the forwarding hosts): refused with the reason
-are private (RFC 1918, fc00::/7, fec0::/10), loopback, link-local, shared CGNAT (100.64.0.0/10),
-multicast, unspecified, documentation (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24,
-2001:db8::/32, 3fff::/20) and other reserved ranges (0.0.0.0/8, 240.0.0.0/4, IETF protocol
-assignments, benchmarking, NAT64, Teredo, IPv6 outside 2000::/3, and what Python's ipaddress
-does not count as global). `allow_private=True` (the
-CONNECT_ALLOW_PRIVATE_TARGETS setting) accepts private, loopback, shared and link-local
-addresses, the ones that exist inside a site; documentation, multicast, unspecified and reserved
-addresses stay refused, since no real host has them.
+Address policy (outbound IPs and IP literals among the forwarding hosts): an address is classified
+by the probes' guard (`commands.probes.guard.classify`), the one rule for both, so an answer
+accepted here is not refused when the checks run. Refused with the reason are cloud metadata
+endpoints, private (RFC 1918, fc00::/7, fec0::/10), loopback, link-local, shared CGNAT
+(100.64.0.0/10), multicast, unspecified, documentation (192.0.2.0/24, 198.51.100.0/24,
+203.0.113.0/24, 2001:db8::/32, 3fff::/20) and other reserved ranges (0.0.0.0/8, 240.0.0.0/4, IETF
+protocol assignments, benchmarking, 5f00::/16, IPv6 outside 2000::/3), and an IPv6 form that
+carries such an IPv4 address (mapped, IPv4-compatible, SIIT, NAT64, 6to4, Teredo, ISATAP; the
+deprecated IPv4-compatible and SIIT forms, Teredo and local-use NAT64 64:ff9b:1::/48 even when
+what they carry is public).
+`allow_private=True` (the CONNECT_ALLOW_PRIVATE_TARGETS setting) accepts private, loopback,
+shared and link-local addresses, the ones that exist inside a site; metadata, documentation,
+multicast, unspecified and reserved addresses stay refused, since no real host has them.
 
 Names (domains, host names): a public ICANN suffix from the bundled Public Suffix List is required
 (so `acme.local`, `acme.corp` and bare suffixes such as `co.uk` are refused), except that the
@@ -47,6 +51,8 @@ import idna
 from email_validator import EmailNotValidError, validate_email
 from publicsuffixlist import PublicSuffixList
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator, model_validator
+
+from commands.probes import guard
 
 __all__ = [
     "EXCHANGE_VERSIONS",
@@ -369,6 +375,7 @@ def _is_none(text: str) -> bool:
 # --------------------------------------------------------------------------- IP addresses
 
 _KIND_REASONS = {
+    "metadata": "is a cloud metadata endpoint, not a mail server",
     "private": "is a private address, used only inside a network",
     "loopback": "is a loopback address: it means 'this machine' to whoever uses it",
     "link-local": "is a link-local address, valid only on one network segment",
@@ -382,79 +389,22 @@ _KIND_REASONS = {
     "reserved": "is in a reserved range that is not used on the Internet",
     "broadcast": "is the broadcast address, not the address of one server",
 }
-_ALLOWED_WHEN_PRIVATE = frozenset({"private", "loopback", "link-local", "shared"})
-
-_V4_RANGES: list[tuple[ipaddress.IPv4Network, str]] = [
-    (ipaddress.IPv4Network(net), kind)
-    for net, kind in (
-        ("0.0.0.0/32", "unspecified"),
-        ("0.0.0.0/8", "reserved"),
-        ("10.0.0.0/8", "private"),
-        ("100.64.0.0/10", "shared"),
-        ("127.0.0.0/8", "loopback"),
-        ("169.254.0.0/16", "link-local"),
-        ("172.16.0.0/12", "private"),
-        ("192.0.0.0/24", "reserved"),
-        ("192.0.2.0/24", "documentation"),
-        ("192.88.99.0/24", "reserved"),
-        ("192.168.0.0/16", "private"),
-        ("198.18.0.0/15", "reserved"),
-        ("198.51.100.0/24", "documentation"),
-        ("203.0.113.0/24", "documentation"),
-        ("224.0.0.0/4", "multicast"),
-        ("255.255.255.255/32", "broadcast"),
-        ("240.0.0.0/4", "reserved"),
-    )
-]
-_V6_RANGES: list[tuple[ipaddress.IPv6Network, str]] = [
-    (ipaddress.IPv6Network(net), kind)
-    for net, kind in (
-        ("::/128", "unspecified"),
-        ("::1/128", "loopback"),
-        ("64:ff9b::/96", "reserved"),
-        ("64:ff9b:1::/48", "reserved"),
-        ("100::/64", "reserved"),
-        ("2001::/32", "reserved"),
-        ("2001:10::/28", "reserved"),
-        ("2001:20::/28", "reserved"),
-        ("2001:db8::/32", "documentation"),
-        ("3fff::/20", "documentation"),
-        ("fc00::/7", "private"),
-        ("fe80::/10", "link-local"),
-        ("fec0::/10", "private"),
-        ("ff00::/8", "multicast"),
-    )
-]
-_V6_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
-
-
-def _address_kind(address: IPAddress) -> tuple[str, str] | None:
-    """(kind, range) when the address is not an ordinary public one, else None."""
-    if isinstance(address, ipaddress.IPv4Address):
-        for net4, kind in _V4_RANGES:
-            if address in net4:
-                return kind, str(net4)
-        if not address.is_global:
-            return "reserved", "a reserved range"
-        return None
-    for net6, kind in _V6_RANGES:
-        if address in net6:
-            return kind, str(net6)
-    if address not in _V6_GLOBAL_UNICAST:
-        return "reserved", "outside 2000::/3, the IPv6 unicast space in use"
-    if not address.is_global:
-        return "reserved", "a reserved range"
-    return None
+# What an answer may hold with CONNECT_ALLOW_PRIVATE_TARGETS: addresses that exist inside a site.
+# A subset of what the probes then accept, so an accepted answer is never refused by the checks.
+_ALLOWED_WHEN_PRIVATE = guard.ALLOWED_WHEN_PRIVATE - {"documentation", "reserved"}
 
 
 def _check_policy(address: IPAddress, allow_private: bool, advice: str, example: str) -> None:
-    found = _address_kind(address)
+    # The probes' classification (commands/probes/guard.py), so both judge an address alike.
+    found = guard.classify(address)
     if found is None:
         return
-    kind, net = found
-    if allow_private and kind in _ALLOWED_WHEN_PRIVATE:
+    if allow_private and found.kind in _ALLOWED_WHEN_PRIVATE:
         return
-    raise Invalid(f"{address} {_KIND_REASONS[kind]} ({net}). {advice}", example)
+    reason = _KIND_REASONS[found.kind]
+    if found.form is None and found.kind != "metadata":  # a form names its range itself
+        reason = f"{reason} ({found.network})"
+    raise Invalid(f"{guard.describe(address, found, reason)}. {advice}", example)
 
 
 _DOTTED_QUAD = re.compile(r"\d+(?:\.\d+){3}")
