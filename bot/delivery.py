@@ -50,8 +50,8 @@ class SlackSurface:
             raise RuntimeError("a form needs the trigger_id of the command that asked for it")
         seal = self.seal
 
-        def sealed(data: dict[str, object]) -> str:
-            return seal.seal(data, user_id=caller.user_id, channel_id=caller.channel_id)
+        def sealed(form: str, data: dict[str, object]) -> str:
+            return seal.seal(form, data, user_id=caller.user_id, channel_id=caller.channel_id)
 
         self.client.views_open(
             trigger_id=self.trigger_id, view=forms.credentials_view(form, sealed)

@@ -37,9 +37,9 @@ INPUT_LIMIT = 3_000
 ERROR_LIMIT = 150
 
 
-# Turns a form's own values into its sealed private_metadata (bot/view_seal.py), bound to the
-# person and channel it is opened for.
-Sealer = Callable[[dict[str, object]], str]
+# Turns a form's callback id and own values into its sealed private_metadata
+# (bot/view_seal.py), bound to the person and channel it is opened for.
+Sealer = Callable[[str, dict[str, object]], str]
 
 
 def rfi_view(form: Form, seal: Sealer) -> View:
@@ -93,7 +93,7 @@ def rfi_view(form: Form, seal: Sealer) -> View:
         title=_cut("Request for information", TITLE_LIMIT),
         submit="Save",
         close="Cancel",
-        private_metadata=seal({"key": form.key, "keep": kept}),
+        private_metadata=seal(RFI_FORM_CALLBACK, {"key": form.key, "keep": kept}),
         blocks=blocks,
     )
 
@@ -188,7 +188,7 @@ def credentials_view(form: CredentialForm, seal: Sealer) -> View:
         title=_cut("Login details", TITLE_LIMIT),
         submit="Save",
         close="Cancel",
-        private_metadata=seal({"key": form.key, "kind": form.kind}),
+        private_metadata=seal(CREDENTIALS_CALLBACK, {"key": form.key, "kind": form.kind}),
         blocks=blocks,
     )
 

@@ -79,7 +79,7 @@ def register(
     zones = UserZones()
 
     def submitter(
-        body: dict[str, Any], view: dict[str, Any]
+        form: str, body: dict[str, Any], view: dict[str, Any]
     ) -> tuple[Caller, Mapping[str, object]]:
         """Who submitted a modal, where it was opened, and what its sealed metadata says.
 
@@ -87,7 +87,7 @@ def register(
         form was opened); a miss asks users.info once. A seal that is forged, replayed by
         someone else or expired names nothing: refused before any onboarding is looked up."""
         user = body["user"]["id"]
-        opened = seal.open(view.get("private_metadata"), user_id=user)
+        opened = seal.open(form, view.get("private_metadata"), user_id=user)
         if opened is None:
             raise Refused(FORM_EXPIRED)
         caller = with_role(Caller(user_id=user, channel_id=opened.channel_id, team_id=_team(body)))
@@ -205,8 +205,8 @@ def register(
                 client.chat_postEphemeral(channel=channel, user=user, text=refusal.text)
                 return
 
-            def sealed(data: dict[str, object]) -> str:
-                return seal.seal(data, user_id=user, channel_id=channel)
+            def sealed(form: str, data: dict[str, object]) -> str:
+                return seal.seal(form, data, user_id=user, channel_id=channel)
 
             client.views_open(trigger_id=trigger, view=forms.rfi_view(form, sealed))
 
@@ -218,7 +218,7 @@ def register(
     ) -> None:
         texts = forms.answers(view)
         try:
-            caller, meta = submitter(body, view)
+            caller, meta = submitter(forms.RFI_FORM_CALLBACK, body, view)
             outcome = router.rfi.submit_form(
                 caller, str(meta.get("key", "")), texts, keep=forms.kept(meta)
             )
@@ -244,7 +244,7 @@ def register(
     ) -> None:
         fields = forms.credential_fields(view)
         try:
-            caller, meta = submitter(body, view)
+            caller, meta = submitter(forms.CREDENTIALS_CALLBACK, body, view)
             outcome = router.credentials.submit(
                 caller, str(meta.get("key", "")), str(meta.get("kind", "")), fields
             )

@@ -2,10 +2,10 @@
 
 Slack hands a modal's `private_metadata` back on submission exactly as the bot wrote it, but a
 forged or replayed payload can carry anything. The metadata says which onboarding a form is for
-and in which channel it was opened, so it is sealed: an HMAC over what it names, the person it
-was opened for and an expiry. A submission whose seal is wrong, late or someone else's names no
-onboarding at all; one whose seal holds is still checked against the submitter, through the same
-access function as a command.
+and in which channel it was opened, so it is sealed: an HMAC over what it names, the form it is
+for, the person it was opened for and an expiry. A submission whose seal is wrong, late or
+someone else's names no onboarding at all; one whose seal holds is still checked against the
+submitter, through the same access function as a command.
 """
 
 from __future__ import annotations
@@ -40,8 +40,12 @@ class ViewSeal:
         self._key = hmac.new(material, _CONTEXT, hashlib.sha256).digest()
         self._clock = clock
 
-    def seal(self, data: Mapping[str, object], *, user_id: str, channel_id: str | None) -> str:
+    def seal(
+        self, form: str, data: Mapping[str, object], *, user_id: str, channel_id: str | None
+    ) -> str:
+        """`form` is the modal's callback id: a seal made for one form opens no other."""
         body = {
+            "f": form,
             "d": dict(data),
             "u": user_id,
             "c": channel_id,
@@ -49,8 +53,8 @@ class ViewSeal:
         }
         return json.dumps({**body, "s": self._sign(body)}, separators=(",", ":"))
 
-    def open(self, metadata: str | None, *, user_id: str) -> Opened | None:
-        """The form's metadata if it was sealed here, for `user_id`, and has not expired."""
+    def open(self, form: str, metadata: str | None, *, user_id: str) -> Opened | None:
+        """The metadata if it was sealed here for this form and `user_id`, and is not late."""
         try:
             value = json.loads(metadata or "")
         except ValueError:
@@ -62,7 +66,8 @@ class ViewSeal:
             return None
         data, owner, channel, expiry = (value.get(k) for k in ("d", "u", "c", "e"))
         if (
-            not isinstance(data, dict)
+            value.get("f") != form
+            or not isinstance(data, dict)
             or owner != user_id
             or not isinstance(expiry, int)
             or expiry < self._clock()

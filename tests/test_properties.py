@@ -599,8 +599,8 @@ credential_forms = st.builds(
 _SEAL = ViewSeal("properties")
 
 
-def _sealed(data: dict[str, object]) -> str:
-    return _SEAL.seal(data, user_id="U0ENG", channel_id="C0ACME")
+def _sealed(form: str, data: dict[str, object]) -> str:
+    return _SEAL.seal(form, data, user_id="U0ENG", channel_id="C0ACME")
 
 
 @PROPERTY

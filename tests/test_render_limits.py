@@ -93,13 +93,13 @@ def test_a_modal_keeps_to_100_blocks_and_says_where_the_rest_are() -> None:
     seal = ViewSeal("test")
     view = forms.rfi_view(
         Form("acme", "Acme " * 1_000, fields),
-        lambda data: seal.seal(data, user_id="U0ENG", channel_id="C0ACME"),
+        lambda form, data: seal.seal(form, data, user_id="U0ENG", channel_id="C0ACME"),
     ).to_dict()
     assert len(view["blocks"]) == limits.MODAL_BLOCKS
     assert limits.view_problems(view) == []
     assert view["blocks"][-1]["type"] == "context"
     assert "answer them in the RFI thread" in view["blocks"][-1]["elements"][0]["text"]
-    opened = seal.open(view["private_metadata"], user_id="U0ENG")
+    opened = seal.open(forms.RFI_FORM_CALLBACK, view["private_metadata"], user_id="U0ENG")
     assert opened is not None
     assert len(forms.kept(opened.data)) == 150 - 98  # not shown, so kept as they are
 
@@ -135,7 +135,7 @@ def test_an_answer_too_long_for_a_form_field_is_left_out_of_the_form_and_kept(
     seal = ViewSeal("test")
     view = forms.rfi_view(
         router.rfi.form(ENGINEER, "acme"),
-        lambda data: seal.seal(data, user_id="U0ENG", channel_id="C0ACME"),
+        lambda form, data: seal.seal(form, data, user_id="U0ENG", channel_id="C0ACME"),
     ).to_dict()
     assert limits.view_problems(view) == []
     inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
@@ -143,7 +143,7 @@ def test_an_answer_too_long_for_a_form_field_is_left_out_of_the_form_and_kept(
     (note,) = [b for b in view["blocks"] if b.get("block_id") == "domains"]
     assert "250 values" in note["text"]["text"]
     assert "`change domains`" in note["text"]["text"]
-    opened = seal.open(view["private_metadata"], user_id="U0ENG")
+    opened = seal.open(forms.RFI_FORM_CALLBACK, view["private_metadata"], user_id="U0ENG")
     assert opened is not None
     meta = opened.data
     assert forms.kept(meta) == ("domains",)
