@@ -3,19 +3,40 @@
 The layout: a header cell `email` somewhere in A1 to M99, with `name` directly to its right;
 the rows below it are recipients. Every row is checked (address syntax with email-validator and
 no DNS, the domain among the RFI's) and problems carry their row number, so the person can fix
-the file. CSV and XLSX rows are read as a stream (XLSX by xlsx.py, whose shared strings wait
-in a temporary SQLite file); XLS goes through calamine, which holds the sheet's cells (in Rust)
-while they are read, bounded by the format's 65,536 rows. Nothing here remembers the rows
-already seen: duplicates are found by the store once the rows are staged
-(store/recipients.py), so memory does not grow with the file.
+the file. Nothing here remembers the rows already seen: duplicates are found by the store once
+the rows are staged (store/recipients.py), so memory does not grow with the file.
+
+CSV is read here, as a stream. XLSX and XLS are read by calamine (Rust), in a child process with
+its own memory and CPU limits, because calamine on an untrusted file is not safe in the bot's
+own process: it holds the sheet as a dense grid, so a few bytes naming a cell at XFD1048576 ask
+it for 512 GiB and Rust aborts the process that cannot have them; and a read in Rust cannot be
+stopped from Python when the import's time is up, while a child can be killed. Before calamine
+opens an XLSX, the child refuses a zip whose parts would unpack past a bound or far past their
+packed size (a zip bomb). The child writes the first columns of the first sheet as CSV to a
+temporary file (of a bounded size), which is then read like any CSV.
+
+Every read runs against a `Budget` (the import's time): the child gets what is left of it, and
+the rows are checked against it as they stream, so a file that costs too much is stopped with a
+clear message and nothing imported.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
+import io
+import logging
+import math
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import (
@@ -32,9 +53,53 @@ MAX_OUTSIDE_DOMAINS = 100  # domains outside the RFI named in the report; the re
 MAX_DOMAINS_REMEMBERED = 1_024  # valid domains whose verdict is reused (a file has a handful)
 _LOWERCASED_MAILBOXES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)  # postmaster@ and the like
 
+# Bounds for whatever reads a file. The largest real list is 100,000 rows: as XLSX that is a
+# sheet of about 15 MiB packed about 10 to 1, read and imported in under 10 s.
+BUDGET_SECONDS = 60.0  # an import's time, from its files being on disk to its rows staged
+MAX_PART_BYTES = 64 << 20  # any part of an XLSX, unpacked
+MAX_PACKING = 100  # unpacked size over packed size, for a part ...
+PACKING_FROM = 1 << 20  # ... of more than 1 MiB (smaller ones cost nothing, however packed)
+READER_MEMORY = 512 << 20  # the reader child's address space; 100,000 rows take about 40 MiB
+READER_OUTPUT = 64 << 20  # the text it gives, as CSV; 100,000 rows give about 5 MiB
+MAX_ROWS = 1_048_576  # Excel's last row
+MAX_CELL_CHARS = 32_767  # what an Excel cell holds
+CLOCK_EVERY = 1_000  # rows read between two looks at the budget
+REFUSED = 3  # the reader child's exit code when it refuses the file (its reason on stderr)
+OUT_OF_MEMORY = 4  # ... when Python's memory ran out (Rust aborts instead)
+TOO_MUCH_TEXT = 5  # ... and when its output reached READER_OUTPUT
+
+log = logging.getLogger(__name__)
+
 
 class NotASpreadsheet(ValueError):
     """The file cannot be read as CSV, XLSX or XLS, or has no `email` header: says which."""
+
+
+class OutOfTime(NotASpreadsheet):
+    """The import's time budget ran out while this file was read."""
+
+
+@dataclass
+class Budget:
+    """The time an import may take. Every reader of the import looks at this one clock, so
+    several files share it, and so do the reading and the staging of their rows."""
+
+    seconds: float = BUDGET_SECONDS
+    started: float = field(default_factory=time.monotonic)
+
+    def left(self) -> float:
+        return self.seconds - (time.monotonic() - self.started)
+
+    def check(self, name: str) -> None:
+        if self.left() <= 0:
+            raise self.spent(name)
+
+    def spent(self, name: str) -> OutOfTime:
+        return OutOfTime(
+            f"{name} took more than {self.seconds:g} s to read, far longer than a list of "
+            "100,000 recipients takes, so I stopped; nothing was imported. Split the list "
+            "into smaller files, or save it as CSV."
+        )
 
 
 @dataclass(frozen=True)
@@ -99,15 +164,22 @@ def _looks_like_text(head: bytes) -> bool:
     return controls <= len(head) // 100  # a CSV has next to no control bytes
 
 
-def read_cells(path: Path) -> Iterator[list[str]]:
-    """Each row of the first sheet as text cells (empty string for an empty cell)."""
+def read_cells(
+    path: Path, *, name: str | None = None, budget: Budget | None = None
+) -> Iterator[list[str]]:
+    """Each row of the first sheet as text cells (empty string for an empty cell), column A
+    first and row 1 first, within `budget` (default: a budget of its own). `name` is the file's
+    name as its owner knows it, for the format and the messages (default: the path's)."""
+    name = name or path.name
+    budget = budget or Budget()
     with path.open("rb") as handle:
         head = handle.read(4096)  # enough to tell text from binary, not just the magic
-    kind = kind_of(path.name, head)
-    if kind in ("xlsx", "xls"):
-        yield from _workbook_rows(path, kind)
-    else:
-        yield from _csv_rows(path)
+    kind = kind_of(name, head)
+    rows = _csv_rows(path, name) if kind == "csv" else _workbook_rows(path, kind, name, budget)
+    for count, row in enumerate(rows):
+        if count % CLOCK_EVERY == 0:
+            budget.check(name)
+        yield row
 
 
 def check(
@@ -204,15 +276,7 @@ class Addresses:
         return f"{valid.local_part}@{ascii_domain}"
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _csv_rows(path: Path) -> Iterator[list[str]]:
+def _csv_rows(path: Path, name: str) -> Iterator[list[str]]:
     with path.open("rb") as handle:
         sample = handle.read(65536)
     try:
@@ -229,39 +293,197 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
         try:
             yield from csv.reader(handle, dialect)
         except csv.Error as exc:
-            raise NotASpreadsheet(f"{path.name} is not readable as CSV: {exc}") from None
+            raise NotASpreadsheet(f"{name} is not readable as CSV: {exc}") from None
 
 
-def _workbook_rows(path: Path, kind: str) -> Iterator[list[str]]:
-    if kind == "xlsx":
-        from commands.recipients import xlsx  # imported here: it imports this module
+# --- XLSX and XLS: calamine in a child process ------------------------------------------------
 
-        # Only the columns the header can be in, and the one to its right, are ever read.
-        return xlsx.rows(path, columns=HEADER_COLUMNS + 1)
-    return _xls_rows(path)
+# The child runs the project's own code, found where this file is, in an isolated interpreter
+# (-I: no PYTHON* variables, no user site, not the working directory).
+_CHILD = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from commands.recipients.spreadsheet import reader_child; "
+    "sys.exit(reader_child(sys.argv[2:]))"
+)
+_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _xls_rows(path: Path) -> Iterator[list[str]]:
-    """XLS through calamine (Rust), which holds the sheet while it is read: an XLS sheet stops
-    at 65,536 rows, so that is bounded."""
-    from python_calamine import CalamineWorkbook  # imported here: CSV does without it
+def _workbook_rows(path: Path, kind: str, name: str, budget: Budget) -> Iterator[list[str]]:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        _run_reader(path, kind, name, budget, out, err)
+        out.seek(0)
+        yield from csv.reader(io.TextIOWrapper(out, encoding="utf-8", newline=""))
 
+
+def _run_reader(
+    path: Path, kind: str, name: str, budget: Budget, out: IO[bytes], err: IO[bytes]
+) -> None:
+    """Run the reader child on `path`, its rows into `out`; raise what it found wrong."""
+    left = budget.left()
+    if left <= 0:
+        raise budget.spent(name)
+    columns = HEADER_COLUMNS + 1  # the header's columns and the one right of them
+    command = [sys.executable, "-I", "-X", "utf8", "-c", _CHILD, str(_ROOT)]
+    command += [str(path), kind, name, str(columns), str(math.ceil(left))]
     try:
-        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
-        rows = sheet.iter_rows()
+        done = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            # Nothing of the bot's environment (tokens, the database's URL) for a process that
+            # parses untrusted bytes; and Rust's panic messages without a backtrace.
+            env={"RUST_BACKTRACE": "0"},
+            timeout=left,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:  # subprocess.run has killed it
+        raise budget.spent(name) from None
+    if done.returncode == 0:
+        return
+    err.seek(0)
+    said = err.read(4096).decode("utf-8", "replace").strip()
+    if done.returncode == REFUSED:
+        raise NotASpreadsheet(said)
+    if done.returncode == -signal.SIGXCPU:  # its own CPU limit, should the timeout not come
+        raise budget.spent(name)
+    if done.returncode in (OUT_OF_MEMORY, -signal.SIGABRT, -signal.SIGKILL):
+        # Rust aborts when an allocation fails; the kernel's OOM killer kills.
+        raise NotASpreadsheet(_too_big_to_read(name))
+    if done.returncode == TOO_MUCH_TEXT:
+        raise NotASpreadsheet(
+            f"{name} holds more text than any recipient list (over {READER_OUTPUT >> 20} MiB "
+            f"in its first {columns} columns). Keep only the list in the file, or save it as CSV."
+        )
+    log.warning("the spreadsheet reader stopped with exit code %s: %s", done.returncode, said)
+    raise NotASpreadsheet(f"{name} is not a readable {kind.upper()} file (the reader stopped).")
+
+
+def _too_big_to_read(name: str) -> str:
+    return (
+        f"{name} needs more than {READER_MEMORY >> 20} MiB to read, far more than a list of "
+        "100,000 recipients: its sheet reaches far to the right or far down (one stray cell at "
+        "XFD1048576 is enough). Delete what is outside the list, or save the list as CSV."
+    )
+
+
+def reader_child(args: Sequence[str]) -> int:
+    """The reader child's main, given PATH KIND NAME COLUMNS SECONDS: writes the first COLUMNS
+    columns of the first sheet to stdout as CSV and returns 0, or writes why the file is
+    refused to stderr and returns REFUSED. Its limits are set before it reads anything."""
+    import resource  # imported here: only the child limits itself
+
+    path, kind, name, columns, seconds = args
+    resource.setrlimit(resource.RLIMIT_AS, (READER_MEMORY, READER_MEMORY))
+    cpu = int(seconds)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # should its parent be gone
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an abort leaves no core file behind
+    # One long shared string in many cells packs small and unpacks huge: a cap on the output
+    # keeps /tmp from filling up.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (READER_OUTPUT, READER_OUTPUT))
+    try:
+        if kind == "xlsx":
+            _check_zip(Path(path), name)
+        # Its own stream on stdout: should the output's limit stop it, what is left in its
+        # buffer is not sys.stdout's, which Python would try again at exit (and exit 120).
+        with open(1, "w", encoding="utf-8", newline="", closefd=False) as out:
+            _write_rows(Path(path), kind, name, int(columns), out)
+    except NotASpreadsheet as exc:
+        sys.stderr.buffer.write(str(exc).encode())
+        return REFUSED
+    except MemoryError:
+        return OUT_OF_MEMORY
+    except OSError as exc:
+        if exc.errno == errno.EFBIG:  # RLIMIT_FSIZE (Python ignores SIGXFSZ, so no signal)
+            return TOO_MUCH_TEXT
+        raise
+    return 0
+
+
+def _check_zip(path: Path, name: str) -> None:
+    """Refuse a zip bomb before calamine opens the file, from the sizes its parts declare:
+    calamine's zip reader stops at a part's declared size, so no part gets past this by lying."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise NotASpreadsheet(f"{name} is not a readable XLSX file ({exc}).") from None
+    if not any(part.filename.lower() == "xl/workbook.xml" for part in parts):
+        raise NotASpreadsheet(
+            f"{name} is a zip archive but not an Excel workbook (it has no xl/workbook.xml)."
+        )
+    for part in parts:
+        size, packed, label = part.file_size, part.compress_size, part.filename[:60]
+        if size > PACKING_FROM and size > MAX_PACKING * packed:
+            raise NotASpreadsheet(
+                f"{name} was not read: its part {label} unpacks to {_mib(size)} from "
+                f"{_kib(packed)}, {size // max(packed, 1):,} times its packed size (a real "
+                "spreadsheet's is about 10). That is a zip bomb's shape: save the list again "
+                "from your spreadsheet program, or as CSV."
+            )
+        if size > MAX_PART_BYTES:
+            raise NotASpreadsheet(
+                f"{name} was not read: its part {label} unpacks to {_mib(size)}, where a list of "
+                f"100,000 recipients takes about 15 MiB (at most {MAX_PART_BYTES >> 20} MiB is "
+                "read). Keep only the list in the file, or save it as CSV."
+            )
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):,.0f} MiB"
+
+
+def _kib(size: int) -> str:
+    return f"{size / 1024:,.0f} KiB"
+
+
+def _write_rows(path: Path, kind: str, name: str, columns: int, out: IO[str]) -> None:
+    """The first sheet's first `columns` columns, one CSV line a row, from row 1."""
+    from python_calamine import CalamineWorkbook, SheetTypeEnum  # only the child needs it
+
+    unreadable = f"{name} is not a readable {kind.upper()} file"
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        if not book.sheets_metadata:
+            raise NotASpreadsheet(f"{unreadable} (it has no sheet).")
+        first = book.sheets_metadata[0]
+        if first.typ != SheetTypeEnum.WorkSheet:  # the first tab, as Excel orders them
+            what = str(first.typ).rpartition(".")[2].removesuffix("Sheet").lower()
+            raise NotASpreadsheet(
+                f"{name}: its first sheet, {first.name[:40]!r}, is a {what} sheet, which holds "
+                "no rows. Move the recipient list to the first tab."
+            )
+        sheet = book.get_sheet_by_index(0)
+        if sheet.end is not None and sheet.end[0] >= MAX_ROWS:
+            raise NotASpreadsheet(
+                f"{unreadable} (it has rows past row {MAX_ROWS:,}, Excel's last)."
+            )
+        # calamine gives every row from row 1, but each from the first column used: put the
+        # cells back where they sit, so that the A1-M99 rule means what the person sees.
+        left = min(sheet.start[1] if sheet.start is not None else 0, columns)
+        writer = csv.writer(out)
+        for values in sheet.iter_rows():
+            writer.writerow([*[""] * left, *(_text(v) for v in values[: columns - left])])
+    except (NotASpreadsheet, MemoryError):
+        raise
+    except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            raise  # the output's limit: nothing wrong with the file's format
+        raise NotASpreadsheet(f"{unreadable} ({str(exc)[:200]}).") from None
     except Exception as exc:  # calamine's errors all mean "not a readable workbook"
-        raise NotASpreadsheet(f"{path.name} is not a readable XLS file ({exc}).") from None
-    # calamine's rows start at row 1 but its columns at the first used one: put them back
-    # where they sit, so that the A1-M99 rule means what the person sees.
-    left = sheet.start[1] if sheet.start else 0
-    pad = [""] * left
-    for values in rows:
-        yield [*pad, *(_text(v) for v in values)]
+        raise NotASpreadsheet(f"{unreadable} ({str(exc)[:200]}).") from None
+    except BaseException as exc:  # a Rust panic comes as pyo3's PanicException
+        if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+            raise
+        raise NotASpreadsheet(f"{unreadable} ({str(exc)[:200]}).") from None
 
 
-def read_bytes(data: bytes, filename: str, directory: Path) -> Iterator[list[str]]:
-    """Rows of an uploaded file (the Files API gives bytes): written to `directory` first,
-    since the XLSX and XLS readers want a file."""
-    path = directory / Path(filename).name
-    path.write_bytes(data)
-    return read_cells(path)
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"  # as the spreadsheet program shows it
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    # No more than an Excel cell holds, and no NUL, which a CSV line cannot carry.
+    return str(value)[:MAX_CELL_CHARS].replace("\x00", "")
