@@ -490,6 +490,17 @@ def test_connect_bot_import_exit_codes(database: Database, tmp_path: Path) -> No
         assert "Traceback" not in done.stderr
 
 
+def test_connect_bot_import_stops_at_its_time_limit(database: Database, tmp_path: Path) -> None:
+    open_onboarding(database)
+    good = write(tmp_path / "good.csv", grid(GOOD))
+    done = run_cli(database, "acme", str(good), "--time-limit", "0")
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.startswith("connect-bot import: good.csv took more than 0 s to read"), (
+        done.stderr
+    )
+    assert stored(database) == []
+
+
 # --- several files, one list -----------------------------------------------------------------
 
 

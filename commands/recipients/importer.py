@@ -12,6 +12,10 @@ Several files shared in one message are one recipient list (sales and support ke
 whoever wrote them): they are checked file by file and staged into one batch, so duplicates
 across files are found like any other, and the report and its buttons cover them all. A file
 that cannot be read refuses the whole upload: half a list would replace the whole one.
+
+An import has a time budget (spreadsheet.Budget), from its files being on disk to its rows
+staged: when it is spent the import stops with a message naming the file, and the transaction
+that staged its rows rolls back, so nothing is stored.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ from sqlmodel import Session
 
 from commands.onboarding import Caller, Refused, find_onboarding
 from commands.recipients.spreadsheet import (
+    BUDGET_SECONDS,
     MAX_ERRORS_KEPT,
     MAX_OUTSIDE_DOMAINS,
+    Budget,
     Checked,
     NotASpreadsheet,
     Recipient,
@@ -95,9 +101,12 @@ class ImportReport:
 
 
 class RecipientImporter:
-    def __init__(self, db: Database, *, workdir: Path | None = None) -> None:
+    def __init__(
+        self, db: Database, *, workdir: Path | None = None, seconds: float = BUDGET_SECONDS
+    ) -> None:
         self.db = db
         self.workdir = workdir  # where uploaded bytes are written for the readers (else /tmp)
+        self.seconds = seconds  # each import's time budget
 
     # --- entry points ----------------------------------------------------------------------
 
@@ -113,29 +122,36 @@ class RecipientImporter:
         """Import several files as one recipient list (`valid_only`: as import_valid_only)."""
         return self._import(caller, key, [(p, p.name) for p in paths], valid_only=valid_only)
 
+    def import_files(
+        self, caller: Caller, key: str | None, files: Iterable[tuple[Path, str]]
+    ) -> ImportReport:
+        """Import the files of one upload, (path, name its owner gave it) each, as one
+        recipient list. The iterable is taken once the onboarding is known to take recipients,
+        one file at a time: a lazy one (downloads) fetches each only then, and whatever it
+        raises (a failed download) ends the import before anything is staged."""
+        named = ((path, safe_filename(name)) for path, name in files)
+        return self._import(caller, key, named, valid_only=False)
+
     def import_bytes(
         self, caller: Caller, key: str | None, data: bytes, filename: str
     ) -> ImportReport:
-        """Import an uploaded file (the Files API gives bytes)."""
+        """Import a file given as bytes."""
         return self.import_uploads(caller, key, [(filename, data)])
 
     def import_uploads(
         self, caller: Caller, key: str | None, uploads: Iterable[tuple[str, bytes]]
     ) -> ImportReport:
-        """Import the files of one upload, (name, bytes) each, as one recipient list. Each is
-        written to disk as it comes, so a lazy iterable need not hold every download at once;
-        whatever the iterable raises (a failed download) ends the import before anything is
-        staged."""
+        """Import files given as (name, bytes), as import_files does: each is written to a
+        scratch folder (`workdir`) as it comes."""
         with self._scratch() as directory:
-            files: list[tuple[Path, str]] = []
-            for index, (filename, data) in enumerate(uploads):
-                name = safe_filename(filename)
-                # A folder per file: two files of one message may share a name.
-                path = directory / str(index) / name
-                path.parent.mkdir()
-                path.write_bytes(data)
-                files.append((path, name))
-            return self._import(caller, key, files, valid_only=False)
+
+            def written() -> Iterator[tuple[Path, str]]:
+                for index, (filename, data) in enumerate(uploads):
+                    path = directory / f"{index}.upload"
+                    path.write_bytes(data)
+                    yield path, filename
+
+            return self.import_files(caller, key, written())
 
     def import_valid_only(
         self, caller: Caller, key: str | None, path: Path, *, filename: str | None = None
@@ -180,24 +196,26 @@ class RecipientImporter:
         self,
         caller: Caller,
         key: str | None,
-        files: Sequence[tuple[Path, str]],
+        given: Iterable[tuple[Path, str]],
         *,
         valid_only: bool,
     ) -> ImportReport:
-        """Check and stage `files` ((path, name to show) each) as one batch; import it if clean."""
-        if not files:
-            raise Refused(Text("No file to import."))
+        """Check and stage the files ((path, name to show) each) as one batch; import it if
+        clean."""
         with self.db.session() as session:
             onboarding = _open_onboarding(session, caller, key)
             domains = rfi_domains(session, onboarding)
             onboarding_key = onboarding.key
+        files = list(given)  # downloads come here, before the budget starts
+        if not files:
+            raise Refused(Text("No file to import."))
+        budget = Budget(self.seconds)
         several = len(files) > 1
         names = [name for _, name in files]
-        # Every file is opened and its header found (an XLSX's shared strings are spilled to
-        # disk here, an XLS workbook is loaded) before the write transaction: a file that
-        # cannot be read refuses the upload before anything is staged, and a slow read does not
-        # hold the database's write lock.
-        opened = [_open(path, name, domains, several) for path, name in files]
+        # Every file is opened and its header found (an XLSX or XLS is read whole by the reader
+        # child here) before the write transaction: a file that cannot be read refuses the
+        # upload before anything is staged, and a slow read does not hold the write lock.
+        opened = [_open(path, name, domains, several, budget) for path, name in files]
         filename = _joined(names)
         with self.db.session(write=True) as session:
             # Looked up again: it may have closed while the files were being opened.
@@ -346,7 +364,7 @@ def _discard_older(session: Session, onboarding_id: int, newest: int) -> None:
 
 
 def _open(
-    path: Path, name: str, domains: Collection[str], several: bool
+    path: Path, name: str, domains: Collection[str], several: bool, budget: Budget
 ) -> tuple[str, Checked, Iterator[Recipient]]:
     """Open one file and find its header; its rows stream later, into the batch."""
     try:
@@ -371,7 +389,7 @@ def _open(
             )
         )
     try:
-        checked, recipients = check(read_cells(path), domains)
+        checked, recipients = check(read_cells(path, name=name, budget=budget), domains)
     except NotASpreadsheet as exc:
         raise Refused(_unreadable(name, exc, several)) from None
     except OSError as exc:
