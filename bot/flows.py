@@ -8,9 +8,11 @@ implement it; the flows here decide what to post, in which order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Protocol
 
 from bot import logs
@@ -208,6 +210,7 @@ def deliver_reply(surface: Surface, reply: ThreadReply | None) -> None:
 
 
 MAX_FILES_PER_UPLOAD = 5  # Slack allows 10 files in one message; a recipient list is one
+IMPORT_THREADS = 2  # imports wait here for each other, never on the pool that answers commands
 TOO_MANY_FILES = Text(
     "I import up to {n} files shared in one message, as one recipient list; nothing was "
     "imported. Share at most {n} files together (or combine them into fewer).",
@@ -216,6 +219,17 @@ TOO_MANY_FILES = Text(
 NOTHING_IMPORTED = Text(
     "Nothing from this upload was imported: share all of its files again in one message."
 )
+IMPORT_STOPPED = Text(
+    "connect-bot is restarting and did not import this upload; share it again in a minute."
+)
+IMPORT_FAILED = (  # a template: the reference is filled in
+    "Something went wrong on our side while importing this upload (reference {ref}); nothing "
+    "was imported. Share it again; if it happens again, the reference finds it in our logs."
+)
+
+# Imports have their own small pool: an upload's download and read take seconds, and eight of
+# them on the command pool would leave no thread to answer `/connect status`.
+imports = ThreadPoolExecutor(IMPORT_THREADS, thread_name_prefix="import")
 
 
 @dataclass(frozen=True)
@@ -233,29 +247,64 @@ def import_upload(
     router: Router, surface: Surface, upload: FileUpload, fetch: Callable[[str], Upload]
 ) -> None:
     """Files shared in an onboarding's RFI thread are its recipient list: the files of one
-    message are one list. Fetch them, check and stage them as one batch, and answer once in
-    the thread (imported, or the problems with one set of buttons)."""
+    message are one list. This claims the upload and hands it to the import pool, which
+    fetches the files, checks and stages them as one batch, and answers once in the thread
+    (imported, or the problems with one set of buttons)."""
     key = router.upload_target(upload.channel_id, upload.thread_ts, upload.ts)
     if key is None:
         return  # not an RFI thread, or this upload was handled already
-    caller = Caller(upload.user_id, upload.channel_id)
-    several = len(upload.file_ids) > 1
-    result: Renderable
     if len(upload.file_ids) > MAX_FILES_PER_UPLOAD:
         # Importing some of them would replace the list with part of it.
-        result = Refusal(TOO_MANY_FILES)
-    else:
-        # Fetched one by one as the importer writes them to disk, not all held in memory.
-        downloads = ((got.name, got.data) for got in map(fetch, upload.file_ids))
-        try:
-            result = router.importer.import_uploads(caller, key, downloads)
-        except UploadProblem as exc:
-            problem = Text("{problem}", problem=str(exc))
-            if several:
-                problem = Text("{problem} {rest}", problem=problem, rest=NOTHING_IMPORTED)
-            result = Refusal(problem)
-        except Refused as exc:
-            result = Refusal(exc.text)
+        _answer(surface, upload, Refusal(TOO_MANY_FILES))
+        return
+    try:
+        # carry: the import's log lines still name the request.
+        imports.submit(logs.carry(lambda: _import_upload(router, surface, upload, key, fetch)))
+    except RuntimeError:  # the interpreter is stopping
+        log.warning("file upload arrived while stopping; asked to share it again")
+        _answer(surface, upload, Refusal(IMPORT_STOPPED))
+
+
+def _import_upload(
+    router: Router, surface: Surface, upload: FileUpload, key: str, fetch: Callable[[str], Upload]
+) -> None:
+    """On the import pool: fetch, import, answer. Nothing escapes: a future's exception
+    would be lost, and the person would wait for an answer that never comes."""
+    caller = Caller(upload.user_id, upload.channel_id)
+    fetched: list[Upload] = []
+
+    def downloads() -> Iterator[tuple[Path, str]]:
+        # One at a time, as the importer takes them; each to a temporary file, not memory.
+        for file_id in upload.file_ids:
+            got = fetch(file_id)
+            fetched.append(got)
+            yield got.path, got.name
+
+    result: Renderable
+    try:
+        result = router.importer.import_files(caller, key, downloads())
+    except UploadProblem as exc:
+        problem = Text("{problem}", problem=str(exc))
+        if len(upload.file_ids) > 1:
+            problem = Text("{problem} {rest}", problem=problem, rest=NOTHING_IMPORTED)
+        result = Refusal(problem)
+    except Refused as exc:
+        result = Refusal(exc.text)
+    except Exception:
+        ref = uuid.uuid4().hex[:12]
+        log.exception("file upload failed (ref %s)", ref)
+        result = Refusal(Text(IMPORT_FAILED, ref=ref))
+    finally:
+        for got in fetched:
+            got.path.unlink(missing_ok=True)
+    log.info("file upload done: %s", type(result).__name__)
+    try:
+        _answer(surface, upload, result)
+    except Exception:
+        log.exception("could not answer a file upload in its thread")
+
+
+def _answer(surface: Surface, upload: FileUpload, result: Renderable) -> None:
     message = render(result)
     surface.post(upload.channel_id, replace(message, public=True), upload.thread_ts)
 

@@ -6,6 +6,7 @@ the "import the valid rows" button as a signed block_actions request."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -69,13 +70,15 @@ def upload_files(
     retry: int | None = None,
     message_ts: str | None = None,
     thread_ts: str | None = None,
+    **info: Any,
 ) -> tuple[list[str], str]:
     """Share files (name, content, bytes sent before the download is cut or None) in one
-    message in the thread; returns (file ids, message ts)."""
+    message in the thread; returns (file ids, message ts). `info`: fields files.info gives
+    for each file besides its own (url_private_download: a file served elsewhere)."""
     ids = []
     for name, content, cut_after in files:
         file_id = "F" + uuid.uuid4().hex[:10].upper()
-        thread.slack.add_file(file_id, name, content, cut_after=cut_after)
+        thread.slack.add_file(file_id, name, content, cut_after=cut_after, **info)
         ids.append(file_id)
     message_ts = message_ts or ts()
     status = send_event(

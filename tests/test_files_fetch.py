@@ -1,13 +1,17 @@
-"""bot/files.py against downloads that break half-way: a real HTTP exchange on the loopback
-(the Slack stand-in describes the file, a raw socket server misbehaves while sending it), and
-every failure comes back as an UploadProblem that names the file and not the token or URL."""
+"""bot/files.py against downloads that break half-way or crawl: a real HTTP exchange on the
+loopback (the Slack stand-in describes the file, a raw socket server misbehaves while sending
+it), every failure comes back as an UploadProblem that names the file and not the token or URL,
+and no temporary file is left behind."""
 
 from __future__ import annotations
 
 import socket
 import struct
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
@@ -32,6 +36,25 @@ def _reset(conn: socket.socket) -> None:
 
 def _short(conn: socket.socket) -> None:
     conn.sendall(HEAD + b"Content-Length: 100000\r\n\r\n" + b"email,name\n")
+
+
+def _crawl(conn: socket.socket) -> None:
+    # A line every 0.2 s: each read gets something well inside the socket timeout, so only a
+    # deadline on the whole download stops it.
+    conn.sendall(HEAD + b"Content-Length: 100000\r\n\r\n")
+    try:
+        for _ in range(100):
+            conn.sendall(b"a@acme.example,A\n")
+            time.sleep(0.2)
+    except OSError:
+        pass  # the reader hung up, as it should
+
+
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The temporary folder the downloads go to, this test's own (others may download too)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
 
 
 @pytest.fixture
@@ -62,6 +85,7 @@ def test_a_download_that_breaks_is_an_upload_problem(
     standin: SlackStandIn,
     serve_once: Callable[[Callable[[socket.socket], None]], str],
     behaviour: Callable[[socket.socket], None],
+    scratch: Path,
 ) -> None:
     url = serve_once(behaviour)
     standin.add_file("F1", "team.csv", b"x" * 100000, url_private_download=url)
@@ -72,9 +96,28 @@ def test_a_download_that_breaks_is_an_upload_problem(
     assert said == "team.csv was cut off while downloading; share it again."
     assert TOKEN not in said
     assert "127.0.0.1" not in said
+    assert list(scratch.iterdir()) == []  # the part already written is gone
 
 
-def test_a_whole_download_is_read(standin: SlackStandIn) -> None:
+def test_a_download_that_crawls_is_stopped_at_its_deadline(
+    standin: SlackStandIn,
+    serve_once: Callable[[Callable[[socket.socket], None]], str],
+    scratch: Path,
+) -> None:
+    url = serve_once(_crawl)
+    standin.add_file("F3", "slow.csv", b"x" * 100000, url_private_download=url)
+    client = WebClient(token=TOKEN, base_url=standin.api_url)
+    with pytest.raises(UploadProblem, match=r"^slow.csv took too long to download; try again.$"):
+        fetch(client, "F3", seconds=1.0)
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_whole_download_is_written_to_a_temporary_file(
+    standin: SlackStandIn, scratch: Path
+) -> None:
     standin.add_file("F2", "ok.csv", b"email,name\na@acme.example,A\n")
     got = fetch(WebClient(token=TOKEN, base_url=standin.api_url), "F2")
-    assert (got.name, got.data) == ("ok.csv", b"email,name\na@acme.example,A\n")
+    assert got.name == "ok.csv"
+    assert got.path.parent == scratch
+    assert got.path.name.startswith("connect-upload-")  # not the name Slack gave
+    assert got.path.read_bytes() == b"email,name\na@acme.example,A\n"
