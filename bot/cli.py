@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from bot import logs
+from bot import flows, logs
 from bot.settings import Settings, SettingsError, load_settings, require
 
 if TYPE_CHECKING:
@@ -206,6 +206,7 @@ def _drained(core: Core, dispatcher: Dispatcher | None = None) -> Iterator[None]
         if dispatcher is not None:
             dispatcher.stop()
         core.work.shutdown(wait=True)
+        flows.imports.shutdown(wait=True)  # imports run on their own pool; finish them too
         core.db.dispose()
 
 
