@@ -209,7 +209,7 @@ def render(result: Renderable) -> Message:
     body, left_out = limits.sections(parts.get("body", ""), max_sections=room - 1)
     if not left_out and len(body) > room:  # cannot happen: sections() keeps one place free
         body, left_out = body[:room], 1
-    middle: list[Block] = [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in body]
+    middle: list[Block] = [SectionBlock(text=_mrkdwn(chunk)) for chunk in body]
     if left_out:
         middle.append(_context(limits.more_lines(left_out, more_hint(result))))
     blocks = [*fixed, *middle, *closing]
@@ -217,10 +217,14 @@ def render(result: Renderable) -> Message:
     return Message(text=limits.cut_mrkdwn(text, TEXT_LIMIT), blocks=blocks, public=result.public)
 
 
+def _mrkdwn(text: str) -> MarkdownTextObject:
+    # verbatim: Slack still reads our own <@U…>, <#C…> and <!date…> tokens but does not turn a
+    # typed @here, #channel or bare URL into a mention or a link.
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
 def _context(text: str) -> ContextBlock:
-    return ContextBlock(
-        elements=[MarkdownTextObject(text=limits.cut_mrkdwn(text, CONTEXT_TEXT_LIMIT))]
-    )
+    return ContextBlock(elements=[_mrkdwn(limits.cut_mrkdwn(text, CONTEXT_TEXT_LIMIT))])
 
 
 def _key_of(result: Any) -> str | None:

@@ -1,0 +1,50 @@
+"""Every mrkdwn text the renderer makes is `verbatim` (DESIGN.md: sections that carry user text).
+
+Without it Slack parses the plain text itself: a typed @here can become a mention, #general a
+channel link, a bare URL a link. With it Slack still reads the renderer's own `<@U…>`, `<#C…>`
+and `<!date…>` tokens (docs.slack.dev, text object: "verbatim").
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.render import Message, render
+from commands.results import OnboardingView, Status, StepView
+from commands.rfi.service import AnswerLine, Summary
+from commands.steps import Service, Step, initial_state
+
+AT = datetime(2026, 11, 28, 10, 42, tzinfo=UTC)
+VIEW = OnboardingView(
+    key="acme",
+    name="@here #general https://acme.example",
+    service=Service.BOTH,
+    region="eu",
+    channel_id="C0ACME",
+    opened_by="U0ENG",
+    opened_at=AT,
+    closed_by=None,
+    closed_at=None,
+    steps=tuple(StepView(step, initial_state(Service.BOTH, step), AT, None) for step in Step),
+)
+
+
+def mrkdwn_objects(message: Message) -> list[dict]:
+    found: list[dict] = []
+    for block in message.blocks_json():
+        if block.get("text", {}).get("type") == "mrkdwn":
+            found.append(block["text"])
+        found += [e for e in block.get("elements", []) if e.get("type") == "mrkdwn"]
+    return found
+
+
+def test_sections_and_context_lines_are_verbatim() -> None:
+    answers = tuple(AnswerLine(f"Q{n}", ("@here " * 200,), "answered", True) for n in range(60))
+    for message in (
+        render(Status(VIEW)),  # context and footer lines
+        render(Summary(VIEW, answers, complete=False)),  # cut: sections and a context note
+    ):
+        kinds = {b["type"] for b in message.blocks_json()}
+        assert {"section", "context"} <= kinds
+        objects = mrkdwn_objects(message)
+        assert all(o["verbatim"] is True for o in objects), objects
