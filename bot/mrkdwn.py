@@ -16,14 +16,45 @@ class Mrkdwn(str):
     __slots__ = ()
 
 
-def escape(text: str) -> str:
+# mrkdwn has no escape for its formatting markers (docs.slack.dev "Formatting message text":
+# only &, < and > are escaped), so a marker a person typed becomes a look-alike Slack does not
+# format. Not an invisible joiner: it would ride along into every copy. Not `<!date^0^{_}|*>`:
+# Android misrenders it (yhatt/jsx-slack#187). Slack formats with full-width markers too.
+_LOOKALIKES = {
+    "*": "\u2217",  # ASTERISK OPERATOR
+    "_": "\u02cd",  # MODIFIER LETTER LOW MACRON
+    "~": "\u223c",  # TILDE OPERATOR
+    "`": "\u02cb",  # MODIFIER LETTER GRAVE ACCENT
+    "\uff0a": "\ufe61",  # full-width asterisk -> SMALL ASTERISK
+    "\uff3f": "\u2e0f",  # full-width low line -> PARAGRAPHOS
+    "\uff40": "\u2035",  # full-width grave accent -> REVERSED PRIME
+}
+_ORIGINALS = str.maketrans({shown: typed for typed, shown in _LOOKALIKES.items()})
+# A marker opens or closes only at a word's edge, so `_` between letters or digits
+# (first_last@acme.com) stays as typed. Whether `*` and `~` pair inside a word is not settled,
+# so they, like backticks, are always swapped.
+_MARKERS = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|[*~`\uff0a\uff3f\uff40]")
+
+
+def _controls(text: str) -> str:
     """Slack's three control characters; with them escaped no text can ping or link anyone."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape(text: str) -> str:
+    """Text a person typed (or any data) as mrkdwn that Slack shows as it is: no mention, no
+    link, no bold, italic, strike or code."""
+    return _MARKERS.sub(lambda m: _LOOKALIKES[m.group()], _controls(text))
 
 
 def unescape(text: str) -> str:
     """Undo Slack's escaping of a command's or message's text: people typed `&`, not `&amp;`."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def as_typed(text: str) -> str:
+    """Undo escape() for plain text (headers, modal errors, the shell): the characters typed."""
+    return unescape(text.translate(_ORIGINALS))
 
 
 def user(user_id: str) -> Mrkdwn:
@@ -45,7 +76,21 @@ def day(at: datetime) -> Mrkdwn:
 
 
 def code(text: str) -> Mrkdwn:
-    return Mrkdwn("`" + escape(text.replace("`", "'")) + "`")
+    # One span per line: an inline code span is not sure to reach over a line break, and a span
+    # left open would let the text after it be formatted.
+    return Mrkdwn("\n".join(f"`{literal(line)}`" if line else "" for line in text.split("\n")))
+
+
+def literal(text: str) -> Mrkdwn:
+    """Text inside a code span or a ``` block, where Slack formats nothing: only a backtick
+    (which would end it) is swapped, so what is copied from there is exact."""
+    return Mrkdwn(_controls(text).replace("`", _LOOKALIKES["`"]))
+
+
+def authored(text: str) -> Mrkdwn:
+    """The product's own wording that uses mrkdwn on purpose (a question's prompt); never for
+    anything a person typed."""
+    return Mrkdwn(_controls(text))
 
 
 def value(item: Value) -> Mrkdwn:
@@ -85,4 +130,4 @@ def to_plain(mrkdwn: str) -> str:
     out = _MENTION.sub(lambda m: m.group(3) or (m.group(1).replace("!", "@") + m.group(2)), out)
     out = _LINK.sub(r"\2 (\1)", out)
     out = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"\1", out)
-    return unescape(out)
+    return as_typed(out)

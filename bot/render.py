@@ -103,6 +103,8 @@ _env.filters.update(
     when=mrkdwn.when,
     day=mrkdwn.day,
     code=mrkdwn.code,
+    literal=mrkdwn.literal,  # a line inside a ``` block
+    authored=mrkdwn.authored,  # the product's own mrkdwn (question prompts), never user text
     text=mrkdwn.text,
 )
 _env.globals.update(
@@ -195,7 +197,7 @@ def render(result: Renderable) -> Message:
     fixed: list[Block] = []  # header and context first; footer, note and buttons after
     if parts.get("header"):
         # Header blocks are plain text: Slack shows it literally, so undo the mrkdwn escaping.
-        title = limits.cut_plain(mrkdwn.unescape(parts["header"]), HEADER_TEXT_LIMIT)
+        title = limits.cut_plain(mrkdwn.as_typed(parts["header"]), HEADER_TEXT_LIMIT)
         fixed.append(HeaderBlock(text=PlainTextObject(text=title, emoji=True)))
     if parts.get("context"):
         fixed.append(_context(parts["context"]))

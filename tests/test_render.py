@@ -97,10 +97,10 @@ def test_typed_values_render_as_slack_markup() -> None:
     rendered = mrkdwn.text(text)
     assert rendered.startswith("<@U0ENG> at <!date^1795862520^")
     assert "|28 Nov 2026 10:42 UTC>" in rendered
-    assert "`a'b&lt;c&gt;`" in rendered
+    assert "`a\u02cbb&lt;c&gt;`" in rendered  # a look-alike: a backtick would end the code span
     assert "12,345 rows" in rendered
     plain = mrkdwn.to_plain(rendered)
-    assert plain == "@U0ENG at 28 Nov 2026 10:42 UTC typed `a'b<c>` for 12,345 rows"
+    assert plain == "@U0ENG at 28 Nov 2026 10:42 UTC typed `a`b<c>` for 12,345 rows"
 
 
 def test_a_malformed_user_id_is_not_turned_into_a_mention() -> None:
