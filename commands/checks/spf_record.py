@@ -13,7 +13,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from commands.dns.names import normalize_host
-from commands.dns.resolver import DnsResolver, Lookup, LookupStatus
+from commands.dns.resolver import DnsResolver, Lookup
 
 MAX_LOOKUPS = 10  # RFC 7208 4.6.4
 MAX_VOID = 2  # RFC 7208 4.6.4
@@ -327,11 +327,3 @@ def representative_addresses(networks: list[Network]) -> list[str]:
             if text not in seen:
                 seen.append(text)
     return seen
-
-
-def lookup_summary(node: SpfNode) -> str:
-    return f"{node.total_lookups} of {MAX_LOOKUPS} lookups used"
-
-
-def status_of_lookup(lookup: Lookup | None) -> LookupStatus | None:
-    return lookup.status if lookup else None
