@@ -91,12 +91,7 @@ async def check_propagation(
             f"{shown(domain)} has no NS records of its own, so its name servers cannot be asked.",
             (ns.describe(),),
         )
-    names = sorted(normalize_host(r) for r in ns.records)
-    views = [
-        v
-        for group in await asyncio.gather(*(_server_view(domain, n, resolver) for n in names))
-        for v in group
-    ]
+    views = await _ask_every_server(domain, ns, resolver)
     evidence = tuple([ns.describe()] + [v.describe() for v in views])
     answered = [v for v in views if not v.problem]
     silent = [v for v in views if v.problem]
@@ -122,54 +117,88 @@ async def check_propagation(
         )
     reference = reference_sets.pop()
     stale = [v for v in answered if v.serial != newest or v.mx_set != reference]
-    now = now or datetime.now(UTC)
     if stale:
-        ttl = (
-            max((v.mx.ttl or 0) for v in stale if v.mx is not None and v.mx.ok)
-            if any(v.mx is not None and v.mx.ok for v in stale)
-            else 0
-        )
-        names_text = ", ".join(f"{v.label} (serial {v.serial})" for v in stale)
-        until = now + timedelta(seconds=ttl) if ttl else None
-        tail = (
-            f"; once they serve serial {newest}, caches holding the old MX records expire "
-            f"within {_duration(ttl)} (TTL {ttl} s)"
-            if ttl
-            else ""
-        )
-        return CheckResult(
-            MX_PROPAGATION,
-            CheckStatus.FAIL,
-            domain,
-            f"{len(stale)} of {len(views)} name servers of {shown(domain)} still serve the old "
-            f"zone: {names_text}; update them or ask your DNS host to{tail}.",
-            evidence,
-            until=until,
+        return _servers_behind(
+            domain, stale, len(views), newest, evidence, now or datetime.now(UTC)
         )
     if silent:
-        listed = ", ".join(f"{v.label} ({v.problem})" for v in silent)
-        return CheckResult(
-            MX_PROPAGATION,
-            CheckStatus.UNKNOWN,
-            domain,
-            f"{len(answered)} name servers of {shown(domain)} agree on serial {newest}, but "
-            f"{listed} did not answer; check that server, then run the check again.",
-            evidence,
-        )
+        return _servers_silent(domain, silent, len(answered), newest, evidence)
+    return CheckResult(
+        MX_PROPAGATION, CheckStatus.PASS, domain, _all_agree(domain, len(views), newest), evidence
+    )
+
+
+async def _ask_every_server(domain: str, ns: Lookup, resolver: DnsResolver) -> list[ServerView]:
+    """Every address of every NS host, asked directly, in the order of the sorted host names."""
+    names = sorted(normalize_host(r) for r in ns.records)
+    return [
+        v
+        for group in await asyncio.gather(*(_server_view(domain, n, resolver) for n in names))
+        for v in group
+    ]
+
+
+def _servers_behind(
+    domain: str,
+    stale: list[ServerView],
+    servers: int,
+    newest: int,
+    evidence: tuple[str, ...],
+    now: datetime,
+) -> CheckResult:
+    """Name servers that still serve an older serial or other MX records; the old records' TTL
+    says how long caches may keep them once all servers agree."""
+    ttl = (
+        max((v.mx.ttl or 0) for v in stale if v.mx is not None and v.mx.ok)
+        if any(v.mx is not None and v.mx.ok for v in stale)
+        else 0
+    )
+    names_text = ", ".join(f"{v.label} (serial {v.serial})" for v in stale)
+    until = now + timedelta(seconds=ttl) if ttl else None
+    tail = (
+        f"; once they serve serial {newest}, caches holding the old MX records expire "
+        f"within {_duration(ttl)} (TTL {ttl} s)"
+        if ttl
+        else ""
+    )
     return CheckResult(
         MX_PROPAGATION,
-        CheckStatus.PASS,
+        CheckStatus.FAIL,
         domain,
+        f"{len(stale)} of {servers} name servers of {shown(domain)} still serve the old "
+        f"zone: {names_text}; update them or ask your DNS host to{tail}.",
+        evidence,
+        until=until,
+    )
+
+
+def _servers_silent(
+    domain: str, silent: list[ServerView], answered: int, newest: int, evidence: tuple[str, ...]
+) -> CheckResult:
+    """The servers that answered agree, but some gave no usable answer."""
+    listed = ", ".join(f"{v.label} ({v.problem})" for v in silent)
+    return CheckResult(
+        MX_PROPAGATION,
+        CheckStatus.UNKNOWN,
+        domain,
+        f"{answered} name servers of {shown(domain)} agree on serial {newest}, but "
+        f"{listed} did not answer; check that server, then run the check again.",
+        evidence,
+    )
+
+
+def _all_agree(domain: str, servers: int, newest: int) -> str:
+    """The summary when every name server serves the newest serial and the same MX records."""
+    return (
         (
             f"Both name servers of {shown(domain)}"
-            if len(views) == 2
-            else f"All {len(views)} name servers of {shown(domain)}"
-            if len(views) > 2
+            if servers == 2
+            else f"All {servers} name servers of {shown(domain)}"
+            if servers > 2
             else f"The one name server of {shown(domain)}"
         )
-        + f" serve{'s' if len(views) == 1 else ''} serial {newest}"
-        + (" and the same MX records." if len(views) > 1 else "."),
-        evidence,
+        + f" serve{'s' if servers == 1 else ''} serial {newest}"
+        + (" and the same MX records." if servers > 1 else ".")
     )
 
 
