@@ -308,43 +308,9 @@ async def check_old_mx_retired(
         domain = to_a_label(domain)  # SMTP without SMTPUTF8 speaks A-labels only
     except BadDomainName as exc:
         return CheckResult(OLD_MX_RETIRED, CheckStatus.FAIL, domain, f"{exc}: correct the domain.")
-    rcpt = f"postmaster@{domain}"
-    # Opportunistic TLS, as a sending MTA does: the question is acceptance, not certificates.
-    probes = list(
-        await asyncio.gather(
-            *(probe_host(h, port, options, tls_mode="opportunistic", rcpt=rcpt) for h in hosts)
-        )
-    )
-    # A sender whose STARTTLS fails retries in plain text, so the probe does too.
-    retry = [
-        i
-        for i, host in enumerate(probes)
-        if any(p.tls is not None and not p.tls.ok for p in host.probes)
-        and not any(p.rcpt is not None for p in host.probes)
-    ]
-    if retry:
-        again = await asyncio.gather(
-            *(probe_host(hosts[i], port, options, tls_mode="off", rcpt=rcpt) for i in retry)
-        )
-        for i, host in zip(retry, again, strict=True):
-            host.probes = probes[i].probes + host.probes
-            probes[i] = host
+    probes = await _offer_mail_as_a_sender(hosts, port, options, rcpt=f"postmaster@{domain}")
     evidence = _evidence(probes)
-    accepting, unknown, retired = [], [], []
-    for host in probes:
-        if any(p.rcpt_accepted for p in host.probes):
-            accepting.append(host.label)
-        elif host.state == "unresolved":
-            retired.append(f"{host.label} no longer exists in DNS")
-        elif host.state in ("refused", "dns-timeout", "timeout"):
-            unknown.append(f"{host.label}: {host.problem}")
-        elif all(p.outcome in ("refused", "unreachable") for p in host.probes):
-            retired.append(f"{host.label} refuses connections")
-        elif any(p.rcpt is not None for p in host.probes):
-            reply = next(p.rcpt for p in host.probes if p.rcpt is not None)
-            retired.append(f"{host.label} rejects the recipient ({reply.describe()})")
-        else:
-            retired.append(f"{host.label} does not take mail ({host.problem or 'no RCPT'})")
+    accepting, unknown, retired = _old_mx_answers(probes)
     if accepting:
         return CheckResult(
             OLD_MX_RETIRED,
@@ -371,6 +337,56 @@ async def check_old_mx_retired(
         f"The old MX hosts of {domain} no longer take its mail: {'; '.join(retired)}.",
         evidence,
     )
+
+
+async def _offer_mail_as_a_sender(
+    hosts: list[str], port: int, options: ProbeOptions, *, rcpt: str
+) -> list[HostProbe]:
+    """Each host asked to take mail for `rcpt` the way a sending MTA would ask."""
+    # Opportunistic TLS, as a sending MTA does: the question is acceptance, not certificates.
+    probes = list(
+        await asyncio.gather(
+            *(probe_host(h, port, options, tls_mode="opportunistic", rcpt=rcpt) for h in hosts)
+        )
+    )
+    # A sender whose STARTTLS fails retries in plain text, so the probe does too.
+    retry = [
+        i
+        for i, host in enumerate(probes)
+        if any(p.tls is not None and not p.tls.ok for p in host.probes)
+        and not any(p.rcpt is not None for p in host.probes)
+    ]
+    if retry:
+        again = await asyncio.gather(
+            *(probe_host(hosts[i], port, options, tls_mode="off", rcpt=rcpt) for i in retry)
+        )
+        for i, host in zip(retry, again, strict=True):
+            host.probes = probes[i].probes + host.probes
+            probes[i] = host
+    return probes
+
+
+def _old_mx_answers(probes: list[HostProbe]) -> tuple[list[str], list[str], list[str]]:
+    """(accepting, unknown, retired): which old MX hosts still take the domain's mail, which
+    could not be asked, and how each of the others turns it away."""
+    accepting: list[str] = []
+    unknown: list[str] = []
+    retired: list[str] = []
+    for host in probes:
+        if any(p.rcpt_accepted for p in host.probes):
+            accepting.append(host.label)
+        elif host.state == "unresolved":
+            retired.append(f"{host.label} no longer exists in DNS")
+        elif host.state in ("refused", "dns-timeout", "timeout"):
+            unknown.append(f"{host.label}: {host.problem}")
+        elif all(p.outcome in ("refused", "unreachable") for p in host.probes):
+            retired.append(f"{host.label} refuses connections")
+        elif any(p.rcpt is not None for p in host.probes):
+            reply = next(p.rcpt for p in host.probes if p.rcpt is not None)
+            retired.append(f"{host.label} rejects the recipient ({reply.describe()})")
+        else:
+            retired.append(f"{host.label} does not take mail ({host.problem or 'no RCPT'})")
+    return accepting, unknown, retired
 
 
 async def check_journaling_smtp(

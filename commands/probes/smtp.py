@@ -85,10 +85,6 @@ class SmtpProbe:
         return self.banner is not None and self.banner.code == 220
 
     @property
-    def tls_ok(self) -> bool:
-        return self.tls is not None and self.tls.ok
-
-    @property
     def rcpt_accepted(self) -> bool:
         return self.rcpt is not None and self.rcpt.positive
 
