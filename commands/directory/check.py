@@ -25,7 +25,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
@@ -459,7 +459,29 @@ class _SearchError(Exception):
 
 
 def _stage_search(run: _Run, conn: ldap3.Connection, base: str) -> DirectoryReport:
-    s = run.s
+    _check_base_dn(run, conn, base)
+    ad = run.s.directory_type == "active_directory"
+    found = _Found()
+    try:
+        group_entries, groups_of = _read_groups(conn, base, ad)
+        users = _read_users(conn, base, ad, groups_of, found)
+        groups = _add_group_addresses(group_entries, ad, found)
+    except _SearchError as exc:
+        raise run.fail(
+            "search",
+            f"The search under {base} failed: {exc.result.get('description')} "
+            f"{exc.result.get('message') or ''}".strip(),
+            (f"code {exc.result.get('result')}",),
+        ) from None
+    finally:
+        conn.unbind()
+    return _report(
+        run, found.recipients, users.users, groups, users.read, users.disabled, users.without
+    )
+
+
+def _check_base_dn(run: _Run, conn: ldap3.Connection, base: str) -> None:
+    """The base DN must exist and be readable before anything is searched under it."""
     conn.search(base, "(objectClass=*)", search_scope=ldap3.BASE, attributes=["1.1"])
     code = (conn.result or {}).get("result")
     if code == 32:
@@ -474,9 +496,56 @@ def _stage_search(run: _Run, conn: ldap3.Connection, base: str) -> DirectoryRepo
             "search",
             f"Reading the base DN {base} failed ({(conn.result or {}).get('description')})",
         )
-    ad = s.directory_type == "active_directory"
+
+
+@dataclass
+class _Found:
+    """The recipients found so far: each address once, with the first entry that gave it."""
+
+    recipients: list[Recipient] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+
+    def add(self, addresses: list[str], display: str, groups: tuple[str, ...], kind: str) -> None:
+        for address in addresses:
+            if address not in self.seen:
+                self.seen.add(address)
+                self.recipients.append(Recipient(address, display, groups, kind))
+
+
+class _UserCount(NamedTuple):
+    users: int  # user entries that gave at least one address
+    read: int  # user entries read (computers left out)
+    disabled: int  # disabled Active Directory accounts left out
+    without: int  # users without an address
+
+
+def _read_groups(
+    conn: ldap3.Connection, base: str, ad: bool
+) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, list[str]]]:
+    """Every group (named by its cn, or its DN without one), and the groups each member DN
+    (lower-cased) is in."""
     if ad:
-        user_filter, group_filter = "(objectClass=user)", "(objectClass=group)"
+        group_filter = "(objectClass=group)"
+    else:
+        group_filter = "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"
+    group_attrs = ["cn", "displayName", "mail", "proxyAddresses", "member", "uniqueMember"]
+    groups_of: dict[str, list[str]] = {}
+    group_entries: list[tuple[str, dict[str, Any]]] = []
+    for dn, attrs in paged(conn, base, group_filter, group_attrs):
+        name = _first(attrs.get("cn")) or dn
+        group_entries.append((name, attrs))
+        for member in _as_list(attrs.get("member")) + _as_list(attrs.get("uniqueMember")):
+            groups_of.setdefault(member.lower(), []).append(name)
+    return group_entries, groups_of
+
+
+def _read_users(
+    conn: ldap3.Connection, base: str, ad: bool, groups_of: dict[str, list[str]], found: _Found
+) -> _UserCount:
+    """Every person's addresses (AD: user objects that are not computers or disabled; LDAP:
+    inetOrgPerson), each with the person's groups."""
+    if ad:
+        user_filter = "(objectClass=user)"
         user_attrs = [
             "mail",
             "proxyAddresses",
@@ -487,64 +556,48 @@ def _stage_search(run: _Run, conn: ldap3.Connection, base: str) -> DirectoryRepo
         ]
     else:
         user_filter = "(objectClass=inetOrgPerson)"
-        group_filter = "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"
         user_attrs = ["mail", "displayName", "cn"]
-    group_attrs = ["cn", "displayName", "mail", "proxyAddresses", "member", "uniqueMember"]
+    users = read = disabled = without = 0
+    for dn, attrs in paged(conn, base, user_filter, user_attrs):
+        classes = {c.lower() for c in _as_list(attrs.get("objectClass"))}
+        if "computer" in classes:
+            continue
+        read += 1
+        if ad and _disabled(attrs):
+            disabled += 1
+            continue
+        addresses = _addresses(attrs if ad else {"mail": attrs.get("mail")})
+        if not addresses:
+            without += 1
+            continue
+        users += 1
+        display = _first(attrs.get("displayName")) or _first(attrs.get("cn"))
+        member_of = tuple(sorted(set(groups_of.get(dn.lower(), ()))))
+        found.add(addresses, display, member_of, "user")
+    return _UserCount(users, read, disabled, without)
+
+
+def _disabled(attrs: dict[str, Any]) -> bool:
+    """Active Directory's userAccountControl has the account disabled."""
     try:
-        groups_of: dict[str, list[str]] = {}
-        group_entries: list[tuple[str, dict[str, Any]]] = []
-        for dn, attrs in paged(conn, base, group_filter, group_attrs):
-            name = _first(attrs.get("cn")) or dn
-            group_entries.append((name, attrs))
-            for member in _as_list(attrs.get("member")) + _as_list(attrs.get("uniqueMember")):
-                groups_of.setdefault(member.lower(), []).append(name)
-        recipients: list[Recipient] = []
-        seen: set[str] = set()
-        users = read = disabled = without = 0
-        for dn, attrs in paged(conn, base, user_filter, user_attrs):
-            classes = {c.lower() for c in _as_list(attrs.get("objectClass"))}
-            if "computer" in classes:
-                continue
-            read += 1
-            if ad:
-                try:
-                    uac = int(_first(attrs.get("userAccountControl")) or 0)
-                except ValueError:
-                    uac = 0
-                if uac & UAC_DISABLED:
-                    disabled += 1
-                    continue
-            addresses = _addresses(attrs if ad else {"mail": attrs.get("mail")})
-            if not addresses:
-                without += 1
-                continue
-            users += 1
-            display = _first(attrs.get("displayName")) or _first(attrs.get("cn"))
-            member_of = tuple(sorted(set(groups_of.get(dn.lower(), ()))))
-            for address in addresses:
-                if address not in seen:
-                    seen.add(address)
-                    recipients.append(Recipient(address, display, member_of, "user"))
-        groups = 0
-        for name, attrs in group_entries:
-            addresses = _addresses(attrs if ad else {"mail": attrs.get("mail")})
-            if addresses:
-                groups += 1
-            display = _first(attrs.get("displayName")) or name
-            for address in addresses:
-                if address not in seen:
-                    seen.add(address)
-                    recipients.append(Recipient(address, display, (), "group"))
-    except _SearchError as exc:
-        raise run.fail(
-            "search",
-            f"The search under {base} failed: {exc.result.get('description')} "
-            f"{exc.result.get('message') or ''}".strip(),
-            (f"code {exc.result.get('result')}",),
-        ) from None
-    finally:
-        conn.unbind()
-    return _report(run, recipients, users, groups, read, disabled, without)
+        uac = int(_first(attrs.get("userAccountControl")) or 0)
+    except ValueError:
+        uac = 0
+    return bool(uac & UAC_DISABLED)
+
+
+def _add_group_addresses(
+    group_entries: list[tuple[str, dict[str, Any]]], ad: bool, found: _Found
+) -> int:
+    """The groups' own addresses, after the users'; the number of groups that have one."""
+    groups = 0
+    for name, attrs in group_entries:
+        addresses = _addresses(attrs if ad else {"mail": attrs.get("mail")})
+        if addresses:
+            groups += 1
+        display = _first(attrs.get("displayName")) or name
+        found.add(addresses, display, (), "group")
+    return groups
 
 
 def _report(
