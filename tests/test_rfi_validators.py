@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import pkgutil
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -926,6 +928,42 @@ def test_invalid_carries_problem_and_example() -> None:
         "a good answer",
         "what is wrong",
     )
+
+
+def test_package_exports_only_what_its_users_import() -> None:
+    # The package root is the public path (questions, service, credentials, tests); the rest
+    # stays in the modules, so that helpers do not become API by accident.
+    import commands.rfi.validators as package
+
+    assert sorted(package.__all__) == sorted(
+        [
+            "MAX_TEXT_CHARS",
+            "MAX_VALUES",
+            "Contact",
+            "Domain",
+            "Host",
+            "Invalid",
+            "OutboundIP",
+            "Parsed",
+            "Platform",
+            "contacts",
+            "contacts_complete",
+            "directory_type",
+            "domains",
+            "forwarding_hosts",
+            "journaling_method",
+            "outbound_ips",
+            "platform",
+            "previous_provider",
+            "split_values",
+        ]
+    )
+    # A submodule named like an exported function would be hidden by it as a package attribute.
+    submodule_names = {info.name for info in pkgutil.iter_modules(package.__path__)}
+    assert submodule_names.isdisjoint(package.__all__)
+    public = {name for name in vars(package) if not name.startswith("_")}
+    submodules = {name for name, value in vars(package).items() if isinstance(value, ModuleType)}
+    assert public - submodules == set(package.__all__)
 
 
 # --------------------------------------------------------------------------- properties
