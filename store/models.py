@@ -1,8 +1,11 @@
-"""SQLModel tables. States and services are plain strings here; commands/ owns what they mean."""
+"""SQLModel tables. Step states and services are plain strings here; commands/ owns what they
+mean. Reminder states are the store's own (its claims and sends move them in SQL): ReminderState.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -249,8 +252,20 @@ class Recipient(SQLModel, table=True):
     groups: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
-# Reminder states the dispatcher delivers, as literal SQL (see Reminder's index).
-DUE_STATES_SQL = "state IN ('pending', 'snoozed')"
+class ReminderState(StrEnum):
+    """Where a reminder is. Stored as its value; a member compares equal to that string."""
+
+    PENDING = "pending"  # waiting for its due time
+    SENT = "sent"  # posted (a repeating one goes back to pending, due again later)
+    DONE = "done"
+    SNOOZED = "snoozed"  # due again at a later time
+    CANCELLED = "cancelled"
+
+
+# Open: not yet posted for its current due time; the dispatcher delivers these when due.
+OPEN_REMINDER_STATES = (ReminderState.PENDING, ReminderState.SNOOZED)
+# The same as literal SQL (see Reminder's index).
+DUE_STATES_SQL = f"state IN ('{ReminderState.PENDING}', '{ReminderState.SNOOZED}')"
 
 
 class Reminder(SQLModel, table=True):
@@ -277,7 +292,7 @@ class Reminder(SQLModel, table=True):
     due_at: datetime = Field(sa_column=_utc_column(nullable=False))
     channel_id: str = Field(max_length=32)
     thread_ts: str | None = Field(default=None, max_length=32)
-    state: str = Field(default="pending", max_length=20)  # pending sent done snoozed cancelled
+    state: str = Field(default=ReminderState.PENDING, max_length=20)  # a ReminderState
     created_by: str = Field(max_length=32)  # a user id, or "bot"
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
     # Automatic reminders carry a key so that re-running a rule never adds a second one.
