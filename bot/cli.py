@@ -11,14 +11,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from bot import flows, logs
+from bot import logs
 from bot.settings import Settings, SettingsError, load_settings, require
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
-    from bot.app import Core
-    from bot.dispatcher import Dispatcher
+    from bot.slack.dispatcher import Dispatcher
+    from bot.wiring import Core
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,16 +83,19 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         return cli_import.run(args, settings)
     # Imported here so that `--help` and setting errors answer without loading Slack or SQL.
-    from bot.app import build_app, build_core
-    from commands.onboarding import Caller
-    from commands.roles import Role
+    from bot.wiring import build_core
+    from commands.core.context import Caller
+    from commands.core.roles import Role
 
     if args.verb == "run":
         require(settings, "SLACK_APP_TOKEN", "SLACK_BOT_TOKEN")
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        core = build_core(settings)
-        app = build_app(settings, core)
+        from bot.slack.app import build_app, register
+
+        slack = build_app(settings)
+        core = build_core(settings, role_of=slack.identity.role)
+        app = register(slack, core, settings)
         handler = SocketModeHandler(app, settings.slack_app_token)
         # Ask for the WebSocket URL here, so that a refused app token stops start-up with one
         # line (as build_app does for the bot token) instead of a traceback.
@@ -102,10 +105,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.verb == "serve":
         require(settings, "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
-        from bot.http import serve
+        from bot.slack.app import build_app, register
+        from bot.slack.http import serve
 
-        core = build_core(settings)
-        app = build_app(settings, core)
+        slack = build_app(settings)
+        core = build_core(settings, role_of=slack.identity.role)
+        app = register(slack, core, settings)
         with _drained(core, _dispatcher(settings, core, app.client)):
             serve(
                 app,
@@ -121,16 +126,23 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.verb == "shell":
         from bot.shell import run_shell
 
-        core = build_core(settings)
         # Whoever runs the shell has the machine, and so the database: an engineer.
         caller = Caller(
             user_id=args.user, channel_id=args.channel, team_id=args.team, role=Role.ENGINEER
         )
         engineers = set(settings.connect_engineers) | {args.user}
-        core.router.members.role_of = lambda user_id: (
-            Role.ENGINEER if user_id in engineers else Role.CUSTOMER
+        core = build_core(
+            settings,
+            role_of=lambda user_id: Role.ENGINEER if user_id in engineers else Role.CUSTOMER,
         )
-        run_shell(core.router, caller, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+        run_shell(
+            core.router,
+            core.services,
+            caller,
+            sys.stdin,
+            sys.stdout,
+            interactive=sys.stdin.isatty(),
+        )
         return 0
     if args.verb == "db":
         core = build_core(settings)  # build_core applies the migrations
@@ -155,7 +167,7 @@ def _dispatcher(settings: Settings, core: Core, client: WebClient) -> Dispatcher
     """The reminder dispatcher that runs inside `run` and `serve`, unless switched off."""
     if not settings.connect_reminder_dispatch:
         return None
-    from bot.dispatcher import DispatchConfig, Dispatcher
+    from bot.slack.dispatcher import DispatchConfig, Dispatcher
 
     return Dispatcher(core.db, client, DispatchConfig.from_settings(settings))
 
@@ -167,7 +179,7 @@ def _worker(settings: Settings) -> int:
 
     from slack_sdk.errors import SlackApiError
 
-    from bot.dispatcher import DispatchConfig, Dispatcher, web_client
+    from bot.slack.dispatcher import DispatchConfig, Dispatcher, web_client
     from store.db import Database
 
     client = web_client(settings)
@@ -205,9 +217,7 @@ def _drained(core: Core, dispatcher: Dispatcher | None = None) -> Iterator[None]
         logging.getLogger(__name__).info("stopping: finishing the work already acknowledged")
         if dispatcher is not None:
             dispatcher.stop()
-        core.work.shutdown(wait=True)
-        flows.imports.shutdown(wait=True)  # imports run on their own pool; finish them too
-        core.db.dispose()
+        core.shutdown()
 
 
 if __name__ == "__main__":

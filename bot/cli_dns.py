@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from commands.dns import DnsResolver
+    from commands.checks.dns import DnsResolver
 
 ICONS = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL", "unknown": "??  ", "skipped": "skip"}
 
@@ -32,7 +32,7 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _resolver(settings: Settings) -> DnsResolver:
-    from commands.dns import DnsResolver
+    from commands.checks.dns import DnsResolver
 
     return DnsResolver(
         settings.connect_dns_nameservers, direct_port=settings.connect_dns_direct_port
@@ -51,8 +51,9 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO | None = None)
 
 
 def run_check(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
-    from commands.checks import CheckStatus, run_dns_report, worst
-    from commands.dns.names import BadDomainName, to_a_label
+    from commands.checks.dns.names import BadDomainName, to_a_label
+    from commands.checks.dns.report import run_dns_report
+    from commands.checks.result import CheckStatus, worst
     from commands.profiles import ProfileError, load_profile
 
     out = out or sys.stdout
@@ -97,8 +98,8 @@ def run_check(args: argparse.Namespace, settings: Settings, out: TextIO | None =
 def run_spf(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
     import ipaddress
 
-    from commands.checks.spf_eval import check_host_sync
-    from commands.dns.names import BadDomainName, to_a_label
+    from commands.checks.dns.names import BadDomainName, to_a_label
+    from commands.checks.spf.evaluate import check_host_sync
 
     out = out or sys.stdout
     try:

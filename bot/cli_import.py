@@ -55,10 +55,10 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
-    from bot.mrkdwn import text, to_plain
-    from commands.onboarding import Caller, Refused
+    from bot.render.mrkdwn import text, to_plain
+    from commands.core.context import Caller, Refused
+    from commands.core.roles import Role
     from commands.recipients.importer import RecipientImporter
-    from commands.roles import Role
     from store.db import Database
 
     out = out or sys.stdout

@@ -10,22 +10,24 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 from bot import logs
-from bot.files import Upload, UploadProblem
-from bot.render import Message, Renderable, render
-from commands.checking import CheckPlan
+from bot.render.renderer import Message, Renderable, render
+from bot.slack.files import Upload, UploadProblem
+from commands.checks.service import CheckPlan, CheckService
+from commands.core.context import Caller, Refused
+from commands.core.text import Text
 from commands.credentials import CredentialForm
 from commands.grammar import Command
-from commands.onboarding import Caller, Refused
-from commands.results import CustomerOpened, Opened, Refusal
+from commands.recipients.importer import RecipientImporter
+from commands.replies import CustomerOpened, Opened, Refusal
 from commands.rfi.service import Incoming, RfiBegin, RfiService, ThreadReply
 from commands.router import Router
-from commands.text import Text
+from commands.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ INVITE = Text(
 
 def run_command(
     router: Router,
+    services: Services,
     surface: Surface,
     caller: Caller,
     command: Command,
@@ -73,10 +76,10 @@ def run_command(
     if isinstance(result, Opened) and result.by_customer:
         tell_engineers(surface, result, engineers_channel)
     if isinstance(result, RfiBegin):
-        start_rfi(router.rfi, surface, caller, result)
+        start_rfi(services.rfi, surface, caller, result)
         return result
     if isinstance(result, CheckPlan):
-        return run_checks(router, surface, caller, result)
+        return run_checks(services.checks, surface, caller, result)
     if isinstance(result, CredentialForm):
         surface.open_form(result, caller)
         return result
@@ -91,8 +94,8 @@ def run_command(
         surface.tell(render(Refusal(INVITE)))
         return result
     if isinstance(result, Opened):
-        begin = router.rfi.begin(caller, result.onboarding.key)
-        start_rfi(router.rfi, surface, caller, begin)
+        begin = services.rfi.begin(caller, result.onboarding.key)
+        start_rfi(services.rfi, surface, caller, begin)
     return result
 
 
@@ -157,11 +160,12 @@ def start_rfi(rfi: RfiService, surface: Surface, caller: Caller, begin: RfiBegin
     surface.post(channel_id, render(reply), thread_ts)
 
 
-def run_checks(router: Router, surface: Surface, caller: Caller, plan: CheckPlan) -> Renderable:
+def run_checks(
+    checks: CheckService, surface: Surface, caller: Caller, plan: CheckPlan
+) -> Renderable:
     """Post the plan as a progress message, update it as domains finish, end with the report."""
     channel_id = caller.channel_id or plan.onboarding.channel_id
     assert channel_id is not None
-    assert router.checks is not None  # the router refuses `check` without them
     try:
         ts = surface.post(channel_id, render(plan))
     except CannotPost:
@@ -179,7 +183,7 @@ def run_checks(router: Router, surface: Surface, caller: Caller, plan: CheckPlan
             updates.submit(logs.carry(lambda: surface.update(channel_id, ts, message, final=False)))
 
     try:
-        report: Renderable = router.checks.run(plan, caller.user_id, on_domain=progress)
+        report: Renderable = checks.run(plan, caller.user_id, on_domain=progress)
     except Refused as exc:
         report = Refusal(exc.text)
     except Exception:
@@ -210,7 +214,6 @@ def deliver_reply(surface: Surface, reply: ThreadReply | None) -> None:
 
 
 MAX_FILES_PER_UPLOAD = 5  # Slack allows 10 files in one message; a recipient list is one
-IMPORT_THREADS = 2  # imports wait here for each other, never on the pool that answers commands
 TOO_MANY_FILES = Text(
     "I import up to {n} files shared in one message, as one recipient list; nothing was "
     "imported. Share at most {n} files together (or combine them into fewer).",
@@ -227,10 +230,6 @@ IMPORT_FAILED = (  # a template: the reference is filled in
     "was imported. Share it again; if it happens again, the reference finds it in our logs."
 )
 
-# Imports have their own small pool: an upload's download and read take seconds, and eight of
-# them on the command pool would leave no thread to answer `/connect status`.
-imports = ThreadPoolExecutor(IMPORT_THREADS, thread_name_prefix="import")
-
 
 @dataclass(frozen=True)
 class FileUpload:
@@ -244,13 +243,17 @@ class FileUpload:
 
 
 def import_upload(
-    router: Router, surface: Surface, upload: FileUpload, fetch: Callable[[str], Upload]
+    importer: RecipientImporter,
+    imports: Executor,
+    surface: Surface,
+    upload: FileUpload,
+    fetch: Callable[[str], Upload],
 ) -> None:
     """Files shared in an onboarding's RFI thread are its recipient list: the files of one
     message are one list. This claims the upload and hands it to the import pool, which
     fetches the files, checks and stages them as one batch, and answers once in the thread
     (imported, or the problems with one set of buttons)."""
-    key = router.upload_target(upload.channel_id, upload.thread_ts, upload.ts)
+    key = importer.upload_target(upload.channel_id, upload.thread_ts, upload.ts)
     if key is None:
         return  # not an RFI thread, or this upload was handled already
     if len(upload.file_ids) > MAX_FILES_PER_UPLOAD:
@@ -259,14 +262,20 @@ def import_upload(
         return
     try:
         # carry: the import's log lines still name the request.
-        imports.submit(logs.carry(lambda: _import_upload(router, surface, upload, key, fetch)))
+        # Imports have their own small pool (bot/wiring.py): an upload's download and read
+        # take seconds, and eight on the command pool would leave none to answer a status.
+        imports.submit(logs.carry(lambda: _import_upload(importer, surface, upload, key, fetch)))
     except RuntimeError:  # the interpreter is stopping
         log.warning("file upload arrived while stopping; asked to share it again")
         _answer(surface, upload, Refusal(IMPORT_STOPPED))
 
 
 def _import_upload(
-    router: Router, surface: Surface, upload: FileUpload, key: str, fetch: Callable[[str], Upload]
+    importer: RecipientImporter,
+    surface: Surface,
+    upload: FileUpload,
+    key: str,
+    fetch: Callable[[str], Upload],
 ) -> None:
     """On the import pool: fetch, import, answer. Nothing escapes: a future's exception
     would be lost, and the person would wait for an answer that never comes."""
@@ -282,7 +291,7 @@ def _import_upload(
 
     result: Renderable
     try:
-        result = router.importer.import_files(caller, key, downloads())
+        result = importer.import_files(caller, key, downloads())
     except UploadProblem as exc:
         problem = Text("{problem}", problem=str(exc))
         if len(upload.file_ids) > 1:
@@ -310,7 +319,7 @@ def _answer(surface: Surface, upload: FileUpload, result: Renderable) -> None:
 
 
 def finish_import(
-    router: Router,
+    importer: RecipientImporter,
     surface: Surface,
     caller: Caller,
     clicked: tuple[str, str],
@@ -324,9 +333,9 @@ def finish_import(
     channel_id, ts = clicked
     try:
         if confirm:
-            report = router.importer.confirm(caller, batch_id, key)
+            report = importer.confirm(caller, batch_id, key)
         else:
-            report = router.importer.discard(caller, batch_id, key)
+            report = importer.discard(caller, batch_id, key)
     except Refused as exc:
         surface.tell(render(Refusal(exc.text)))
         return

@@ -13,13 +13,14 @@ import uuid
 from typing import TextIO
 
 from bot.flows import run_command, thread_message
-from bot.mrkdwn import to_plain
-from bot.render import Message, render
+from bot.render.mrkdwn import to_plain
+from bot.render.renderer import Message, render
+from commands.core.context import Caller
 from commands.credentials import CredentialForm
-from commands.onboarding import Caller
-from commands.results import Refusal
+from commands.replies import Refusal
 from commands.rfi.service import Incoming
 from commands.router import Router
+from commands.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,13 @@ class ShellSurface:
 
 
 def run_shell(
-    router: Router, caller: Caller, stdin: TextIO, stdout: TextIO, *, interactive: bool
+    router: Router,
+    services: Services,
+    caller: Caller,
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    interactive: bool,
 ) -> None:
     surface = ShellSurface(stdout)
     if interactive:
@@ -90,16 +97,18 @@ def run_shell(
         line = stdin.readline()
         if not line:
             break
-        answer(router, surface, caller, line.strip())
+        answer(router, services, surface, caller, line.strip())
 
 
-def answer(router: Router, surface: ShellSurface, caller: Caller, line: str) -> None:
+def answer(
+    router: Router, services: Services, surface: ShellSurface, caller: Caller, line: str
+) -> None:
     """One line typed into the shell: run it and print what the bot says back."""
     if not line or line.startswith("#"):
         return
     try:
         if line.startswith(">"):
-            _thread_reply(router, surface, caller, line[1:].strip())
+            _thread_reply(services, surface, caller, line[1:].strip())
             return
         verb, _, rest = line.partition(" ")
         if verb != COMMAND:
@@ -109,18 +118,18 @@ def answer(router: Router, surface: ShellSurface, caller: Caller, line: str) -> 
         if isinstance(parsed, Refusal):
             surface.tell(render(parsed))
             return
-        run_command(router, surface, caller, parsed)
+        run_command(router, services, surface, caller, parsed)
     except Exception:
         ref = uuid.uuid4().hex[:12]
         log.exception("shell line failed (ref %s)", ref)
         surface.out.write(f"Something went wrong (reference {ref}); the log has the details.\n\n")
 
 
-def _thread_reply(router: Router, surface: ShellSurface, caller: Caller, text: str) -> None:
+def _thread_reply(services: Services, surface: ShellSurface, caller: Caller, text: str) -> None:
     if surface.latest_thread is None:
         surface.out.write(NO_THREAD + "\n\n")
         return
     channel_id, thread_ts = surface.latest_thread
     message = Incoming(channel_id, thread_ts, surface.next_ts(), caller.user_id, text)
-    if thread_message(router.rfi, surface, message) is None:
+    if thread_message(services.rfi, surface, message) is None:
         surface.out.write("(the bot did not answer: that thread is not an RFI thread)\n\n")

@@ -13,14 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from commands.directory.check import DIRECTORY_TYPES, DirectoryInputError, validate_base_dn
-from commands.onboarding import Caller, Refused, find_onboarding, view_of
-from commands.results import OnboardingView
+from commands.checks.directory.stages import DIRECTORY_TYPES, DirectoryInputError, validate_base_dn
+from commands.core import audit
+from commands.core.access import find_onboarding
+from commands.core.context import Caller, Refused
+from commands.core.text import Code, Text
+from commands.core.views import OnboardingView, view_of
 from commands.rfi.validators import Invalid, forwarding_hosts
 from commands.secrets import SecretBox, SecretsUnavailable
-from commands.text import Code, Text
 from store import credentials as store
-from store import queries
+from store import onboardings
 from store.db import Database
 from store.models import Credential, utcnow
 
@@ -149,8 +151,65 @@ class CredentialService:
         `caller` is who submitted the form: the onboarding is found for them exactly as for a
         command, so a form naming another customer's key is refused like a typed one."""
         user_id = caller.user_id
-        modes = KINDS[_kind(kind)]
+        kind = _kind(kind)
         errors: dict[str, str] = {}
+        entered = self._entered(kind, fields, errors)
+        host, port, security, username = (
+            entered.host,
+            entered.port,
+            entered.security,
+            entered.username,
+        )
+        options, password = entered.options, entered.password
+        with self.db.session(write=True) as session:
+            onboarding = find_onboarding(session, caller, key, verb="credentials", for_update=True)
+            if onboarding.closed_at is not None:
+                raise Refused(Text("{key} is not open.", key=onboarding.key))
+            assert onboarding.id is not None
+            row = store.credential(session, onboarding.id, kind)
+            _check_kept_password(row, entered, errors)
+            if errors:
+                return CredentialErrors(errors)
+            assert host is not None
+            assert port is not None
+            try:
+                # An empty password field keeps the stored one: the form never shows it back.
+                sealed = self.box.seal(password) if password else row.sealed_secret
+            except SecretsUnavailable:
+                return CredentialErrors({"password": "The secret key is not usable."})
+            row = row or Credential(onboarding_id=onboarding.id, kind=kind, sealed_secret="")
+            row.host, row.port, row.security, row.username = host, port, security, username
+            row.sealed_secret, row.set_by, row.set_at = sealed, user_id, utcnow()
+            row.options = options or None
+            store.save(session, row)
+            # Which server and which user; the secret only as "changed" or not.
+            saved = audit.CredentialsSet(
+                kind,
+                host,
+                port,
+                security,
+                username,
+                secret_changed=bool(password),
+                base_dn=options.get("base_dn"),
+                directory_type=options.get("directory_type"),
+                plain_ok=options.get(PLAIN_ACK),
+                ca_given=bool(options.get("ca_pem")),
+            )
+            audit.record(session, onboarding.id, user_id, saved)
+            return CredentialsSaved(
+                view_of(session, onboarding),
+                kind,
+                host,
+                port,
+                security,
+                username,
+                user_id,
+                options=options,
+            )
+
+    def _entered(self, kind: str, fields: Mapping[str, str], errors: dict[str, str]) -> Entered:
+        """The form's fields checked one by one; each problem goes into `errors` by field."""
+        modes = KINDS[kind]
         host = self._host(fields.get("host", ""), errors)
         security = (fields.get("security") or "").strip()
         if security not in modes:
@@ -170,69 +229,12 @@ class CredentialService:
             errors[HIDDEN] = "The password is too long or contains control characters."
         if not self.box.available:
             errors[HIDDEN] = "CONNECT_SECRET_KEY is not set, so nothing can be stored."
-        with self.db.session(write=True) as session:
-            onboarding = find_onboarding(session, caller, key, verb="credentials", for_update=True)
-            if onboarding.closed_at is not None:
-                raise Refused(Text("{key} is not open.", key=onboarding.key))
-            assert onboarding.id is not None
-            row = store.credential(session, onboarding.id, kind)
-            if not password and row is None:
-                errors[HIDDEN] = "Give the password (it is stored encrypted)."
-            elif not password and row is not None and errors.keys().isdisjoint(_WHERE_FIELDS):
-                # An empty field keeps the stored password only for the server it was given
-                # for: otherwise anyone could send it to a host of their choosing.
-                moved = _moved(row, host, port, security, username, options)
-                if moved:
-                    errors[HIDDEN] = (
-                        f"You changed the {moved}: give the password again. A stored password "
-                        "is only ever sent to the server it was given for."
-                    )
-            if errors:
-                return CredentialErrors(errors)
-            assert host is not None
-            assert port is not None
-            try:
-                # An empty password field keeps the stored one: the form never shows it back.
-                sealed = self.box.seal(password) if password else row.sealed_secret
-            except SecretsUnavailable:
-                return CredentialErrors({"password": "The secret key is not usable."})
-            row = row or Credential(onboarding_id=onboarding.id, kind=kind, sealed_secret="")
-            row.host, row.port, row.security, row.username = host, port, security, username
-            row.sealed_secret, row.set_by, row.set_at = sealed, user_id, utcnow()
-            row.options = options or None
-            store.save(session, row)
-            queries.record_event(
-                session,
-                onboarding_id=onboarding.id,
-                actor=user_id,
-                action="credentials.set",
-                # Who, which server and which user; the secret only as "changed" or not.
-                detail={
-                    "kind": kind,
-                    "host": host,
-                    "port": port,
-                    "security": security,
-                    "username": username,
-                    "secret_changed": bool(password),
-                    **{k: v for k, v in options.items() if k != "ca_pem"},
-                    **({"ca_pem": "given"} if options.get("ca_pem") else {}),
-                },
-            )
-            return CredentialsSaved(
-                view_of(session, onboarding),
-                kind,
-                host,
-                port,
-                security,
-                username,
-                user_id,
-                options=options,
-            )
+        return Entered(host, port, security, username, options, password)
 
     def login(self, key: str, kind: str) -> LoginDetails | None:
         """The stored details with the secret opened, for a probe; None when none are stored."""
         with self.db.session() as session:
-            onboarding = queries.get_by_key(session, key)
+            onboarding = onboardings.get_by_key(session, key)
             if onboarding is None or onboarding.id is None:
                 return None
             row = store.credential(session, onboarding.id, kind)
@@ -272,28 +274,46 @@ NO_KEY = Text(
 _WHERE_FIELDS = frozenset({"host", "port", "security", "username", "ca_pem"})
 
 
-def _moved(
-    row: Credential,
-    host: str | None,
-    port: int | None,
-    security: str,
-    username: str,
-    options: Mapping[str, Any],
-) -> str:
-    """What differs from the stored login in where its password would be sent ("" if nothing)."""
+@dataclass(frozen=True)
+class Entered:
+    """What the form held, checked (None where a field was wrong). Never logged: it holds the
+    password."""
+
+    host: str | None
+    port: int | None
+    security: str
+    username: str
+    options: dict[str, Any]
+    password: str = field(repr=False)
+
+
+def _check_kept_password(row: Credential | None, entered: Entered, errors: dict[str, str]) -> None:
+    """An empty password field keeps the stored password, but only for the server it was
+    given for: otherwise anyone could send it to a host of their choosing."""
+    if entered.password:
+        return
+    if row is None:
+        errors[HIDDEN] = "Give the password (it is stored encrypted)."
+        return
+    if not errors.keys().isdisjoint(_WHERE_FIELDS):
+        return  # that field's own error says what is wrong first
     stored = row.options or {}
     changed = [
         name
         for name, same in (
-            ("host", host == row.host),
-            ("port", port == row.port),
-            ("security", security == row.security),
-            ("user name", username == row.username),
-            ("CA certificate", options.get("ca_pem") == stored.get("ca_pem")),
+            ("host", entered.host == row.host),
+            ("port", entered.port == row.port),
+            ("security", entered.security == row.security),
+            ("user name", entered.username == row.username),
+            ("CA certificate", entered.options.get("ca_pem") == stored.get("ca_pem")),
         )
         if not same
     ]
-    return " and ".join(changed)
+    if changed:
+        errors[HIDDEN] = (
+            f"You changed the {' and '.join(changed)}: give the password again. A stored "
+            "password is only ever sent to the server it was given for."
+        )
 
 
 def _kind(kind: str | None) -> str:

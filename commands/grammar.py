@@ -7,8 +7,8 @@ import shlex
 import unicodedata
 from dataclasses import dataclass, field
 
-from commands.text import Text
-from commands.verbs import VERBS, Verb
+from commands.core.text import Text
+from commands.registry import Registry, Verb
 
 # Slack caps a slash command's text well below this; the shell has no cap, so we set one.
 MAX_COMMAND_CHARS = 4_000
@@ -36,7 +36,8 @@ class Command:
     text: str = ""
 
 
-def parse(raw: str) -> Command:
+def parse(raw: str, verbs: Registry) -> Command:
+    """Understand the text against `verbs`, touching nothing; UsageError says what is wrong."""
     text = raw.strip()
     if len(text) > MAX_COMMAND_CHARS:
         raise UsageError(
@@ -49,7 +50,7 @@ def parse(raw: str) -> Command:
     if _CONTROL.search(text):
         raise UsageError(Text("That command contains control characters; type it as plain text."))
     parts = text.split(maxsplit=1)
-    rest_verb = VERBS.get(parts[0].lower()) if parts else None
+    rest_verb = verbs.get(parts[0].lower()) if parts else None
     if rest_verb is not None and rest_verb.rest:
         tail = parts[1] if len(parts) > 1 else ""
         return Command(rest_verb.name, tuple(tail.split()), {}, tail)
@@ -62,7 +63,7 @@ def parse(raw: str) -> Command:
     if not words:
         return Command("help")
     verb_name, rest = words[0].lower(), words[1:]
-    verb = VERBS.get(verb_name)
+    verb = verbs.get(verb_name)
     if verb is None:
         raise UsageError(Text("I don't know the verb {verb}.", verb=words[0]))
     args: list[str] = []

@@ -7,11 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from commands.onboarding import Caller, Refused, find_onboarding, view_of
-from commands.results import OnboardingView
-from commands.roles import Role
-from commands.text import Code, Text
-from store import audit
+from commands.core import audit
+from commands.core.access import find_onboarding
+from commands.core.context import Caller, Refused
+from commands.core.roles import Role
+from commands.core.text import Code, Text
+from commands.core.views import OnboardingView, view_of
 from store import members as store
 from store.db import Database
 from store.models import utcnow
@@ -85,10 +86,9 @@ class MemberService:
                     added.append(MemberView(user_id, role, caller.user_id, now))
                     audit.record(
                         session,
-                        onboarding_id=onboarding.id,
-                        actor=caller.user_id,
-                        action="member.added",
-                        detail={"user": user_id, "role": role.value},
+                        onboarding.id,
+                        caller.user_id,
+                        audit.MemberAdded(user_id, role.value),
                         at=now,
                     )
                 else:

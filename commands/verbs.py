@@ -1,30 +1,175 @@
-"""The /connect verbs: their arguments, flags and help. Grammar and help both read this table."""
+"""The /connect verbs, each declared once: usage, help, who may use it, and its handler.
+
+A handler takes the Call (services, caller, the parsed command) and returns a plain result;
+a Refused or UsageError it raises becomes a Refusal in one place (commands/router.py). Adding a
+verb is one Verb below and one handler beside it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from commands.core.process import STEP_ALIASES
+from commands.core.roles import Role
+from commands.core.text import Text
+from commands.grammar import UsageError
+from commands.registry import EVERYONE, Call, Registry, Verb
+from commands.reminders.when import looks_like_time
+from commands.replies import Help, Refusal
+
+if TYPE_CHECKING:
+    from commands.replies import Reply
+
+# --- handlers: plain values in, the service's result out -----------------------------------
 
 
-@dataclass(frozen=True)
-class Verb:
-    name: str
-    summary: str
-    usage: str
-    examples: tuple[str, ...]
-    max_args: int
-    # flag name -> True when it takes a value
-    flags: dict[str, bool] = field(default_factory=dict)
-    details: str = ""
-    # Answered from this table alone (no store, no network), so Slack gets it in the ack itself.
-    pure: bool = False
-    # Free text follows the arguments (a reminder's text): words are split on white space, not
-    # shell-quoted, so apostrophes and quotes stay as typed; no flags; max_args is not applied.
-    rest: bool = False
+def _open(call: Call) -> Reply:
+    return call.services.onboardings.open(
+        call.caller,
+        _first(call),
+        service=_flag(call, "service"),
+        region=_flag(call, "region"),
+        name=_flag(call, "name"),
+    )
 
 
-VERBS: dict[str, Verb] = {
-    v.name: v
-    for v in (
+def _status(call: Call) -> Reply:
+    return call.services.onboardings.status(call.caller, _first(call))
+
+
+def _list(call: Call) -> Reply:
+    return call.services.onboardings.list(
+        call.caller, include_closed=bool(call.command.flags.get("all"))
+    )
+
+
+def _step_args(call: Call) -> tuple[str | None, str]:
+    args = call.command.args
+    if not args:
+        raise UsageError(Text("Say which step."), call.verbs[call.command.verb])
+    return (None, args[0]) if len(args) == 1 else (args[0], args[1])
+
+
+def _done(call: Call) -> Reply:
+    key, step = _step_args(call)
+    return call.services.onboardings.mark_done(call.caller, key, step)
+
+
+def _reopen(call: Call) -> Reply:
+    key, step = _step_args(call)
+    return call.services.onboardings.reopen(call.caller, key, step)
+
+
+def _close(call: Call) -> Reply:
+    return call.services.onboardings.close(call.caller, _first(call))
+
+
+def _set(call: Call) -> Reply:
+    return call.services.onboardings.update(
+        call.caller,
+        _first(call),
+        region=_flag(call, "region"),
+        name=_flag(call, "name"),
+        journal_address=_flag(call, "journal-address"),
+    )
+
+
+def _rfi(call: Call) -> Reply:
+    args = call.command.args
+    show = bool(args) and args[-1].lower() == "show"
+    key_args = args[:-1] if show else args
+    if len(key_args) > 1:
+        raise UsageError(Text("Say the customer, then optionally show."), call.verbs["rfi"])
+    key = key_args[0] if key_args else None
+    rfi = call.services.rfi
+    return rfi.summary(call.caller, key) if show else rfi.begin(call.caller, key)
+
+
+def _check(call: Call) -> Reply:
+    """`check acme outbound`, `check outbound` (bound channel), `check acme`, `check`."""
+    args = call.command.args
+    key, step = (args[0] if args else None), None
+    if len(args) == 2:
+        key, step = args
+    elif len(args) == 1 and args[0].lower() in {*STEP_ALIASES, "all"}:
+        key, step = None, args[0]
+    return call.services.checks.plan(call.caller, key, step)
+
+
+def _dns(call: Call) -> Reply:
+    return call.services.checks.records(call.caller, _first(call))
+
+
+def _credentials(call: Call) -> Reply:
+    args = call.command.args
+    key, kind = (args[0], args[1]) if len(args) == 2 else (None, _first(call))
+    return call.services.credentials.form(call.caller, key, kind)
+
+
+def _sync(call: Call) -> Reply:
+    return call.services.sync.sync(call.caller, _first(call))
+
+
+def _remind(call: Call) -> Reply:
+    """`remind [customer] <when> <text>`, `remind cancel <id>` or `remind done <id>`."""
+    args, reminders = call.command.args, call.services.reminders
+    if not args:
+        raise UsageError(Text("Say when, then what."), call.verbs["remind"])
+    if args[0].lower() in ("cancel", "done"):
+        if len(args) != 2:
+            raise UsageError(Text("Say which reminder, by id."), call.verbs["remind"])
+        if args[0].lower() == "done":
+            return reminders.done_by_command(call.caller, args[1])
+        return reminders.cancel(call.caller, args[1])
+    if looks_like_time(args[0]):
+        return reminders.remind(call.caller, None, call.command.text)
+    spec = call.command.text.split(maxsplit=1)
+    return reminders.remind(call.caller, args[0], spec[1] if len(spec) > 1 else "")
+
+
+def _reminders(call: Call) -> Reply:
+    return call.services.reminders.list(call.caller, _first(call))
+
+
+def _invite(call: Call) -> Reply:
+    return call.services.members.invite(call.caller, call.command.args)
+
+
+def _members(call: Call) -> Reply:
+    return call.services.members.list(call.caller, _first(call))
+
+
+def _history(call: Call) -> Reply:
+    return call.services.history.history(call.caller, _first(call), _flag(call, "page"))
+
+
+def _help(call: Call) -> Reply:
+    """All verbs for an engineer (those for engineers only marked); a customer contact's list
+    holds only what they may use, so it reads as what they can do rather than what they can't."""
+    role, name = call.caller.role, _first(call)
+    for_customer = role is not Role.ENGINEER
+    if name is None:
+        shown = tuple(v for v in call.verbs.values() if v.allows(role))
+        return Help(shown, single=False, for_customer=for_customer)
+    verb = call.verbs.get(name.lower())
+    if verb is None:
+        return Refusal(Text("I don't know the verb {verb}.", verb=name), usage=call.verbs["help"])
+    return Help((verb,), single=True, for_customer=for_customer)
+
+
+def _first(call: Call) -> str | None:
+    return call.command.args[0] if call.command.args else None
+
+
+def _flag(call: Call, name: str) -> str | None:
+    value = call.command.flags.get(name)
+    return value if isinstance(value, str) else None
+
+
+# --- the verbs, in the order help lists them -----------------------------------------------
+
+VERBS = Registry(
+    [
         Verb(
             name="open",
             summary="Open an onboarding and bind it to this channel.",
@@ -32,6 +177,8 @@ VERBS: dict[str, Verb] = {
             '[--name "Company name"]',
             examples=('open acme --service both --region eu --name "Acme Ltd"',),
             max_args=1,
+            handler=_open,
+            roles=EVERYONE,
             flags={"service": True, "region": True, "name": True},
             details="The customer key is a slug (lowercase letters, digits and hyphens, 2 to 40 "
             "characters). The bot posts the plan: which of the six steps apply to the service.",
@@ -42,6 +189,8 @@ VERBS: dict[str, Verb] = {
             usage="status [customer]",
             examples=("status acme", "status"),
             max_args=1,
+            handler=_status,
+            roles=EVERYONE,
             details="Leave out the customer in a channel bound to an onboarding.",
         ),
         Verb(
@@ -50,6 +199,8 @@ VERBS: dict[str, Verb] = {
             usage="list [--all]",
             examples=("list", "list --all"),
             max_args=0,
+            handler=_list,
+            roles=EVERYONE,
             flags={"all": False},
             details="Open onboardings come first; --all includes closed ones.",
         ),
@@ -59,6 +210,7 @@ VERBS: dict[str, Verb] = {
             usage="done [customer] <step>",
             examples=("done acme outbound", "done recipients"),
             max_args=2,
+            handler=_done,
             details="Steps: rfi, outbound, recipients, journaling, inbound, firewall.",
         ),
         Verb(
@@ -67,6 +219,7 @@ VERBS: dict[str, Verb] = {
             usage="reopen [customer] <step>",
             examples=("reopen acme outbound",),
             max_args=2,
+            handler=_reopen,
             details="The step goes back to in progress.",
         ),
         Verb(
@@ -75,6 +228,7 @@ VERBS: dict[str, Verb] = {
             usage="close <customer>",
             examples=("close acme",),
             max_args=1,
+            handler=_close,
             details="The key must be spelled out, so nobody closes an onboarding by accident.",
         ),
         Verb(
@@ -83,6 +237,8 @@ VERBS: dict[str, Verb] = {
             usage="rfi [customer] [show]",
             examples=("rfi acme", "rfi acme show"),
             max_args=2,
+            handler=_rfi,
+            roles=EVERYONE,
             details="The bot asks one question at a time in the thread of its RFI message; reply "
             "in the thread. In the thread: skip, next, back, change <question>, show, help. The "
             "RFI message also has a button to fill everything in as a form.",
@@ -93,6 +249,8 @@ VERBS: dict[str, Verb] = {
             usage="check [customer] [outbound|recipients|journaling|inbound|firewall|all]",
             examples=("check acme outbound", "check acme"),
             max_args=2,
+            handler=_check,
+            roles=EVERYONE,
             details="DNS: MX at the gateway, no old MX host left, every name server serving "
             "the switch, SPF authorising every gateway range. Probes: smart hosts, delivery "
             "routes and journal hosts accept SMTP with valid TLS, old MX hosts refuse mail, the "
@@ -106,6 +264,8 @@ VERBS: dict[str, Verb] = {
             usage="dns [customer]",
             examples=("dns acme",),
             max_args=1,
+            handler=_dns,
+            roles=EVERYONE,
             details="The SPF record keeps the domain's own mechanisms and adds the gateway's "
             "include, staying within the 10-lookup limit where it can.",
         ),
@@ -115,6 +275,8 @@ VERBS: dict[str, Verb] = {
             usage="credentials [customer] pop|ldap",
             examples=("credentials acme pop", "credentials acme ldap"),
             max_args=2,
+            handler=_credentials,
+            roles=EVERYONE,
             details="Opens a form. pop: the POP journal mailbox (host, port, TLS mode, user, "
             "password). ldap: the directory the recipients are read from (host, port, LDAPS or "
             "StartTLS, bind DN, password, base DN, directory type, your CA if needed). Never "
@@ -126,6 +288,8 @@ VERBS: dict[str, Verb] = {
             usage="sync [customer]",
             examples=("sync acme",),
             max_args=1,
+            handler=_sync,
+            roles=EVERYONE,
             details="Reads every user and group with an address through the stored ldap "
             "login (paged, so directories of any size are read whole) and replaces the "
             "directory's recipients in one go. Without a directory, upload a spreadsheet "
@@ -142,6 +306,7 @@ VERBS: dict[str, Verb] = {
                 "set acme --journal-address journal-acme@example.com",
             ),
             max_args=1,
+            handler=_set,
             flags={"region": True, "name": True, "journal-address": True},
             details="The journal address is the one the gateway gave the account; the "
             "journaling check compares it with the gateway's format.",
@@ -157,6 +322,9 @@ VERBS: dict[str, Verb] = {
                 "remind done 12",
             ),
             max_args=0,
+            handler=_remind,
+            roles=EVERYONE,
+            needs_zone=True,
             rest=True,
             details="When: in 30m, in 2h, in 3d, in 1w, today 17:00, tomorrow 09:00, "
             "2026-12-01 or 2026-12-01 09:00, in your Slack time zone, at most a year ahead. "
@@ -169,6 +337,8 @@ VERBS: dict[str, Verb] = {
             usage="reminders [customer]",
             examples=("reminders acme", "reminders"),
             max_args=1,
+            handler=_reminders,
+            roles=EVERYONE,
             details="In a channel bound to an onboarding, its reminders; elsewhere, every open "
             "onboarding's.",
         ),
@@ -178,6 +348,7 @@ VERBS: dict[str, Verb] = {
             usage="invite [customer] @person [@person ...]",
             examples=("invite acme @jane", "invite @jane @omar"),
             max_args=1 + 10,
+            handler=_invite,
             details="Each person is recorded as a Connect engineer or a customer contact, "
             "depending on their organisation. /connect members shows who takes part.",
         ),
@@ -187,6 +358,8 @@ VERBS: dict[str, Verb] = {
             usage="members [customer]",
             examples=("members acme", "members"),
             max_args=1,
+            handler=_members,
+            roles=EVERYONE,
         ),
         Verb(
             name="history",
@@ -194,6 +367,8 @@ VERBS: dict[str, Verb] = {
             usage="history [customer] [--page N]",
             examples=("history acme", "history acme --page 2"),
             max_args=1,
+            handler=_history,
+            roles=EVERYONE,
             flags={"page": True},
             details="Twenty changes a page. Passwords are never recorded, only that one was set.",
         ),
@@ -203,7 +378,9 @@ VERBS: dict[str, Verb] = {
             usage="help [verb]",
             examples=("help", "help open"),
             max_args=1,
+            handler=_help,
+            roles=EVERYONE,
             pure=True,
         ),
-    )
-}
+    ]
+)

@@ -11,21 +11,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, or_, text, update
+from sqlalchemy import and_, bindparam, case, func, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from store.db import Database
-from store.models import DUE_STATES_SQL, Reminder, UTCDateTime, utcnow
-
-PENDING = "pending"
-SENT = "sent"
-DONE = "done"
-SNOOZED = "snoozed"
-CANCELLED = "cancelled"
-OPEN_STATES = (PENDING, SNOOZED)
+from store.models import (
+    DUE_STATES_SQL,
+    OPEN_REMINDER_STATES,
+    Onboarding,
+    Reminder,
+    ReminderState,
+    UTCDateTime,
+    utcnow,
+)
 
 
 def add(
@@ -57,7 +58,7 @@ def add(
             due_at=due_at,
             channel_id=channel_id,
             thread_ts=thread_ts,
-            state=PENDING,
+            state=ReminderState.PENDING,
             created_by=created_by,
             created_at=utcnow(),
             key=key,
@@ -85,7 +86,9 @@ def pending_for(session: Session, onboarding_id: int) -> list[Reminder]:
     """An onboarding's reminders still to be delivered (pending or snoozed), soonest first."""
     query = (
         select(Reminder)
-        .where(Reminder.onboarding_id == onboarding_id, col(Reminder.state).in_(OPEN_STATES))
+        .where(
+            Reminder.onboarding_id == onboarding_id, col(Reminder.state).in_(OPEN_REMINDER_STATES)
+        )
         .order_by(col(Reminder.due_at), col(Reminder.id))
     )
     return list(session.exec(query))
@@ -99,9 +102,9 @@ def _locked(session: Session, reminder_id: int) -> Reminder | None:
 def complete(session: Session, reminder_id: int, *, by: str, at: datetime) -> Reminder | None:
     """Mark done (also stops a repeating one). None if unknown, cancelled or already done."""
     row = _locked(session, reminder_id)
-    if row is None or row.state in (DONE, CANCELLED):
+    if row is None or row.state in (ReminderState.DONE, ReminderState.CANCELLED):
         return None
-    row.state = DONE
+    row.state = ReminderState.DONE
     row.done_by = by
     row.done_at = at
     session.add(row)
@@ -112,9 +115,9 @@ def complete(session: Session, reminder_id: int, *, by: str, at: datetime) -> Re
 def snooze(session: Session, reminder_id: int, *, until: datetime, by: str) -> Reminder | None:
     """Due again at `until`. None if unknown, done or cancelled."""
     row = _locked(session, reminder_id)
-    if row is None or row.state in (DONE, CANCELLED):
+    if row is None or row.state in (ReminderState.DONE, ReminderState.CANCELLED):
         return None
-    row.state = SNOOZED
+    row.state = ReminderState.SNOOZED
     row.due_at = until
     session.add(row)
     session.flush()
@@ -124,9 +127,9 @@ def snooze(session: Session, reminder_id: int, *, until: datetime, by: str) -> R
 def cancel(session: Session, reminder_id: int) -> Reminder | None:
     """Never deliver it again. None if unknown, done or already cancelled."""
     row = _locked(session, reminder_id)
-    if row is None or row.state in (DONE, CANCELLED):
+    if row is None or row.state in (ReminderState.DONE, ReminderState.CANCELLED):
         return None
-    row.state = CANCELLED
+    row.state = ReminderState.CANCELLED
     session.add(row)
     session.flush()
     return row
@@ -139,9 +142,9 @@ def cancel_kind(session: Session, onboarding_id: int, kind: str) -> int:
         .where(
             col(Reminder.onboarding_id) == onboarding_id,
             col(Reminder.kind) == kind,
-            col(Reminder.state).in_((PENDING, SNOOZED, SENT)),
+            col(Reminder.state).in_((*OPEN_REMINDER_STATES, ReminderState.SENT)),
         )
-        .values(state=CANCELLED)
+        .values(state=ReminderState.CANCELLED)
         .returning(Reminder.id)
     )
     return len(session.execute(statement).all())
@@ -236,7 +239,10 @@ _SENT_ONCE = (
         claim_expires_at=None,
         claimed_at=None,
         state=case(
-            (and_(_table.c.state.in_(OPEN_STATES), _table.c.due_at <= _at), SENT),
+            (
+                and_(_table.c.state.in_(OPEN_REMINDER_STATES), _table.c.due_at <= _at),
+                ReminderState.SENT,
+            ),
             else_=_table.c.state,
         ),
     )
@@ -273,13 +279,13 @@ def mark_sent(
     row.claimed_by = None
     row.claim_expires_at = None
     row.claimed_at = None
-    if row.state in OPEN_STATES and row.repeat_seconds and row.due_at <= at:
+    if row.state in OPEN_REMINDER_STATES and row.repeat_seconds and row.due_at <= at:
         step = timedelta(seconds=row.repeat_seconds)
         due = row.due_at + step
         while due <= at:
             due += step
         row.due_at = due
-        row.state = PENDING
+        row.state = ReminderState.PENDING
     session.add(row)
     session.flush()
     return True
@@ -310,3 +316,70 @@ def release(
     session.add(row)
     session.flush()
     return row
+
+
+# --- reads for the commands: confirmations, the open list ------------------------------------
+
+
+def confirmations(session: Session, onboarding_id: int) -> dict[str, Reminder]:
+    """The manual items of an onboarding confirmed by a Done: item -> the latest such reminder."""
+    query = (
+        select(Reminder)
+        .where(
+            Reminder.onboarding_id == onboarding_id,
+            Reminder.state == ReminderState.DONE,
+            col(Reminder.confirms).is_not(None),
+        )
+        .order_by(col(Reminder.done_at), col(Reminder.id))
+    )
+    found: dict[str, Reminder] = {}
+    for row in session.exec(query):
+        assert row.confirms is not None
+        found[row.confirms] = row  # later ones win
+    return found
+
+
+def open_reminders(
+    session: Session, *, onboarding_id: int | None = None, limit: int = 50
+) -> tuple[list[tuple[Reminder, str]], int]:
+    """Open reminders of open onboardings, soonest first, with each onboarding's key; and how
+    many there are in all. Open: pending or snoozed, or posted but still waiting for the Done
+    that confirms a manual item (its message may have scrolled out of sight)."""
+    waiting = and_(col(Reminder.state) == ReminderState.SENT, col(Reminder.confirms).is_not(None))
+    where = [
+        or_(col(Reminder.state).in_(OPEN_REMINDER_STATES), waiting),
+        col(Onboarding.closed_at).is_(None),
+    ]
+    if onboarding_id is not None:
+        where.append(Reminder.onboarding_id == onboarding_id)
+    query = (
+        select(Reminder, Onboarding.key)
+        .join(Onboarding, col(Onboarding.id) == col(Reminder.onboarding_id))
+        .where(*where)
+        .order_by(col(Reminder.due_at), col(Reminder.id))
+    )
+    rows = [(reminder, key) for reminder, key in session.exec(query.limit(limit))]
+    total = len(rows)
+    if total == limit:
+        counted = (
+            select(func.count())
+            .select_from(Reminder)
+            .join(Onboarding, col(Onboarding.id) == col(Reminder.onboarding_id))
+            .where(*where)
+        )
+        total = int(session.exec(counted).one())
+    return rows, total
+
+
+def cancel_open(session: Session, onboarding_id: int) -> int:
+    """Cancel every reminder of an onboarding not yet done (it was closed); returns how many."""
+    statement = (
+        update(Reminder)
+        .where(
+            col(Reminder.onboarding_id) == onboarding_id,
+            col(Reminder.state).in_((*OPEN_REMINDER_STATES, ReminderState.SENT)),
+        )
+        .values(state=ReminderState.CANCELLED)
+        .returning(Reminder.id)
+    )
+    return len(session.execute(statement).all())

@@ -18,16 +18,17 @@ from support.dovecot import (
 from support.probing import probing
 from support.smtp_servers import SmtpWorld
 
-from commands.checking import CheckReport, CheckService
-from commands.checks import CheckStatus
+from commands.checks.result import CheckStatus
+from commands.checks.service import CheckReport, CheckService
+from commands.core.context import Caller, Refused
+from commands.core.process import Step, StepState
+from commands.core.roles import Role
 from commands.credentials import CredentialErrors, CredentialService
-from commands.onboarding import Caller, Refused
-from commands.results import Updated
+from commands.replies import Updated
 from commands.rfi.service import Incoming
-from commands.roles import Role
 from commands.router import Router
 from commands.secrets import SecretBox
-from commands.steps import Step, StepState
+from commands.services import Services
 from store.db import Database
 from store.models import AuditEvent, CheckRun, Onboarding
 
@@ -39,10 +40,12 @@ CONTACTS = "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical"
 def setup(database: Database, dns_world: DnsWorld, domains: str) -> tuple[Router, CheckService]:
     checks = CheckService(database, dns_world.profile, dns_world.resolver)
     router = Router(
-        database, allow_private_targets=True, checks=checks, regions={"eu": "Test Europe"}
+        Services.build(
+            database, allow_private_targets=True, checks=checks, regions={"eu": "Test Europe"}
+        )
     )
     router.handle_text(ENGINEER, "open acme --service both --region eu")
-    router.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
+    router.services.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
     for n, text in enumerate(
         [
             "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical",
@@ -52,7 +55,7 @@ def setup(database: Database, dns_world: DnsWorld, domains: str) -> tuple[Router
             domains,
         ]
     ):
-        router.rfi.reply(Incoming("C0ACME", "1.0", f"2.{n}", "U0CUST", text))
+        router.services.rfi.reply(Incoming("C0ACME", "1.0", f"2.{n}", "U0CUST", text))
     return router, checks
 
 
@@ -92,12 +95,14 @@ def test_probes_move_steps_done_only_when_every_check_passes(
     database: Database, smtp_world: SmtpWorld
 ) -> None:
     checks = probing(database, smtp_world)
-    router = Router(database, allow_private_targets=True, checks=checks, regions={"eu": "EU"})
+    router = Router(
+        Services.build(database, allow_private_targets=True, checks=checks, regions={"eu": "EU"})
+    )
     router.handle_text(ENGINEER, "open acme --service both --region eu")
-    router.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
+    router.services.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
     # A sending address where nothing listens: the lockdown probe is refused there.
     for n, text in enumerate([CONTACTS, "next", smtp_world.address("closed")]):
-        router.rfi.reply(Incoming("C0ACME", "1.0", f"4.{n}", "U0CUST", text))
+        router.services.rfi.reply(Incoming("C0ACME", "1.0", f"4.{n}", "U0CUST", text))
 
     def journaling() -> CheckReport:
         return checks.run(router.handle_text(ENGINEER, "check acme journaling"), "U0ENG")  # type: ignore[arg-type]
@@ -160,14 +165,16 @@ def test_journaling_pop_logs_in_with_the_stored_credentials(
     credentials = CredentialService(database, box, allow_private=True)
     checks = probing(database, smtp_world, credentials=credentials)
     router = Router(
-        database,
-        allow_private_targets=True,
-        checks=checks,
-        regions={"eu": "EU"},
-        credentials=credentials,
+        Services.build(
+            database,
+            allow_private_targets=True,
+            checks=checks,
+            regions={"eu": "EU"},
+            credentials=credentials,
+        )
     )
     router.handle_text(ENGINEER, "open acme --service archiving --region eu")
-    router.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
+    router.services.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
     for n, text in enumerate(
         [
             CONTACTS,
@@ -181,7 +188,7 @@ def test_journaling_pop_logs_in_with_the_stored_credentials(
             "POP",
         ]
     ):
-        router.rfi.reply(Incoming("C0ACME", "1.0", f"5.{n}", "U0CUST", text))
+        router.services.rfi.reply(Incoming("C0ACME", "1.0", f"5.{n}", "U0CUST", text))
     saved = credentials.submit(
         CUSTOMER,
         "acme",

@@ -16,11 +16,12 @@ from support.bot_process import BotProcess
 from support.signing import interaction_body, post
 from support.slack_standin import SlackStandIn
 
+from commands.core.context import Caller, Refused
+from commands.core.roles import Role
 from commands.credentials import CredentialErrors, CredentialService, CredentialsSaved
-from commands.onboarding import Caller, Refused
-from commands.roles import Role
 from commands.router import Router
 from commands.secrets import SecretBox
+from commands.services import Services
 from store.db import Database
 from store.models import AuditEvent, Credential
 
@@ -39,7 +40,7 @@ GOOD = {
 
 
 def service(database: Database, keys: str | None = KEY_A) -> CredentialService:
-    Router(database).handle_text(ENGINEER, "open acme --service archiving")
+    Router(Services.build(database)).handle_text(ENGINEER, "open acme --service archiving")
     return CredentialService(database, SecretBox(keys), allow_private=True)
 
 

@@ -29,10 +29,10 @@ from support.slapd import (
 from support.smtp_servers import SmtpWorld
 from support.test_ca import TestCA
 
+from commands.checks.directory import DirectoryReport, DirectorySettings, check_directory
+from commands.checks.directory import stages as directory_check
+from commands.checks.directory.stages import address_filter, validate_base_dn
 from commands.checks.result import CheckStatus
-from commands.directory import DirectoryReport, DirectorySettings, check_directory
-from commands.directory import check as directory_check
-from commands.directory.check import address_filter, validate_base_dn
 
 TIMEOUT = 5.0
 WRONG_PASSWORD = "Wr0ng-Battery-Staple-ldap-77c1"

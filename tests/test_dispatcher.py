@@ -16,8 +16,9 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from support.slack_standin import Call, SlackStandIn
 
-from bot.dispatcher import DispatchConfig, Dispatcher
-from bot.reminder_message import ACTION_IDS, EVENT_TYPE, metadata
+from bot.render.buttons import ReminderAction
+from bot.render.reminder_message import EVENT_TYPE, metadata
+from bot.slack.dispatcher import DispatchConfig, Dispatcher
 from store import reminders
 from store.db import Database
 from store.models import Onboarding, Reminder
@@ -114,7 +115,7 @@ def test_due_reminders_are_posted_once_with_metadata_and_buttons_and_recorded(
     assert "<!channel>" not in str(first.params["blocks"])
     assert f"<!date^{int(plain.due_at.timestamp())}^" in first.params["text"]
     (actions,) = [b for b in first.params["blocks"] if b["type"] == "actions"]
-    assert tuple(e["action_id"] for e in actions["elements"]) == ACTION_IDS
+    assert tuple(e["action_id"] for e in actions["elements"]) == tuple(ReminderAction)
     assert {e["value"] for e in actions["elements"]} == {str(plain.id)}
     assert by_id[threaded.id].params["thread_ts"] == "1700000000.000100"
 

@@ -16,9 +16,10 @@ from support.dns_fixtures import (
 )
 from support.nsd import DnsProxy, NsdServer, SilentServer
 
-from commands.checks import CheckResult, CheckStatus, run_dns_checks, run_dns_report, worst
-from commands.checks.propagation import check_propagation
-from commands.dns import DnsResolver, to_a_label
+from commands.checks.dns import DnsResolver, to_a_label
+from commands.checks.dns.propagation import check_propagation
+from commands.checks.dns.report import run_dns_checks, run_dns_report
+from commands.checks.result import CheckResult, CheckStatus, worst
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -291,7 +292,7 @@ def test_propagation_with_a_silent_name_server_is_unknown() -> None:
 
 
 def test_plan_records_for_connect_dns(dns_world: DnsWorld) -> None:
-    from commands.checks import plan_records
+    from commands.checks.dns.publish import plan_records
 
     resolver = dns_world.resolver()
     plan = asyncio.run(plan_records("leftover.test", dns_world.region, resolver, drop_includes=()))

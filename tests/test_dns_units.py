@@ -8,11 +8,11 @@ import pytest
 import yaml
 from support.dns_fixtures import TEST_PROFILE_YAML, make_test_profile
 
-from commands.checks import CheckResult, CheckStatus, records_to_publish, worst
-from commands.checks.publish import merge_spf, txt_strings
-from commands.checks.spf_record import SpfNode, SpfSyntaxError, is_spf, parse
-from commands.dns import display_name, normalize_host, parse_nameservers, to_a_label
-from commands.dns.names import BadDomainName
+from commands.checks.dns import display_name, normalize_host, parse_nameservers, to_a_label
+from commands.checks.dns.names import BadDomainName
+from commands.checks.dns.publish import merge_spf, records_to_publish, txt_strings
+from commands.checks.result import CheckResult, CheckStatus, worst
+from commands.checks.spf.record import SpfNode, SpfSyntaxError, is_spf, parse
 from commands.profiles import ProfileError, load_profile, parse_profile
 from commands.providers import recognise, recognise_all, spf_targets
 from commands.regions import REGIONS

@@ -18,7 +18,7 @@ from test_e2e_rfi import WAIT
 from test_e2e_uploads import rfi_with_domains, stored, upload_files
 from test_hostile_spreadsheets import empty_cells
 
-from bot.flows import IMPORT_THREADS
+from bot.wiring import IMPORT_THREADS
 
 UPLOADS = 8  # as many as the command pool has threads
 HOLD = 60.0  # the longest a download is held (the test releases them long before)

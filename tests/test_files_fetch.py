@@ -17,7 +17,7 @@ import pytest
 from slack_sdk import WebClient
 from support.slack_standin import SlackStandIn
 
-from bot.files import UploadProblem, fetch
+from bot.slack.files import UploadProblem, fetch
 
 TOKEN = "xoxb-test-secret-token"
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"

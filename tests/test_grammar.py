@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot import mrkdwn
-from bot.mrkdwn import to_plain
+from bot.render import mrkdwn
+from bot.render.mrkdwn import to_plain
 from commands.grammar import MAX_COMMAND_CHARS, Command, UsageError, check_key, parse
+from commands.verbs import VERBS
 
 
 def message(exc: UsageError) -> str:
@@ -14,28 +15,28 @@ def message(exc: UsageError) -> str:
 
 
 def test_open_with_flags_and_quoted_name() -> None:
-    command = parse('open acme --service both --region eu --name "Acme Ltd"')
+    command = parse('open acme --service both --region eu --name "Acme Ltd"', VERBS)
     assert command == Command(
         "open", ("acme",), {"service": "both", "region": "eu", "name": "Acme Ltd"}
     )
 
 
 def test_flag_equals_form_and_curly_quotes_from_slack_clients() -> None:
-    command = parse("open acme --service=security --name \u201cAcme & Sons\u201d")
+    command = parse("open acme --service=security --name \u201cAcme & Sons\u201d", VERBS)
     assert command.flags == {"service": "security", "name": "Acme & Sons"}
 
 
 def test_verbs_are_case_insensitive_and_whitespace_is_trimmed() -> None:
-    assert parse("  STATUS   acme  ") == Command("status", ("acme",), {})
+    assert parse("  STATUS   acme  ", VERBS) == Command("status", ("acme",), {})
 
 
 def test_empty_text_means_help() -> None:
-    assert parse("") == Command("help")
-    assert parse("   ") == Command("help")
+    assert parse("", VERBS) == Command("help")
+    assert parse("   ", VERBS) == Command("help")
 
 
 def test_boolean_flag() -> None:
-    assert parse("list --all").flags == {"all": True}
+    assert parse("list --all", VERBS).flags == {"all": True}
 
 
 @pytest.mark.parametrize(
@@ -56,13 +57,13 @@ def test_boolean_flag() -> None:
 )
 def test_bad_input_gets_a_specific_message(text: str, needle: str) -> None:
     with pytest.raises(UsageError) as caught:
-        parse(text)
+        parse(text, VERBS)
     assert needle in message(caught.value)
 
 
 def test_unknown_flag_shows_the_verbs_usage() -> None:
     with pytest.raises(UsageError) as caught:
-        parse("open acme --colour red")
+        parse("open acme --colour red", VERBS)
     assert caught.value.verb is not None
     assert caught.value.verb.name == "open"
 

@@ -17,8 +17,8 @@ import pytest
 from support.recipients import grid, open_onboarding, write
 from test_recipient_import import ENGINEER, batches, staging_rows, stored
 
-from bot.mrkdwn import text, to_plain
-from commands.onboarding import Refused
+from bot.render.mrkdwn import text, to_plain
+from commands.core.context import Refused
 from commands.recipients.importer import RecipientImporter
 from commands.recipients.spreadsheet import NotASpreadsheet, read_cells
 from store.db import Database

@@ -34,7 +34,7 @@ from support.signing import (
 from support.slack_standin import SlackStandIn
 from test_e2e_rfi import FULL, Thread, answer_rows, buttons, open_rfi, ts
 
-from bot.http import MAX_BODY
+from bot.slack.http import MAX_BODY
 
 _NO_PROXY = build_opener(ProxyHandler({}))
 WAIT = 10.0

@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlmodel import func, select
 
-from bot.mrkdwn import text as render_text
-from bot.mrkdwn import to_plain
-from commands.onboarding import Caller, OnboardingService
-from commands.results import Closed, Listing, Opened, Refusal, Status, StepChanged
-from commands.roles import Role
+from bot.render.mrkdwn import text as render_text
+from bot.render.mrkdwn import to_plain
+from commands.core.context import Caller
+from commands.core.process import Service, Step, StepState
+from commands.core.roles import Role
+from commands.onboarding.service import OnboardingService
+from commands.replies import Closed, Listing, Opened, Refusal, Status, StepChanged
 from commands.router import Router
-from commands.steps import Service, Step, StepState
+from commands.services import Services
 from store.db import Database
 from store.models import AuditEvent, Onboarding, StepStatus
 
@@ -33,7 +35,7 @@ def refusal_text(result: object) -> str:
 
 
 def test_open_stores_the_onboarding_its_steps_and_an_audit_event(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     result = router.handle_text(ENGINEER, 'open acme --service archiving --region EU --name "Acme"')
     assert isinstance(result, Opened)
     with database.session() as session:
@@ -61,7 +63,7 @@ def test_open_stores_the_onboarding_its_steps_and_an_audit_event(database: Datab
 
 
 def test_status_by_key_and_by_bound_channel(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     router.handle_text(ENGINEER, "open acme --service both")
     by_key = router.handle_text(ELSEWHERE, "status acme")
     by_channel = router.handle_text(ENGINEER, "status")
@@ -73,7 +75,7 @@ def test_status_by_key_and_by_bound_channel(database: Database) -> None:
 
 
 def test_done_and_reopen_record_who_and_when(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     router.handle_text(ENGINEER, "open acme --service security")
     done = router.handle_text(Caller("U0JANE", "C0ACME", role=Role.ENGINEER), "done outbound")
     assert isinstance(done, StepChanged)
@@ -92,7 +94,7 @@ def test_done_and_reopen_record_who_and_when(database: Database) -> None:
 
 
 def test_list_shows_progress_over_applicable_steps(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     router.handle_text(ENGINEER, "open acme --service archiving")
     router.handle_text(ELSEWHERE, "open beta --service both")
     router.handle_text(ENGINEER, "done rfi")
@@ -111,7 +113,7 @@ def test_list_shows_progress_over_applicable_steps(database: Database) -> None:
 
 
 def test_close_keeps_the_onboarding_and_frees_the_channel(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     router.handle_text(ENGINEER, "open acme --service both")
     closed = router.handle_text(ENGINEER, "close acme")
     assert isinstance(closed, Closed)
@@ -155,7 +157,7 @@ def test_close_keeps_the_onboarding_and_frees_the_channel(database: Database) ->
 def test_bad_input_is_refused_and_changes_nothing(
     database: Database, text: str, needle: str
 ) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     boss = Caller("U0BOSS", "C0ACME", "T0TEST", role=Role.ENGINEER)
     assert isinstance(router.handle_text(boss, "open existing --service security"), Opened)
     router.handle_text(boss, "done outbound")

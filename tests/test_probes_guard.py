@@ -16,11 +16,11 @@ from support.smtp_servers import (
     SmtpWorld,
 )
 
+from commands.checks.probes import guard, net
+from commands.checks.probes.guard import TargetRefused, TargetUnresolved, refusal, resolve_target
+from commands.checks.probes.pop import PopCredentials
+from commands.checks.probes.run import ProbePorts, run_probe_checks_async
 from commands.checks.result import CheckStatus
-from commands.probes import guard, net
-from commands.probes.guard import TargetRefused, TargetUnresolved, refusal, resolve_target
-from commands.probes.pop import PopCredentials
-from commands.probes.run import ProbePorts, run_probe_checks_async
 from commands.rfi.validators import Invalid, outbound_ips
 
 ip = ipaddress.ip_address

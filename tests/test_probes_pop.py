@@ -18,11 +18,11 @@ from support.dovecot import (
 from support.nsd import free_port
 from support.smtp_servers import SmtpWorld
 
+from commands.checks.probes import verdicts as checks
+from commands.checks.probes.pop import PopCredentials
+from commands.checks.probes.run import run_probe_checks_async
+from commands.checks.probes.targets import ProbeOptions
 from commands.checks.result import CheckResult, CheckStatus
-from commands.probes import checks
-from commands.probes.pop import PopCredentials
-from commands.probes.run import run_probe_checks_async
-from commands.probes.targets import ProbeOptions
 from commands.profiles import GatewayRegion
 
 TIMEOUT = 5.0

@@ -12,12 +12,17 @@ from support.smtp_servers import (
     SmtpWorld,
 )
 
+from commands.checks.probes import verdicts as checks
+from commands.checks.probes.run import (
+    CHECK_ORDER,
+    ProbePorts,
+    parse_endpoint,
+    run_probe_checks_async,
+)
+from commands.checks.probes.smtp import probe_smtp
+from commands.checks.probes.targets import ProbeOptions
+from commands.checks.probes.tls import TlsProblem
 from commands.checks.result import CheckResult, CheckStatus
-from commands.probes import checks
-from commands.probes.run import CHECK_ORDER, ProbePorts, parse_endpoint, run_probe_checks_async
-from commands.probes.smtp import probe_smtp
-from commands.probes.targets import ProbeOptions
-from commands.probes.tls import TlsProblem
 from commands.profiles import GatewayRegion, HostFact, Source
 
 SOURCE = Source(url="https://gateway.test/docs", taken=date(2026, 11, 28))

@@ -24,28 +24,31 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import forms, limits, mrkdwn
-from bot.render import _TEMPLATES, Message, render
-from bot.view_seal import ViewSeal
-from commands import results
-from commands.checking import CheckPlan, CheckReport, DnsRecords, DomainRecords, StepMove
-from commands.checks.publish import MxLine, RecordsToPublish
+from bot.render import limits, mrkdwn
+from bot.render import modals as forms
+from bot.render.renderer import _TEMPLATES, Message, render
+from bot.slack.view_seal import ViewSeal
+from commands import replies
+from commands.checks.directory.stages import Recipient as DirectoryRecipient
+from commands.checks.dns.publish import MxLine, RecordsToPublish
 from commands.checks.result import CheckResult, CheckStatus
+from commands.checks.service import CheckPlan, CheckReport, DnsRecords, DomainRecords, StepMove
+from commands.core import views
+from commands.core.context import Caller
+from commands.core.process import Service, Step, StepState, applies
+from commands.core.roles import Role
+from commands.core.text import Code, Text, UserRef, When
 from commands.credentials import KINDS, CredentialForm, CredentialsSaved
-from commands.directory.check import Recipient as DirectoryRecipient
 from commands.grammar import Command, UsageError, parse
 from commands.history import History, HistoryLine
 from commands.members import Members, MemberView
-from commands.onboarding import Caller
 from commands.recipients.importer import FileCounts, ImportReport, Problem
 from commands.recipients.sync import Synced, SyncFailed
 from commands.rfi import validators as v
 from commands.rfi.questions import QUESTIONS
 from commands.rfi.service import AnswerLine, Ask, Form, FormField, RfiBegin, Summary, ThreadReply
-from commands.roles import Role
 from commands.router import Router
-from commands.steps import Service, Step, StepState, applies
-from commands.text import Code, Text, UserRef, When
+from commands.services import Services
 from commands.verbs import VERBS
 from store.db import Database
 
@@ -151,11 +154,11 @@ def texts() -> st.SearchStrategy[Text]:
 
 
 @st.composite
-def onboardings(draw: st.DrawFn, *, closed: bool | None = None) -> results.OnboardingView:
+def onboardings(draw: st.DrawFn, *, closed: bool | None = None) -> views.OnboardingView:
     service = draw(st.sampled_from(list(Service)))
     states = [StepState.NOT_STARTED, StepState.IN_PROGRESS, StepState.DONE]
     steps = tuple(
-        results.StepView(
+        views.StepView(
             step=step,
             state=draw(st.sampled_from(states))
             if applies(service, step)
@@ -166,7 +169,7 @@ def onboardings(draw: st.DrawFn, *, closed: bool | None = None) -> results.Onboa
         for step in Step
     )
     closed = draw(st.booleans()) if closed is None else closed
-    return results.OnboardingView(
+    return views.OnboardingView(
         key=draw(st.one_of(st.just("acme"), user_text)),
         name=draw(long_text),
         service=service,
@@ -177,8 +180,7 @@ def onboardings(draw: st.DrawFn, *, closed: bool | None = None) -> results.Onboa
         closed_by=draw(user_ids) if closed else None,
         closed_at=draw(dates) if closed else None,
         steps=steps,
-        rfi_answered=draw(small),
-        rfi_total=draw(small),
+        rfi_answers=frozenset(draw(st.sets(st.sampled_from([q.id for q in QUESTIONS])))),
         previous_provider=draw(st.none() | user_text),
         recipients=tuple(
             draw(
@@ -196,7 +198,7 @@ def onboardings(draw: st.DrawFn, *, closed: bool | None = None) -> results.Onboa
             draw(
                 st.lists(
                     st.builds(
-                        results.LastCheck,
+                        views.LastCheck,
                         step=st.sampled_from(list(Step)),
                         worst=st.sampled_from([s.value for s in CheckStatus]),
                         at=dates,
@@ -261,7 +263,7 @@ members = st.builds(
 )
 
 reminder_views = st.builds(
-    results.ReminderView,
+    replies.ReminderView,
     id=st.integers(1, 10**9),
     key=user_text,
     kind=st.sampled_from(["manual", "outbound.period_complete", "inbound.old_mx_confirm"]),
@@ -286,21 +288,21 @@ directory_recipients = st.builds(
 
 # One strategy per result type the renderer has a template for.
 RESULTS: dict[type, st.SearchStrategy[Any]] = {
-    results.Opened: st.builds(results.Opened, onboarding=onboardings()),
-    results.Status: st.builds(results.Status, onboarding=onboardings()),
-    results.StepChanged: st.builds(
-        results.StepChanged,
+    replies.Opened: st.builds(replies.Opened, onboarding=onboardings()),
+    replies.Status: st.builds(replies.Status, onboarding=onboardings()),
+    replies.StepChanged: st.builds(
+        replies.StepChanged,
         onboarding=onboardings(),
         step=st.sampled_from(list(Step)),
         previous=st.sampled_from(list(StepState)),
         by=user_ids,
     ),
-    results.Closed: st.builds(results.Closed, onboarding=onboardings(closed=True)),
-    results.Listing: st.builds(
-        results.Listing,
+    replies.Closed: st.builds(replies.Closed, onboarding=onboardings(closed=True)),
+    replies.Listing: st.builds(
+        replies.Listing,
         items=st.lists(
             st.builds(
-                results.ListItem,
+                replies.ListItem,
                 key=user_text,
                 name=long_text,
                 service=st.sampled_from(list(Service)),
@@ -315,21 +317,21 @@ RESULTS: dict[type, st.SearchStrategy[Any]] = {
         total=st.integers(0, 200),
         closed_hidden=small,
     ),
-    results.Help: st.builds(
-        results.Help,
+    replies.Help: st.builds(
+        replies.Help,
         verbs=st.lists(st.sampled_from(list(VERBS.values())), min_size=1, max_size=12).map(tuple),
         single=st.booleans(),
     ),
-    results.Refusal: st.builds(
-        results.Refusal, text=texts(), usage=st.none() | st.sampled_from(list(VERBS.values()))
+    replies.Refusal: st.builds(
+        replies.Refusal, text=texts(), usage=st.none() | st.sampled_from(list(VERBS.values()))
     ),
-    results.Updated: st.builds(
-        results.Updated,
+    replies.Updated: st.builds(
+        replies.Updated,
         onboarding=onboardings(),
         changes=st.lists(user_text, min_size=1, max_size=3).map(tuple),
         by=user_ids,
     ),
-    results.CustomerOpened: st.builds(results.CustomerOpened, onboarding=onboardings()),
+    replies.CustomerOpened: st.builds(replies.CustomerOpened, onboarding=onboardings()),
     CheckPlan: st.builds(
         CheckPlan,
         onboarding=onboardings(),
@@ -461,18 +463,18 @@ RESULTS: dict[type, st.SearchStrategy[Any]] = {
             max_size=5,
         ).map(tuple),
     ),
-    results.ReminderSet: st.builds(results.ReminderSet, reminder=reminder_views, zone=user_text),
-    results.ReminderList: st.builds(
-        results.ReminderList,
+    replies.ReminderSet: st.builds(replies.ReminderSet, reminder=reminder_views, zone=user_text),
+    replies.ReminderList: st.builds(
+        replies.ReminderList,
         reminders=st.lists(reminder_views, max_size=60).map(tuple),
         total=st.integers(0, 500),
         key=st.none() | user_text,
     ),
-    results.ReminderCancelled: st.builds(
-        results.ReminderCancelled, reminder=reminder_views, by=user_ids
+    replies.ReminderCancelled: st.builds(
+        replies.ReminderCancelled, reminder=reminder_views, by=user_ids
     ),
-    results.ReminderDone: st.builds(
-        lambda reminder, by, at, already, confirmed, moved: results.ReminderDone(
+    replies.ReminderDone: st.builds(
+        lambda reminder, by, at, already, confirmed, moved: replies.ReminderDone(
             reminder, by, at, already, confirmed, *moved
         ),
         reminder_views,
@@ -484,8 +486,8 @@ RESULTS: dict[type, st.SearchStrategy[Any]] = {
         st.just((None, None))
         | st.tuples(st.sampled_from(list(Step)), st.sampled_from(list(StepState))),
     ),
-    results.ReminderSnoozed: st.builds(
-        results.ReminderSnoozed, reminder=reminder_views, by=user_ids, until=dates
+    replies.ReminderSnoozed: st.builds(
+        replies.ReminderSnoozed, reminder=reminder_views, by=user_ids, until=dates
     ),
     History: st.builds(
         History,
@@ -559,7 +561,7 @@ def test_every_message_is_valid_block_kit_and_user_text_stays_text(kind: type) -
 def test_a_cut_message_says_what_is_missing_and_where_to_see_it() -> None:
     @settings(PROPERTY, max_examples=5)
     @given(onboardings(), st.integers(250, 400))
-    def run(onboarding: results.OnboardingView, count: int) -> None:
+    def run(onboarding: views.OnboardingView, count: int) -> None:
         lines = tuple(
             AnswerLine(f"Q{i}", ("x&y <!here> " * 30,), "answered", True) for i in range(count)
         )
@@ -645,7 +647,7 @@ def router(tmp_path_factory: pytest.TempPathFactory) -> Router:
     path = Path(tmp_path_factory.mktemp("props")) / "props.db"
     database = Database(f"sqlite:///{path}")
     database.upgrade()
-    router = Router(database)
+    router = Router(Services.build(database))
     engineer = Caller(USER_IDS[0], CHANNEL, "T0TEST", role=Role.ENGINEER)
     router.handle_text(engineer, 'open acme --service both --region eu --name "Acme"')
     return router
@@ -698,11 +700,11 @@ callers = st.builds(
 @given(commands)
 def test_the_grammar_parses_or_says_why(text: str) -> None:
     try:
-        command: Command | None = parse(text)
+        command: Command | None = parse(text, VERBS)
     except UsageError as exc:  # the one exception parse may raise: a message fit for Slack
         command, problem = None, exc.text
     if command is None:
-        check_message(render(results.Refusal(problem)))
+        check_message(render(replies.Refusal(problem)))
     else:
         assert command.verb in VERBS
 
@@ -779,10 +781,10 @@ def test_validators_accept_or_say_why(name: str) -> None:
             assert isinstance(parsed, v.Parsed)
             for value in parsed.values:
                 shown = value.display() if hasattr(value, "display") else str(value)
-                check_message(render(results.Refusal(Text("{v}", v=shown))))
+                check_message(render(replies.Refusal(Text("{v}", v=shown))))
         if problem is not None:
             assert isinstance(problem, str)
             assert problem.strip()
-            check_message(render(results.Refusal(Text("{p}", p=problem))))
+            check_message(render(replies.Refusal(Text("{p}", p=problem))))
 
     run()

@@ -16,11 +16,12 @@ import pytest
 from sqlmodel import select
 from support.recipients import grid, open_onboarding, write
 
-from bot.mrkdwn import text, to_plain
-from commands.onboarding import Caller, OnboardingService, Refused
+from bot.render.mrkdwn import text, to_plain
+from commands.core.context import Caller, Refused
+from commands.core.roles import Role
+from commands.onboarding.service import OnboardingService
 from commands.recipients.importer import RecipientImporter, safe_filename
-from commands.roles import Role
-from store import queries
+from store import onboardings
 from store import recipients as store
 from store.db import Database
 from store.models import AuditEvent, Recipient, RecipientBatch, RecipientStaging
@@ -46,7 +47,7 @@ def refused(needle: str) -> Iterator[None]:
 
 def stored(database: Database, key: str = "acme") -> list[tuple[str, str | None, str]]:
     with database.session() as session:
-        onboarding = queries.get_by_key(session, key)
+        onboarding = onboardings.get_by_key(session, key)
         assert onboarding is not None
         rows = session.exec(select(Recipient).where(Recipient.onboarding_id == onboarding.id)).all()
         return sorted((r.address, r.display_name, r.source) for r in rows)

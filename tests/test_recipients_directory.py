@@ -23,19 +23,20 @@ from support.slapd import (
 )
 from support.smtp_servers import SmtpWorld
 
-from bot.render import render
-from commands.checking import CheckReport, CheckService
-from commands.checks import CheckStatus
+from bot.render.renderer import render
+from commands.checks.result import CheckStatus
+from commands.checks.service import CheckReport, CheckService
+from commands.core.context import Caller
+from commands.core.process import Step, StepState
+from commands.core.roles import Role
 from commands.credentials import CredentialErrors, CredentialService, CredentialsSaved
-from commands.onboarding import Caller
 from commands.profiles import parse_profile
 from commands.recipients.sync import RecipientSync, Synced, SyncFailed
-from commands.results import Refusal, Status
+from commands.replies import Refusal, Status
 from commands.rfi.service import Incoming
-from commands.roles import Role
 from commands.router import Router
 from commands.secrets import SecretBox
-from commands.steps import Step, StepState
+from commands.services import Services
 from store import recipients as recipient_store
 from store.db import Database
 from store.models import AuditEvent, Credential, Onboarding, Recipient
@@ -69,19 +70,21 @@ class World:
             database, self.credentials, smtp_world.resolver, allow_private=True, timeout=10.0
         )
         self.router = Router(
-            database,
-            allow_private_targets=True,
-            checks=self.checks,
-            regions={"eu": "Test Europe"},
-            credentials=self.credentials,
-            sync=self.sync,
+            Services.build(
+                database,
+                allow_private_targets=True,
+                checks=self.checks,
+                regions={"eu": "Test Europe"},
+                credentials=self.credentials,
+                sync=self.sync,
+            )
         )
 
     def open(self, domains: str = ", ".join(DOMAINS)) -> None:
         self.router.handle_text(ENGINEER, "open acme --service archiving --region eu")
-        self.router.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
+        self.router.services.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
         for n, text in enumerate([CONTACTS, "next", "127.0.0.41", "next", domains]):
-            self.router.rfi.reply(Incoming("C0ACME", "1.0", f"2.{n}", "U0CUST", text))
+            self.router.services.rfi.reply(Incoming("C0ACME", "1.0", f"2.{n}", "U0CUST", text))
 
     def fields(self, **changes: str) -> dict[str, str]:
         values = {

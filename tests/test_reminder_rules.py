@@ -11,16 +11,17 @@ from support.dns_fixtures import DnsWorld
 from support.probing import probing
 from support.smtp_servers import SmtpWorld
 
-from commands.checking import CheckReport, CheckService
-from commands.checks import CheckResult, CheckStatus
-from commands.onboarding import Caller
+from commands.checks.result import CheckResult, CheckStatus
+from commands.checks.service import CheckReport, CheckService
+from commands.core.context import Caller
+from commands.core.process import Step, StepState
+from commands.core.roles import Role
 from commands.reminders import confirmations, rules
 from commands.reminders.rules import ReminderDelays, working_days_after
-from commands.results import ReminderDone
+from commands.replies import ReminderDone
 from commands.rfi.service import Incoming
-from commands.roles import Role
 from commands.router import Router
-from commands.steps import Step, StepState
+from commands.services import Services
 from store.db import Database
 from store.models import CheckRun, Onboarding, Reminder, StepStatus
 
@@ -69,7 +70,7 @@ def test_working_days_skip_the_weekend() -> None:
 
 
 def test_open_sets_the_implementation_considerations_once(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     router.handle_text(ENGINEER, "open acme --service both --region eu")
     acme = onboarding(database)
     found = reminders(database)
@@ -94,7 +95,7 @@ def test_open_sets_the_implementation_considerations_once(database: Database) ->
 
 
 def test_security_only_has_no_archive_export(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     router.handle_text(ENGINEER, "open acme --service security")
     assert [r.kind for r in reminders(database)] == [
         rules.CONSIDERATIONS_POLICIES,
@@ -103,7 +104,7 @@ def test_security_only_has_no_archive_export(database: Database) -> None:
 
 
 def test_no_channel_no_reminders(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     router.handle_text(Caller("U0ENG", role=Role.ENGINEER), "open acme --service both")
     assert reminders(database) == []
 
@@ -112,7 +113,7 @@ def test_no_channel_no_reminders(database: Database) -> None:
 
 
 def test_outbound_done_starts_the_outbound_only_period_once(database: Database) -> None:
-    router = Router(database, delays=ReminderDelays(outbound_period_days=7))
+    router = Router(Services.build(database, delays=ReminderDelays(outbound_period_days=7)))
     router.handle_text(ENGINEER, "open acme --service security")
     router.handle_text(ENGINEER, "done acme outbound")
     (period,) = reminders(database, rules.OUTBOUND_PERIOD)
@@ -130,7 +131,7 @@ def test_outbound_done_starts_the_outbound_only_period_once(database: Database) 
 
 
 def test_inbound_done_asks_to_cancel_the_previous_provider(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     router.handle_text(ENGINEER, "open acme --service security")
     with database.session(write=True) as session:
         acme = session.exec(select(Onboarding)).one()
@@ -143,7 +144,7 @@ def test_inbound_done_asks_to_cancel_the_previous_provider(database: Database) -
 
 
 def test_without_a_known_provider_it_says_your_previous_provider(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     router.handle_text(ENGINEER, "open acme --service security")
     router.handle_text(ENGINEER, "done acme inbound")
     (cancel,) = reminders(database, rules.CANCEL_PROVIDER)
@@ -156,12 +157,14 @@ def test_without_a_known_provider_it_says_your_previous_provider(database: Datab
 def checked(database: Database, dns_world: DnsWorld, domains: str) -> tuple[Router, CheckService]:
     checks = CheckService(database, dns_world.profile, dns_world.resolver)
     router = Router(
-        database, allow_private_targets=True, checks=checks, regions={"eu": "Test Europe"}
+        Services.build(
+            database, allow_private_targets=True, checks=checks, regions={"eu": "Test Europe"}
+        )
     )
     router.handle_text(ENGINEER, "open acme --service both --region eu")
-    router.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
+    router.services.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
     for n, text in enumerate([CONTACTS, "next", "127.0.0.40", "next", domains]):
-        router.rfi.reply(Incoming("C0ACME", "1.0", f"2.{n}", "U0CUST", text))
+        router.services.rfi.reply(Incoming("C0ACME", "1.0", f"2.{n}", "U0CUST", text))
     return router, checks
 
 
@@ -191,7 +194,7 @@ def test_mx_gateway_failing_sets_no_old_mx_reminder(
 
 
 def test_old_mx_reminder_shows_the_latest_retired_result(database: Database) -> None:
-    Router(database).handle_text(ENGINEER, "open acme --service security")
+    Router(Services.build(database)).handle_text(ENGINEER, "open acme --service security")
     now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
     with database.session(write=True) as session:
         acme = session.exec(select(Onboarding)).one()
@@ -218,22 +221,22 @@ def test_old_mx_reminder_shows_the_latest_retired_result(database: Database) -> 
 
 
 def test_rfi_nudge_is_rearmed_on_activity_and_dropped_when_complete(database: Database) -> None:
-    router = Router(database, allow_private_targets=True)
+    router = Router(Services.build(database, allow_private_targets=True))
     router.handle_text(ENGINEER, "open acme --service archiving")
-    router.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
+    router.services.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
     (first,) = [r for r in reminders(database, rules.RFI_NUDGE) if r.state == "pending"]
     assert (first.channel_id, first.thread_ts) == ("C0ACME", "1.0")
     assert "*Main points of contact* has waited 2 working days" in first.text
     assert first.due_at.weekday() < 5
-    router.rfi.ask_again("acme")  # no activity: the same nudge
+    router.services.rfi.ask_again("acme")  # no activity: the same nudge
     assert [r.id for r in reminders(database, rules.RFI_NUDGE) if r.state == "pending"] == [
         first.id
     ]
-    router.rfi.reply(Incoming("C0ACME", "1.0", "2.1", "U0CUST", CONTACTS))
+    router.services.rfi.reply(Incoming("C0ACME", "1.0", "2.1", "U0CUST", CONTACTS))
     pending = [r for r in reminders(database, rules.RFI_NUDGE) if r.state == "pending"]
     assert len(pending) == 1
     assert pending[0].id != first.id
-    outcome = router.rfi.submit_form(
+    outcome = router.services.rfi.submit_form(
         CUSTOMER,
         "acme",
         {
@@ -253,7 +256,7 @@ def test_rfi_nudge_is_rearmed_on_activity_and_dropped_when_complete(database: Da
 
 
 def test_a_confirmation_passes_skipped_and_unknown_but_not_fail(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     router.handle_text(ENGINEER, "open acme --service security")
     router.handle_text(ENGINEER, "done acme inbound")
     (cancel,) = reminders(database, rules.CANCEL_PROVIDER)
@@ -264,7 +267,7 @@ def test_a_confirmation_passes_skipped_and_unknown_but_not_fail(database: Databa
     acme_id = onboarding(database).id or 0
     with database.session() as session:
         assert confirmations.apply(session, acme_id, results) == results  # nothing confirmed
-    done = router.reminders.done(ENGINEER, cancel.id or 0)
+    done = router.services.reminders.done(ENGINEER, cancel.id or 0)
     assert isinstance(done, ReminderDone)
     assert done.confirmed == "firewall.previous_provider"
     with database.session() as session:
@@ -284,11 +287,13 @@ def test_done_on_the_provider_reminder_completes_the_firewall_step(
     database: Database, smtp_world: SmtpWorld
 ) -> None:
     checks = probing(database, smtp_world)
-    router = Router(database, allow_private_targets=True, checks=checks, regions={"eu": "EU"})
+    router = Router(
+        Services.build(database, allow_private_targets=True, checks=checks, regions={"eu": "EU"})
+    )
     router.handle_text(ENGINEER, "open acme --service both --region eu")
-    router.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
+    router.services.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
     for n, text in enumerate([CONTACTS, "next", smtp_world.address("closed")]):
-        router.rfi.reply(Incoming("C0ACME", "1.0", f"4.{n}", "U0CUST", text))
+        router.services.rfi.reply(Incoming("C0ACME", "1.0", f"4.{n}", "U0CUST", text))
 
     def firewall() -> CheckReport:
         report = checks.run(router.handle_text(ENGINEER, "check acme firewall"), "U0ENG")  # type: ignore[arg-type]
@@ -304,7 +309,7 @@ def test_done_on_the_provider_reminder_completes_the_firewall_step(
 
     router.handle_text(ENGINEER, "done acme inbound")
     (cancel,) = reminders(database, rules.CANCEL_PROVIDER)
-    done = router.reminders.done(ENGINEER, cancel.id or 0)
+    done = router.services.reminders.done(ENGINEER, cancel.id or 0)
     assert (done.step, done.step_state) == (Step.FIREWALL, StepState.DONE)
     assert step_of(router, Step.FIREWALL) is StepState.DONE
     (stored,) = reminders(database, rules.CANCEL_PROVIDER)
@@ -319,12 +324,12 @@ def test_done_on_the_provider_reminder_completes_the_firewall_step(
     assert again.moves == ()
 
     # A second Done changes nothing and says who did it first.
-    twice = router.reminders.done(Caller("U0OTHER", "C0ACME"), cancel.id or 0)
+    twice = router.services.reminders.done(Caller("U0OTHER", "C0ACME"), cancel.id or 0)
     assert twice.already
 
 
 def test_status_counts_open_reminders_and_close_cancels_them(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     router.handle_text(ENGINEER, "open acme --service both")
     status = router.handle_text(ENGINEER, "status")
     count, soonest = status.onboarding.reminders  # type: ignore[union-attr]
@@ -341,7 +346,7 @@ def test_done_on_the_old_mx_reminder_completes_inbound_and_chains_the_provider(
 ) -> None:
     """The inbound run's only gap is the old MX host nobody could reach (unknown): the ISP's
     confirmation (Done) passes it, inbound is done, and that sets the provider reminder."""
-    router = Router(database)
+    router = Router(Services.build(database))
     router.handle_text(ENGINEER, "open acme --service security")
     now = datetime.now(UTC)
     gateway = CheckResult("inbound.mx_gateway", CheckStatus.PASS, "acme.example", "at the gateway")
@@ -370,7 +375,7 @@ def test_done_on_the_old_mx_reminder_completes_inbound_and_chains_the_provider(
     assert "unknown: mx.old.example: timeout" in chase.text
     assert reminders(database, rules.CANCEL_PROVIDER) == []
 
-    done = router.reminders.done(ENGINEER, chase.id or 0)
+    done = router.services.reminders.done(ENGINEER, chase.id or 0)
     assert done.confirmed == "inbound.old_mx_retired"
     assert (done.step, done.step_state) == (Step.INBOUND, StepState.DONE)
     assert step_of(router, Step.INBOUND) is StepState.DONE
@@ -381,7 +386,7 @@ def test_done_on_the_old_mx_reminder_completes_inbound_and_chains_the_provider(
 
 
 def test_done_does_not_pass_over_a_failure(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     router.handle_text(ENGINEER, "open acme --service security")
     now = datetime.now(UTC)
     accepting = CheckResult(
@@ -403,6 +408,6 @@ def test_done_does_not_pass_over_a_failure(database: Database) -> None:
         )
         rules.on_check_results(session, acme, [gateway], now=now, delays=rules.DEFAULT_DELAYS)
     (chase,) = reminders(database, rules.OLD_MX_CONFIRM)
-    done = router.reminders.done(ENGINEER, chase.id or 0)
+    done = router.services.reminders.done(ENGINEER, chase.id or 0)
     assert done.step is None
     assert step_of(router, Step.INBOUND) is StepState.NOT_STARTED

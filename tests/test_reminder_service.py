@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot.mrkdwn import text as render_text
-from bot.mrkdwn import to_plain
-from bot.render import render
-from commands.onboarding import Caller, Refused
-from commands.results import (
+from bot.render.mrkdwn import text as render_text
+from bot.render.mrkdwn import to_plain
+from bot.render.renderer import render
+from commands.core.context import Caller, Refused
+from commands.core.roles import Role
+from commands.replies import (
     Refusal,
     ReminderCancelled,
     ReminderDone,
@@ -21,8 +22,8 @@ from commands.results import (
     ReminderSet,
     ReminderSnoozed,
 )
-from commands.roles import Role
 from commands.router import Router
+from commands.services import Services
 from store.db import Database
 from store.models import AuditEvent, Reminder
 
@@ -32,7 +33,7 @@ ELSEWHERE = Caller("U0ENG", "C0BETA", "T0TEST", role=Role.ENGINEER)
 
 
 def opened(database: Database) -> Router:
-    router = Router(database)
+    router = Router(Services.build(database))
     router.handle_text(LONDON, "open acme --service security")
     router.handle_text(ELSEWHERE, "open beta --service security")
     return router
@@ -125,15 +126,15 @@ def test_snooze_and_done_from_the_buttons(database: Database) -> None:
     router.handle_text(LONDON, "remind acme in 1d ring them")
     (row,) = manual(database)
     now = datetime.now(UTC)
-    snoozed = router.reminders.snooze(LONDON, row.id or 0, "1w", now=now)
+    snoozed = router.services.reminders.snooze(LONDON, row.id or 0, "1w", now=now)
     assert isinstance(snoozed, ReminderSnoozed)
     (row,) = manual(database)
     assert (row.state, row.due_at) == ("snoozed", now + timedelta(weeks=1))
     # A click in another channel (a forged value) is refused.
     with pytest.raises(Refused) as forged:
-        router.reminders.done(ELSEWHERE, row.id or 0)
+        router.services.reminders.done(ELSEWHERE, row.id or 0)
     assert "belongs to acme" in to_plain(render_text(forged.value.text))
-    done = router.reminders.done(LONDON, row.id or 0, now=now)
+    done = router.services.reminders.done(LONDON, row.id or 0, now=now)
     assert not done.already
     assert done.confirmed is None
     (row,) = manual(database)
@@ -141,21 +142,22 @@ def test_snooze_and_done_from_the_buttons(database: Database) -> None:
     message = render(done)
     assert "Done by <@U0ENG>" in message.text
     with pytest.raises(Refused) as late:
-        router.reminders.snooze(LONDON, row.id or 0, "1d")
+        router.services.reminders.snooze(LONDON, row.id or 0, "1d")
     assert "cannot be snoozed" in to_plain(render_text(late.value.text))
 
 
 def test_free_text_verbs_keep_the_text_as_typed() -> None:
     from commands.grammar import parse
+    from commands.verbs import VERBS
 
-    command = parse('remind acme in 3d  don\'t   "forget" --all')
+    command = parse('remind acme in 3d  don\'t   "forget" --all', VERBS)
     assert command.verb == "remind"
     assert command.args == ("acme", "in", "3d", "don't", '"forget"', "--all")
     assert command.text == 'acme in 3d  don\'t   "forget" --all'
     assert command.flags == {}
-    assert parse("REMIND").text == ""
+    assert parse("REMIND", VERBS).text == ""
     # Other verbs still parse flags and quotes as before.
-    assert parse('open acme --name "Acme Ltd"').flags == {"name": "Acme Ltd"}
+    assert parse('open acme --name "Acme Ltd"', VERBS).flags == {"name": "Acme Ltd"}
 
 
 def test_remind_usage_and_help(database: Database) -> None:

@@ -6,14 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import mrkdwn
-from bot.render import HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT, render
-from commands.onboarding import Caller
-from commands.results import Help, Listing, ListItem, Refusal
-from commands.roles import Role
+from bot.render import mrkdwn
+from bot.render.renderer import HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT, render
+from commands.core.context import Caller
+from commands.core.process import Service
+from commands.core.roles import Role
+from commands.core.text import Code, Text, UserRef, When
+from commands.replies import Help, Listing, ListItem, Refusal
 from commands.router import Router
-from commands.steps import Service
-from commands.text import Code, Text, UserRef, When
+from commands.services import Services
 from commands.verbs import VERBS
 from store.db import Database
 
@@ -40,7 +41,7 @@ def assert_inert(text: str) -> None:
 def router(tmp_path) -> Router:
     db = Database(f"sqlite:///{tmp_path / 'r.db'}")
     db.upgrade()
-    return Router(db)
+    return Router(Services.build(db))
 
 
 def test_status_blocks_escape_the_name_everywhere_slack_parses_mrkdwn(router: Router) -> None:

@@ -19,18 +19,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import limits, mrkdwn
-from bot.render import Message, render
-from commands.checking import DnsRecords, DomainRecords
-from commands.checks.publish import MxLine, RecordsToPublish
-from commands.onboarding import Caller
-from commands.results import OnboardingView, Refusal, StepView
+from bot.render import limits, mrkdwn
+from bot.render.renderer import Message, render
+from commands.checks.dns.publish import MxLine, RecordsToPublish
+from commands.checks.service import DnsRecords, DomainRecords
+from commands.core.context import Caller
+from commands.core.process import Service, Step, initial_state
+from commands.core.roles import Role
+from commands.core.text import Code, Text
+from commands.core.views import OnboardingView, StepView
+from commands.replies import Refusal
 from commands.rfi.questions import QUESTIONS
 from commands.rfi.service import AnswerLine, Ask, Incoming, Summary, ThreadReply
-from commands.roles import Role
 from commands.router import Router
-from commands.steps import Service, Step, initial_state
-from commands.text import Code, Text
+from commands.services import Services
 from store.db import Database
 
 NAME = "*Acme* _Ltd_ ~x~ `y`"
@@ -107,7 +109,7 @@ def view(name: str = NAME) -> OnboardingView:
 def router(tmp_path: Path) -> Router:
     database = Database(f"sqlite:///{tmp_path / 'f.db'}")
     database.upgrade()
-    router = Router(database, allow_private_targets=True)
+    router = Router(Services.build(database, allow_private_targets=True))
     router.handle_text(ENGINEER, f"open acme --service archiving --name {shlex.quote(NAME)}")
     return router
 
@@ -176,8 +178,8 @@ def test_the_header_and_the_plain_text_show_the_name_as_typed(router: Router) ->
 
 
 def test_rfi_answers_render_without_formatting(router: Router) -> None:
-    router.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
-    reply = router.rfi.reply(Incoming("C0ACME", "1.0", "2.0", "U0CUST", CONTACT))
+    router.services.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
+    reply = router.services.rfi.reply(Incoming("C0ACME", "1.0", "2.0", "U0CUST", CONTACT))
     assert reply is not None
     text = render(reply).text
     got_it = text.splitlines()[0]

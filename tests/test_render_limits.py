@@ -12,13 +12,15 @@ import pytest
 from sqlmodel import select
 from test_rfi_service import CONTACTS, CUSTOMER, ENGINEER, started
 
-from bot import forms, limits, mrkdwn
-from bot.render import render
-from bot.view_seal import ViewSeal
-from commands.results import Listing, ListItem, OnboardingView, Status, StepView
+from bot.render import limits, mrkdwn
+from bot.render import modals as forms
+from bot.render.renderer import render
+from bot.slack.view_seal import ViewSeal
+from commands.core.process import Service, Step, StepState, initial_state
+from commands.core.views import OnboardingView, StepView
+from commands.replies import Listing, ListItem, Status
 from commands.rfi.questions import QUESTIONS
 from commands.rfi.service import AnswerLine, Form, FormField, Summary, ThreadReply
-from commands.steps import Service, Step, StepState, initial_state
 from store.db import Database
 from store.models import RfiAnswer
 
@@ -130,11 +132,11 @@ def test_an_answer_too_long_for_a_form_field_is_left_out_of_the_form_and_kept(
         "journaling": "pop",
         "directory": "none",
     }
-    assert isinstance(router.rfi.submit_form(CUSTOMER, "acme", fields), ThreadReply)
+    assert isinstance(router.services.rfi.submit_form(CUSTOMER, "acme", fields), ThreadReply)
 
     seal = ViewSeal("test")
     view = forms.rfi_view(
-        router.rfi.form(ENGINEER, "acme"),
+        router.services.rfi.form(ENGINEER, "acme"),
         lambda form, data: seal.seal(form, data, user_id="U0ENG", channel_id="C0ACME"),
     ).to_dict()
     assert limits.view_problems(view) == []
@@ -150,7 +152,7 @@ def test_an_answer_too_long_for_a_form_field_is_left_out_of_the_form_and_kept(
 
     # Saving the form (which has no domains field) changes the rest and keeps the domains.
     state = {k: v for k, v in fields.items() if k != "domains"}
-    saved = router.rfi.submit_form(
+    saved = router.services.rfi.submit_form(
         ENGINEER, "acme", {**state, "platform": "Exchange 2019"}, keep=forms.kept(meta)
     )
     assert isinstance(saved, ThreadReply)

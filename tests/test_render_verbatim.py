@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.render import Message, render
-from commands.results import OnboardingView, Status, StepView
+from bot.render.renderer import Message, render
+from commands.core.process import Service, Step, initial_state
+from commands.core.views import OnboardingView, StepView
+from commands.replies import Status
 from commands.rfi.service import AnswerLine, Summary
-from commands.steps import Service, Step, initial_state
 
 AT = datetime(2026, 11, 28, 10, 42, tzinfo=UTC)
 VIEW = OnboardingView(

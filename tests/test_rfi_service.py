@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from commands.onboarding import Caller
+from commands.core.context import Caller
+from commands.core.process import Step, StepState
+from commands.core.roles import Role
 from commands.rfi.service import FormErrors, Incoming, ThreadReply
-from commands.roles import Role
 from commands.router import Router
-from commands.steps import Step, StepState
+from commands.services import Services
 from store import rfi as rfi_store
 from store.db import Database
 from store.models import RfiAnswer
@@ -19,14 +20,14 @@ CONTACTS = "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical"
 
 
 def started(database: Database, service: str = "archiving") -> Router:
-    router = Router(database, allow_private_targets=True)
+    router = Router(Services.build(database, allow_private_targets=True))
     router.handle_text(ENGINEER, f"open acme --service {service}")
-    router.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
+    router.services.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
     return router
 
 
 def say(router: Router, ts: str, text: str) -> ThreadReply | None:
-    return router.rfi.reply(Incoming("C0ACME", "1.0", ts, "U0CUST", text))
+    return router.services.rfi.reply(Incoming("C0ACME", "1.0", ts, "U0CUST", text))
 
 
 def test_first_time_is_true_once_per_key(database: Database) -> None:
@@ -82,12 +83,12 @@ def test_the_form_saves_nothing_until_every_field_is_valid(database: Database) -
         "journaling": "pop",
         "directory": "",
     }
-    outcome = router.rfi.submit_form(CUSTOMER, "acme", fields)
+    outcome = router.services.rfi.submit_form(CUSTOMER, "acme", fields)
     assert isinstance(outcome, FormErrors)
     assert set(outcome.errors) == {"domains", "directory"}
     with database.session() as session:
         assert session.exec(select(RfiAnswer)).all() == []
-    saved = router.rfi.submit_form(
+    saved = router.services.rfi.submit_form(
         CUSTOMER, "acme", {**fields, "domains": "acme.example", "directory": "none"}
     )
     assert isinstance(saved, ThreadReply)

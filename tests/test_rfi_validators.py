@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commands.probes.guard import address_kind, refusal
+from commands.checks.probes.guard import address_kind, refusal
 from commands.rfi.validators import (
     MAX_TEXT_CHARS,
     MAX_VALUES,

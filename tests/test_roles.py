@@ -11,16 +11,17 @@ from slack_sdk import WebClient
 from sqlmodel import select
 from support.slack_standin import TEAM_ID, SlackStandIn
 
-from bot.identity import Home, Identity, role_from_user
-from bot.mrkdwn import text as render_text
-from bot.mrkdwn import to_plain
-from bot.render import render
+from bot.render.mrkdwn import text as render_text
+from bot.render.mrkdwn import to_plain
+from bot.render.renderer import render
+from bot.slack.identity import Home, Identity, role_from_user
+from commands.core.context import Caller
+from commands.core.roles import NOT_YOURS, Role
 from commands.history import PER_PAGE, History
 from commands.members import Members, mentioned_user
-from commands.onboarding import Caller
-from commands.results import CustomerOpened, Listing, Opened, Refusal, Status, StepChanged
-from commands.roles import CUSTOMER_VERBS, NOT_YOURS, Role, may
+from commands.replies import CustomerOpened, Listing, Opened, Refusal, Status, StepChanged
 from commands.router import Router
+from commands.services import Services
 from commands.verbs import VERBS
 from store import audit
 from store.db import Database
@@ -52,12 +53,12 @@ def help_text(router: Router, caller: Caller, verb: str = "") -> str:
 
 
 def test_help_lists_what_the_asker_may_use(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     customer, engineer = help_text(router, ACME), help_text(router, ENGINEER)
     for name, verb in VERBS.items():
         line = f"/connect {verb.usage}"
         assert line in engineer, name
-        assert (line in customer) == (name in CUSTOMER_VERBS), name
+        assert (line in customer) == verb.allows(Role.CUSTOMER), name
     assert "Engineers only" in engineer
     assert "Engineers only" not in customer
     assert "Your Connect engineer marks steps done" in customer
@@ -67,17 +68,18 @@ def test_help_lists_what_the_asker_may_use(database: Database) -> None:
 
 
 def test_engineers_may_use_every_verb() -> None:
-    assert all(may(Role.ENGINEER, verb) for verb in VERBS)
+    assert all(verb.allows(Role.ENGINEER) for verb in VERBS.values())
 
 
 def test_customers_may_not_use_the_verbs_that_steer_an_onboarding() -> None:
     for verb in ENGINEER_VERBS:
         assert verb in VERBS
-        assert not may(Role.CUSTOMER, verb), verb
+        assert not VERBS[verb].allows(Role.CUSTOMER), verb
     for verb in ("open", "status", "list", "rfi", "check", "dns", "credentials", "history"):
-        assert may(Role.CUSTOMER, verb), verb
-    # Reminders (another branch) add these verbs; customers may use them on their own reminders.
-    assert {"remind", "reminders", "sync"} <= CUSTOMER_VERBS
+        assert VERBS[verb].allows(Role.CUSTOMER), verb
+    # Customers may use the reminders and sync on their own onboarding.
+    for verb in ("remind", "reminders", "sync"):
+        assert VERBS[verb].allows(Role.CUSTOMER), verb
 
 
 def test_the_default_caller_is_a_customer_contact() -> None:
@@ -198,7 +200,7 @@ def test_a_failing_users_info_grants_nothing_and_is_not_remembered(standin: Slac
 
 
 def test_customers_are_refused_the_engineer_verbs_before_any_look_up(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     open_two(router)
     for text in ("done outbound", "reopen rfi", "close acme", "set --region us", "invite <@U0X>"):
         refusal = plain(router.handle_text(ACME, text))
@@ -215,7 +217,7 @@ def test_customers_are_refused_the_engineer_verbs_before_any_look_up(database: D
 
 
 def test_another_customers_key_gets_the_same_answer_as_no_such_key(database: Database) -> None:
-    router = Router(database, secret_key=Fernet.generate_key().decode())
+    router = Router(Services.build(database, secret_key=Fernet.generate_key().decode()))
     open_two(router)
     expected = to_plain(render_text(NOT_YOURS))
     # (check and dns need the checks wired in: the end-to-end tests cover them.)
@@ -231,7 +233,7 @@ def test_another_customers_key_gets_the_same_answer_as_no_such_key(database: Dat
 
 
 def test_a_customer_outside_a_bound_channel_reaches_nothing(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     open_two(router)
     dm = Caller("U0ACMEJO", "D0DIRECT", "T0ACME", role=Role.CUSTOMER)
     assert plain(router.handle_text(dm, "status acme")) == to_plain(render_text(NOT_YOURS))
@@ -239,7 +241,7 @@ def test_a_customer_outside_a_bound_channel_reaches_nothing(database: Database) 
 
 
 def test_self_service_open_binds_the_shared_channel(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     open_two(router)
     newco = Caller("U0NEWCO", "C0NEWCO", "T0NEWCO", role=Role.CUSTOMER)
 
@@ -266,7 +268,7 @@ def test_self_service_open_binds_the_shared_channel(database: Database) -> None:
 def test_self_service_open_is_refused_where_it_would_reveal_or_take_over(
     database: Database,
 ) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     open_two(router)
     # In a channel bound already (acme's), in a DM, and with a key someone has (not saying who).
     assert "already has its onboarding" in plain(
@@ -285,7 +287,7 @@ def test_self_service_open_is_refused_where_it_would_reveal_or_take_over(
 
 
 def test_list_shows_a_customer_only_their_own(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     open_two(router)
     mine = router.handle_text(ACME, "list --all")
     assert isinstance(mine, Listing)
@@ -294,7 +296,7 @@ def test_list_shows_a_customer_only_their_own(database: Database) -> None:
     assert mine.scoped
     assert "Only your own onboardings are shown." in render(mine).text
     # Elsewhere (a DM) they see the onboardings they take part in: invited to globex, say.
-    router.members.role_of = lambda _user: Role.CUSTOMER
+    router.services.members.role_of = lambda _user: Role.CUSTOMER
     router.handle_text(Caller("U0ENG", "C0GLOBEX", role=Role.ENGINEER), "invite <@U0ACMEJO|jo>")
     dm = Caller("U0ACMEJO", "D0DIRECT", role=Role.CUSTOMER)
     assert sorted(i.key for i in router.handle_text(dm, "list").items) == ["globex"]  # type: ignore[union-attr]
@@ -305,16 +307,22 @@ def test_list_shows_a_customer_only_their_own(database: Database) -> None:
 
 
 def test_customers_may_do_their_own_work(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     open_two(router)
-    # The RFI, the DNS records and the checks are theirs to run (no checks wired in here, so the
-    # refusal is about that, not about them); done is not.
-    assert "Checks are not set up" in plain(router.handle_text(ACME, "check outbound"))
+    # The RFI, the DNS records and the checks are theirs to run (with no domains answered yet,
+    # the refusal is about that, not about them); done is not.
+    checked = plain(router.handle_text(ACME, "check outbound"))
+    assert "Only a Connect engineer" not in checked
+    assert "domain" in checked
     assert isinstance(router.handle_text(ENGINEER, "done acme rfi"), StepChanged)
 
 
 def test_invite_and_members_by_role(database: Database) -> None:
-    router = Router(database, role_of=lambda u: Role.ENGINEER if u == "U0BOSS" else Role.CUSTOMER)
+    router = Router(
+        Services.build(
+            database, role_of=lambda u: Role.ENGINEER if u == "U0BOSS" else Role.CUSTOMER
+        )
+    )
     open_two(router)
 
     invited = router.handle_text(ENGINEER, "invite acme <@U0JANE|jane> <@U0BOSS|boss> <@U0JANE>")
@@ -351,7 +359,7 @@ def test_invite_and_members_by_role(database: Database) -> None:
 
 
 def test_history_is_newest_first_and_paged(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     open_two(router)
     engineer_globex = Caller("U0ENG", "C0GLOBEX", role=Role.ENGINEER)
     for n in range(12):  # 24 step changes, plus the opening: 25 events
@@ -383,7 +391,7 @@ def test_history_is_newest_first_and_paged(database: Database) -> None:
 
 
 def test_history_shows_answers_escaped_and_changes_with_what_they_were(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     open_two(router)
     router.handle_text(ENGINEER, 'set acme --name "Acme <!channel> & Co"')
     shown = render(router.handle_text(ENGINEER, "history acme"))  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ from support.smtp_servers import SmtpWorld
 from support.test_ca import TestCA
 from test_e2e_rfi import Thread
 
-from bot.mrkdwn import escape
+from bot.render.mrkdwn import escape
 
 WAIT = 20.0
 KEY_OLD = Fernet.generate_key().decode()

@@ -16,8 +16,8 @@ import pytest
 import yaml
 from support.nsd import DnsProxy, NsdServer
 
-from commands.checks.spf_eval import check_host_sync
-from commands.dns import DnsResolver
+from commands.checks.dns import DnsResolver
+from commands.checks.spf.evaluate import check_host_sync
 
 SUITE = Path(__file__).resolve().parents[1].parent / "shared/reference/rfc7208-test-suite"
 SUITE_FILE = SUITE / "rfc7208-tests.yml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from commands.steps import (
+from commands.core.process import (
     SERVICE_ALIASES,
     SERVICE_MATRIX,
     Service,

@@ -13,11 +13,12 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
-from commands.onboarding import Caller
-from commands.results import Opened, Refusal
-from commands.roles import Role
+from commands.core.context import Caller
+from commands.core.roles import Role
+from commands.replies import Opened, Refusal
 from commands.router import Router
-from store import queries
+from commands.services import Services
+from store import onboardings
 from store.db import MIGRATIONS, Database, normalise_url
 from store.models import Onboarding, StepStatus
 
@@ -69,8 +70,8 @@ def test_key_is_unique_in_the_database(database: Database) -> None:
     now = datetime.now(UTC)
     with database.session(write=True) as session:
         session.add(Onboarding(key="acme", name="A", service="both", opened_by="U1", opened_at=now))
-    with pytest.raises(queries.DuplicateKey), database.session(write=True) as session:
-        queries.add_onboarding(
+    with pytest.raises(onboardings.DuplicateKey), database.session(write=True) as session:
+        onboardings.add_onboarding(
             session,
             Onboarding(key="acme", name="B", service="both", opened_by="U2", opened_at=now),
             [],
@@ -80,7 +81,7 @@ def test_key_is_unique_in_the_database(database: Database) -> None:
 def test_one_state_row_per_step_and_foreign_keys_enforced(database: Database) -> None:
     now = datetime.now(UTC)
     with database.session(write=True) as session:
-        onboarding = queries.add_onboarding(
+        onboarding = onboardings.add_onboarding(
             session,
             Onboarding(key="acme", name="A", service="both", opened_by="U1", opened_at=now),
             [("rfi", "not_started")],
@@ -96,7 +97,7 @@ def test_one_state_row_per_step_and_foreign_keys_enforced(database: Database) ->
 
 
 def test_concurrent_opens_of_one_key_store_it_once(database: Database) -> None:
-    router = Router(database)
+    router = Router(Services.build(database))
     barrier = threading.Barrier(6)
     outcomes: list[object] = []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.view_seal import TTL_SECONDS, ViewSeal
+from bot.slack.view_seal import TTL_SECONDS, ViewSeal
 
 NOW = 1_800_000_000.0
 

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Self, Union, get_args, get_origin, get_type_hi
 
 from sqlmodel import Session
 
-from commands.core import steps
+from commands.core import process
 from commands.core.text import Text, UserRef
 from store import audit as store
 from store.models import AuditEvent
@@ -500,13 +500,13 @@ def _values(values: tuple[str, ...]) -> str:
 
 
 def _step(name: str) -> str:
-    step = steps.STEP_ALIASES.get(name)
+    step = process.STEP_ALIASES.get(name)
     return step.title if step else _short(name)
 
 
 def _state(name: str) -> str:
     try:
-        return steps.StepState(name).label
+        return process.StepState(name).label
     except ValueError:
         return _short(name)
 

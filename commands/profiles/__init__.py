@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from commands.dns.names import normalize_host
+from commands.checks.dns.names import normalize_host
 
 SHIPPED = "mimecast.yml"
 

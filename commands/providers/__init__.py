@@ -18,7 +18,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from commands.dns.names import is_subdomain, normalize_host
+from commands.checks.dns.names import is_subdomain, normalize_host
 
 DATA = "providers.yml"
 

@@ -30,7 +30,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from commands.onboarding import Caller, Refused, find_onboarding
+from commands.core import audit
+from commands.core.access import find_onboarding
+from commands.core.context import Caller, Refused
+from commands.core.text import Code, Text
 from commands.recipients.spreadsheet import (
     BUDGET_SECONDS,
     MAX_ERRORS_KEPT,
@@ -42,9 +45,8 @@ from commands.recipients.spreadsheet import (
     check,
     read_cells,
 )
+from commands.recipients.uploads import upload_target
 from commands.rfi.service import rfi_domains
-from commands.text import Code, Text
-from store import queries
 from store import recipients as store
 from store.db import Database
 from store.models import Onboarding, RecipientBatch, utcnow
@@ -109,6 +111,10 @@ class RecipientImporter:
         self.seconds = seconds  # each import's time budget
 
     # --- entry points ----------------------------------------------------------------------
+
+    def upload_target(self, channel_id: str, thread_ts: str, ts: str) -> str | None:
+        """The onboarding a file uploaded in this thread is for (once per upload)."""
+        return upload_target(self.db, channel_id, thread_ts, ts)
 
     def import_path(
         self, caller: Caller, key: str | None, path: Path, *, filename: str | None = None
@@ -181,13 +187,8 @@ class RecipientImporter:
             assert onboarding.id is not None
             store.discard(session, batch.id)
             batch.state = "discarded"
-            queries.record_event(
-                session,
-                onboarding_id=onboarding.id,
-                actor=caller.user_id,
-                action="recipients.discarded",
-                detail={"batch": batch.id, "filename": batch.filename},
-            )
+            discarded = audit.RecipientsDiscarded(batch.id, batch.filename)
+            audit.record(session, onboarding.id, caller.user_id, discarded)
             return _report(onboarding, batch, previous=store.count(session, onboarding.id, SOURCE))
 
     # --- the work --------------------------------------------------------------------------
@@ -262,13 +263,9 @@ class RecipientImporter:
                         )
                     )
                 return self._store(session, onboarding, batch, caller.user_id)
-            queries.record_event(
-                session,
-                onboarding_id=onboarding.id,
-                actor=caller.user_id,
-                action="recipients.staged",
-                detail={"batch": batch.id, "filename": filename, "errors": batch.errors},
-            )
+            assert batch.id is not None
+            staged = audit.RecipientsStaged(batch.id, filename, batch.errors)
+            audit.record(session, onboarding.id, caller.user_id, staged)
             return _report(onboarding, batch, previous=store.count(session, onboarding.id, SOURCE))
 
     def _store(
@@ -280,20 +277,8 @@ class RecipientImporter:
         now = utcnow()
         previous = store.count(session, onboarding.id, SOURCE)
         imported = store.import_batch(session, batch.id, by=user_id, at=now)
-        queries.record_event(
-            session,
-            onboarding_id=onboarding.id,
-            actor=user_id,
-            action="recipients.imported",
-            detail={
-                "batch": batch.id,
-                "filename": batch.filename,
-                "imported": imported,
-                "replaced": previous,
-                "errors": batch.errors,
-            },
-            at=now,
-        )
+        done = audit.RecipientsImported(batch.id, batch.filename, imported, previous, batch.errors)
+        audit.record(session, onboarding.id, user_id, done, at=now)
         return _report(onboarding, batch, previous=previous, imported=imported)
 
     def _staged(

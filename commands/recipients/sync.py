@@ -12,16 +12,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from commands.checks.directory import DirectoryReport, DirectorySettings, check_directory
+from commands.checks.directory.stages import Recipient
+from commands.checks.dns import DnsResolver
 from commands.checks.result import CheckResult, CheckStatus
+from commands.core import audit
+from commands.core.access import find_onboarding
+from commands.core.context import Caller, Refused
+from commands.core.text import Code, Text
+from commands.core.views import OnboardingView, view_of
 from commands.credentials import CredentialService, LoginDetails
-from commands.directory import DirectoryReport, DirectorySettings, check_directory
-from commands.directory.check import Recipient
-from commands.dns import DnsResolver
-from commands.onboarding import Caller, Refused, find_onboarding, view_of
-from commands.results import OnboardingView
 from commands.rfi.service import rfi_domains
-from commands.text import Code, Text
-from store import queries
+from store import onboardings
 from store import recipients as store
 from store.db import Database
 from store.models import utcnow
@@ -125,7 +127,7 @@ class RecipientSync:
             r.status in (CheckStatus.PASS, CheckStatus.WARN) for r in report.results
         )
         with self.db.session(write=True) as session:
-            onboarding = queries.get_by_key(session, key, for_update=True)
+            onboarding = onboardings.get_by_key(session, key, for_update=True)
             if onboarding is None or onboarding.closed_at is not None:
                 raise Refused(Text("{key} was closed during the sync; nothing was kept.", key=key))
             assert onboarding.id is not None
@@ -147,14 +149,8 @@ class RecipientSync:
             batch.rows = staged
             stored = store.import_batch(session, batch.id, by=user_id, at=now)
             batch.valid = stored  # what the batch left stored: status counts from it
-            queries.record_event(
-                session,
-                onboarding_id=onboarding.id,
-                actor=user_id,
-                action="recipients.synced",
-                detail={"stored": stored, "replaced": replaced, "users": report.users},
-                at=now,
-            )
+            synced = audit.RecipientsSynced(stored, replaced, report.users)
+            audit.record(session, onboarding.id, user_id, synced, at=now)
             return Synced(
                 view_of(session, onboarding),
                 user_id,

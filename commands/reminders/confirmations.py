@@ -16,7 +16,7 @@ from dataclasses import replace
 from sqlmodel import Session
 
 from commands.checks.result import CheckResult, CheckStatus
-from store import reminder_queries
+from store import reminders as store
 from store.models import Reminder
 
 # Only these results give way to a person's confirmation.
@@ -27,7 +27,7 @@ def apply(
     session: Session, onboarding_id: int, results: Sequence[CheckResult]
 ) -> list[CheckResult]:
     """`results` with every confirmed item's skipped or unknown result turned into a pass."""
-    confirmed = reminder_queries.confirmations(session, onboarding_id)
+    confirmed = store.confirmations(session, onboarding_id)
     if not confirmed:
         return list(results)
     return [_confirmed(r, confirmed[r.id]) if r.id in confirmed else r for r in results]

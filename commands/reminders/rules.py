@@ -21,15 +21,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session
 
 from commands.checks.result import CheckResult, CheckStatus
-from commands.steps import Service, Step, StepState
-from store import reminder_queries
+from commands.core.process import Service, Step, StepState
+from commands.core.steps import StepHook
 from store import reminders as store
-from store.models import Onboarding
+from store.models import Onboarding, ReminderState
 
 BOT = "bot"  # created_by of automatic reminders
 
@@ -149,7 +150,12 @@ def on_open(
 def on_close(session: Session, onboarding: Onboarding) -> None:
     """A closed onboarding has nothing left to chase."""
     if onboarding.id is not None:
-        reminder_queries.cancel_open(session, onboarding.id)
+        store.cancel_open(session, onboarding.id)
+
+
+def step_hook(delays: ReminderDelays) -> StepHook:
+    """What a step change does to the reminders, with this deployment's delays."""
+    return partial(on_step_changed, delays=delays)
 
 
 def on_step_changed(
@@ -209,7 +215,7 @@ def on_check_results(
     retired = [r for r in results if r.id == OLD_MX_RETIRED]
     if retired:
         row = store.by_key(session, _key(OLD_MX_CONFIRM, onboarding))
-        if row is not None and row.state not in (store.DONE, store.CANCELLED):
+        if row is not None and row.state not in (ReminderState.DONE, ReminderState.CANCELLED):
             row.text = old_mx_text(onboarding, None, retired=retired, at=now)
             session.add(row)
 

@@ -11,13 +11,17 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from commands.checking import _follow
 from commands.checks.result import CheckStatus
-from commands.onboarding import Caller, Refused, authorise, find_onboarding
+from commands.checks.service import follow
+from commands.core import audit
+from commands.core.access import authorise, find_onboarding
+from commands.core.context import Caller, Refused
+from commands.core.process import Step, StepState
+from commands.core.text import Code, Text
 from commands.reminders import confirmations
 from commands.reminders.rules import DEFAULT_DELAYS, ReminderDelays
 from commands.reminders.when import BadTime, parse_due
-from commands.results import (
+from commands.replies import (
     ReminderCancelled,
     ReminderDone,
     ReminderList,
@@ -25,13 +29,11 @@ from commands.results import (
     ReminderSnoozed,
     ReminderView,
 )
-from commands.steps import Step, StepState
-from commands.text import Code, Text
 from store import checks as check_store
-from store import queries, reminder_queries
+from store import onboardings
 from store import reminders as store
 from store.db import Database
-from store.models import Onboarding, Reminder, utcnow
+from store.models import Onboarding, Reminder, ReminderState, utcnow
 
 MAX_TEXT_CHARS = 1_000
 LIST_LIMIT = 30
@@ -91,12 +93,12 @@ class ReminderService:
                 created_by=caller.user_id,
             )
             assert row is not None  # no key, so no conflict
-            queries.record_event(
+            assert row.id is not None
+            audit.record(
                 session,
-                onboarding_id=onboarding.id,
-                actor=caller.user_id,
-                action="reminder.added",
-                detail={"id": row.id, "due_at": due.at.isoformat()},
+                onboarding.id,
+                caller.user_id,
+                audit.ReminderAdded(row.id, due.at.isoformat()),
                 at=now,
             )
             return ReminderSet(_view(row, onboarding.key), due.zone)
@@ -109,10 +111,13 @@ class ReminderService:
             if (
                 key is not None
                 or not caller.is_engineer
-                or (caller.channel_id and queries.get_open_in_channel(session, caller.channel_id))
+                or (
+                    caller.channel_id
+                    and onboardings.get_open_in_channel(session, caller.channel_id)
+                )
             ):
                 onboarding = find_onboarding(session, caller, key, verb="reminders")
-            rows, total = reminder_queries.open_reminders(
+            rows, total = store.open_reminders(
                 session,
                 onboarding_id=onboarding.id if onboarding else None,
                 limit=LIST_LIMIT,
@@ -136,12 +141,8 @@ class ReminderService:
                         state=row.state,
                     )
                 )
-            queries.record_event(
-                session,
-                onboarding_id=row.onboarding_id,
-                actor=caller.user_id,
-                action="reminder.cancelled",
-                detail={"id": reminder_id},
+            audit.record(
+                session, row.onboarding_id, caller.user_id, audit.ReminderCancelled(reminder_id)
             )
             return ReminderCancelled(_view(row, key), caller.user_id)
 
@@ -159,7 +160,7 @@ class ReminderService:
         now = now or utcnow()
         with self.db.session(write=True) as session:
             row, key = self._mine(session, caller, reminder_id, clicked=clicked)
-            if row.state == store.DONE:
+            if row.state == ReminderState.DONE:
                 return ReminderDone(_view(row, key), caller.user_id, now, already=True)
             if store.complete(session, reminder_id, by=caller.user_id, at=now) is None:
                 raise Refused(
@@ -167,12 +168,11 @@ class ReminderService:
                         "Reminder #{id} was cancelled; there is nothing to do.", id=str(reminder_id)
                     )
                 )
-            queries.record_event(
+            audit.record(
                 session,
-                onboarding_id=row.onboarding_id,
-                actor=caller.user_id,
-                action="reminder.done",
-                detail={"id": reminder_id, "confirms": row.confirms},
+                row.onboarding_id,
+                caller.user_id,
+                audit.ReminderDone(reminder_id, row.confirms),
                 at=now,
             )
             step, state = None, None
@@ -205,12 +205,11 @@ class ReminderService:
                         state=row.state,
                     )
                 )
-            queries.record_event(
+            audit.record(
                 session,
-                onboarding_id=row.onboarding_id,
-                actor=caller.user_id,
-                action="reminder.snoozed",
-                detail={"id": reminder_id, "until": until.isoformat()},
+                row.onboarding_id,
+                caller.user_id,
+                audit.ReminderSnoozed(reminder_id, until.isoformat()),
                 at=now,
             )
             return ReminderSnoozed(_view(row, key), caller.user_id, until)
@@ -245,7 +244,7 @@ class ReminderService:
             elsewhere = caller.channel_id != row.channel_id
         else:
             bound = (
-                queries.get_open_in_channel(session, caller.channel_id)
+                onboardings.get_open_in_channel(session, caller.channel_id)
                 if caller.channel_id
                 else None
             )
@@ -276,7 +275,7 @@ class ReminderService:
         )
         if not results or any(r.status is not CheckStatus.PASS for r in results):
             return None, None  # something else is still missing; the next check says what
-        move = _follow(session, onboarding, step, results, actor, delays=self.delays)
+        move = follow(session, onboarding, step, results, actor, delays=self.delays)
         return (move.step, move.after) if move else (None, None)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from commands.text import Code, Text
+from commands.core.text import Code, Text
 
 DEFAULT_TIME = time(9, 0)
 MAX_AHEAD = timedelta(days=366)

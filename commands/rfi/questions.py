@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from commands.core.process import Service, Step, applies
 from commands.rfi import validators as v
-from commands.steps import Service, Step, applies
 
 
 @dataclass(frozen=True)

@@ -13,22 +13,18 @@ from typing import Any
 
 from sqlmodel import Session
 
-from commands.onboarding import (
-    Caller,
-    Refused,
-    change_step,
-    find_onboarding,
-    step_state,
-    view_of,
-)
+from commands.core import audit
+from commands.core.access import find_onboarding
+from commands.core.context import Caller, Refused
+from commands.core.process import Service, Step, StepState
+from commands.core.steps import change_step, step_state
+from commands.core.text import Code, Text
+from commands.core.views import OnboardingView, view_of
 from commands.reminders import rules
 from commands.reminders.rules import DEFAULT_DELAYS, ReminderDelays
-from commands.results import OnboardingView
 from commands.rfi import questions as q
 from commands.rfi.validators import Invalid, contacts_complete
-from commands.steps import Service, Step, StepState
-from commands.text import Code, Text
-from store import queries
+from store import onboardings
 from store import rfi as store
 from store.db import Database
 from store.models import Onboarding, RfiAnswer, RfiThread, utcnow
@@ -158,15 +154,15 @@ class RfiService:
             )
             if step_state(session, onboarding, Step.RFI) is StepState.NOT_STARTED:
                 change_step(
-                    session, onboarding, Step.RFI, StepState.IN_PROGRESS, user_id, how="rfi"
+                    session,
+                    onboarding,
+                    Step.RFI,
+                    StepState.IN_PROGRESS,
+                    user_id,
+                    how="rfi",
+                    then=rules.step_hook(self.delays),
                 )
-            queries.record_event(
-                session,
-                onboarding_id=onboarding.id,
-                actor=user_id,
-                action="rfi.started",
-                detail={"channel": channel_id, "thread_ts": thread_ts},
-            )
+            audit.record(session, onboarding.id, user_id, audit.RfiStarted(channel_id, thread_ts))
             return self._advance(session, onboarding, thread, said=())
 
     def ask_again(self, key: str) -> ThreadReply:
@@ -575,7 +571,15 @@ class RfiService:
             thread.completed_at = utcnow()
             store.save(session, thread)
         if step_state(session, onboarding, Step.RFI) is not StepState.DONE:
-            change_step(session, onboarding, Step.RFI, StepState.DONE, "connect-bot", how="rfi")
+            change_step(
+                session,
+                onboarding,
+                Step.RFI,
+                StepState.DONE,
+                "connect-bot",
+                how="rfi",
+                then=rules.step_hook(self.delays),
+            )
             finished = True
         self._nudge(session, onboarding, thread)
         summary = _summary(session, onboarding)
@@ -645,7 +649,7 @@ class RfiService:
 
 
 def _by_key(session: Session, key: str, *, for_update: bool = False) -> Onboarding:
-    onboarding = queries.get_by_key(session, key, for_update=for_update)
+    onboarding = onboardings.get_by_key(session, key, for_update=for_update)
     if onboarding is None:
         raise Refused(Text("There is no onboarding {key}.", key=key))
     return onboarding
@@ -713,12 +717,10 @@ def _audit_answer(
     how: str,
     before: list[str] | None = None,
 ) -> None:
-    detail: dict[str, Any] = {"question": question.id, "values": values, "how": how}
-    if before is not None:
-        detail["before"] = before
-    queries.record_event(
-        session, onboarding_id=onboarding.id, actor=actor, action="rfi.answer", detail=detail
+    answered = audit.RfiAnswered(
+        question.id, tuple(values), how, tuple(before) if before is not None else None
     )
+    audit.record(session, onboarding.id, actor, answered)
 
 
 def _help_text() -> Text:

@@ -31,8 +31,8 @@ if str(TESTS) not in sys.path:
 from support.dns_fixtures import make_test_profile  # noqa: E402
 from support.nsd import DnsProxy, NsdServer  # noqa: E402
 
-from commands.checks import run_dns_checks  # noqa: E402
-from commands.dns import DnsResolver  # noqa: E402
+from commands.checks.dns import DnsResolver  # noqa: E402
+from commands.checks.dns.report import run_dns_checks  # noqa: E402
 
 DOMAINS = ("alpha.bench.test", "bravo.bench.test", "charlie.bench.test")
 RELAY = ("127.0.0.8", 53)  # checkdmarc asks port 53 only

@@ -30,12 +30,13 @@ if str(TESTS) not in sys.path:
 import psycopg  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
+from commands.core.context import Caller  # noqa: E402
+from commands.core.process import Service, Step, initial_state  # noqa: E402
+from commands.core.roles import Role  # noqa: E402
 from commands.history import History  # noqa: E402
-from commands.onboarding import Caller  # noqa: E402
-from commands.results import Listing  # noqa: E402
-from commands.roles import Role  # noqa: E402
+from commands.replies import Listing  # noqa: E402
 from commands.router import Router  # noqa: E402
-from commands.steps import Service, Step, initial_state  # noqa: E402
+from commands.services import Services  # noqa: E402
 from store.db import Database  # noqa: E402
 from store.models import AuditEvent, Member, Onboarding, StepStatus  # noqa: E402
 
@@ -157,7 +158,7 @@ def main() -> None:
             f"{args.onboardings * args.members:,} members (filled in "
             f"{time.perf_counter() - began:.1f} s)"
         )
-        router = Router(db)
+        router = Router(Services.build(db))
         middle = args.onboardings // 2
         engineer = Caller("U0ENG", "C0ELSEWHERE", role=Role.ENGINEER)
         customer = Caller(f"U{middle:06d}0", f"C{middle:08d}", role=Role.CUSTOMER)

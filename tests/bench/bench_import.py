@@ -98,10 +98,10 @@ def measure(path: Path, url: str, read_only: bool) -> dict[str, float]:
     """Runs in the child: import the file (or only read and check it), report time and memory."""
     from support.recipients import open_onboarding
 
-    from commands.onboarding import Caller
+    from commands.core.context import Caller
+    from commands.core.roles import Role
     from commands.recipients.importer import RecipientImporter
     from commands.recipients.spreadsheet import check, read_cells
-    from commands.roles import Role
     from store.db import Database
 
     db = Database(url)

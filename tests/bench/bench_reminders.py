@@ -38,7 +38,7 @@ from sqlalchemy import insert, text  # noqa: E402
 from support.scratch_postgres import scratch_postgres  # noqa: E402
 from support.slack_standin import SlackStandIn  # noqa: E402
 
-from bot.dispatcher import DispatchConfig, Dispatcher  # noqa: E402
+from bot.slack.dispatcher import DispatchConfig, Dispatcher  # noqa: E402
 from store import reminders  # noqa: E402
 from store.db import Database  # noqa: E402
 from store.models import Onboarding, Reminder  # noqa: E402

@@ -43,7 +43,7 @@ from support.scratch_postgres import scratch_postgres  # noqa: E402
 from support.signing import sign, slash_command_body  # noqa: E402
 from support.slack_standin import SlackStandIn  # noqa: E402
 
-from commands.steps import Service, Step, StepState, initial_state  # noqa: E402
+from commands.core.process import Service, Step, StepState, initial_state  # noqa: E402
 from store.db import Database  # noqa: E402
 from store.models import Onboarding, StepStatus  # noqa: E402
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
-from commands.dns import DnsResolver
+from commands.checks.dns import DnsResolver
 from commands.profiles import GatewayProfile, GatewayRegion, parse_profile
 from support.nsd import NsdError, NsdServer, free_port
 

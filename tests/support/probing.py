@@ -7,9 +7,9 @@ from typing import Any
 
 import yaml
 
-from commands.checking import CheckService
+from commands.checks.probes.run import ProbePorts
+from commands.checks.service import CheckService
 from commands.credentials import CredentialService
-from commands.probes.run import ProbePorts
 from commands.profiles import parse_profile
 from store.db import Database
 from support.smtp_servers import SmtpWorld

@@ -8,10 +8,11 @@ import csv
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from commands.onboarding import Caller, OnboardingService
+from commands.core.context import Caller
+from commands.core.roles import Role
+from commands.onboarding.service import OnboardingService
 from commands.rfi import questions
-from commands.roles import Role
-from store import queries
+from store import onboardings
 from store.db import Database
 from store.models import RfiAnswer
 
@@ -78,7 +79,7 @@ def open_onboarding(
     question = questions.BY_ID["domains"]
     values = question.dump(list(question.parse(domains, False).values))
     with database.session(write=True) as session:
-        onboarding = queries.get_by_key(session, key)
+        onboarding = onboardings.get_by_key(session, key)
         assert onboarding is not None
         session.add(
             RfiAnswer(

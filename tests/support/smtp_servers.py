@@ -28,7 +28,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from commands.dns import DnsResolver
+from commands.checks.dns import DnsResolver
 from support.nsd import NsdServer, free_port
 from support.test_ca import TestCA
 

@@ -1,7 +1,7 @@
 """IP addresses: the outbound IPs answer, and the address policy that forwarding hosts share.
 
 Address policy (outbound IPs and IP literals among the forwarding hosts): an address is classified
-by the probes' guard (`commands.probes.guard.classify`), the one rule for both, so an answer
+by the probes' guard (`commands.checks.probes.guard.classify`), the one rule for both, so an answer
 accepted here is not refused when the checks run. Refused with the reason are cloud metadata
 endpoints, private (RFC 1918, fc00::/7, fec0::/10), loopback, link-local, shared CGNAT
 (100.64.0.0/10), multicast, unspecified, documentation (192.0.2.0/24, 198.51.100.0/24,
@@ -22,7 +22,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, IPvAnyAddress, field_validator
 
-from commands.probes import guard
+from commands.checks.probes import guard
 from commands.rfi.validators.common import (
     MAX_VALUES,
     Invalid,

@@ -1,0 +1,94 @@
+"""Slack as a Surface: channel posts through chat.postMessage, answers through response_url."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.flows import CannotPost
+from bot.render import modals as forms
+from bot.render.renderer import Message
+from bot.slack.view_seal import ViewSeal
+from commands.core.context import Caller
+from commands.credentials import CredentialForm
+
+log = logging.getLogger(__name__)
+
+# Errors that mean the bot may not post there; the command's response_url still can.
+_CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+
+
+def ack_payload(message: Message, *, public: bool | None = None) -> dict[str, Any]:
+    """The body of a slash command's HTTP answer (and of a response_url post)."""
+    shown = message.public if public is None else public
+    return {
+        "response_type": "in_channel" if shown else "ephemeral",
+        "text": message.text,
+        "blocks": message.blocks_json(),
+    }
+
+
+class SlackSurface:
+    def __init__(
+        self,
+        client: WebClient,
+        respond: Respond | None = None,
+        trigger_id: str | None = None,
+        seal: ViewSeal | None = None,
+    ) -> None:
+        self.client = client
+        self.respond = respond
+        self.trigger_id = trigger_id  # a slash command's, good for one modal within 3 s
+        self.seal = seal  # signs a modal's metadata (needed only where a form may open)
+
+    def open_form(self, form: CredentialForm, caller: Caller) -> None:
+        if not self.trigger_id or self.seal is None:
+            raise RuntimeError("a form needs the trigger_id of the command that asked for it")
+        seal = self.seal
+
+        def sealed(form: str, data: dict[str, object]) -> str:
+            return seal.seal(form, data, user_id=caller.user_id, channel_id=caller.channel_id)
+
+        self.client.views_open(
+            trigger_id=self.trigger_id, view=forms.credentials_view(form, sealed)
+        )
+
+    def post(self, channel_id: str, message: Message, thread_ts: str | None = None) -> str:
+        try:
+            response = self.client.chat_postMessage(
+                channel=channel_id,
+                thread_ts=thread_ts,
+                text=message.text,
+                blocks=message.blocks_json(),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in _CANNOT_POST:
+                log.info("chat.postMessage refused in %s: %s", channel_id, error)
+                raise CannotPost(error) from None
+            raise
+        return str(response["ts"])
+
+    def update(self, channel_id: str, ts: str, message: Message, *, final: bool) -> None:
+        try:
+            self.client.chat_update(
+                channel=channel_id, ts=ts, text=message.text, blocks=message.blocks_json()
+            )
+        except SlackApiError as exc:
+            if final:  # the result must not be lost: post it afresh
+                log.warning("chat.update failed (%s); posting the result", exc.response["error"])
+                self.post(channel_id, message)
+            else:
+                log.info("progress update skipped: %s", exc.response.get("error"))
+
+    def tell(self, message: Message, *, public: bool = False) -> None:
+        if self.respond is None:  # events and buttons without a response_url
+            log.warning("no response_url to answer through; an answer was dropped")
+            return
+        self.respond(**ack_payload(message, public=public))

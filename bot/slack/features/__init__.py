@@ -1,0 +1,35 @@
+"""One module per feature, each registering its own listeners on the Bolt app with the
+services it needs. Message events have one listener (Bolt runs one per event): it offers each
+message to the features that read messages, in turn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
+from bot.slack.features import commands, credentials, recipients, reminders, rfi
+from bot.slack.runner import Runner
+from bot.slack.submissions import Submissions
+from bot.slack.view_seal import ViewSeal
+from bot.wiring import Core
+
+
+def register_all(
+    app: App, core: Core, runner: Runner, seal: ViewSeal, engineers_channel: str | None
+) -> None:
+    services = core.services
+    forms = Submissions(seal, runner)
+    commands.register(app, core.router, services, runner, seal, engineers_channel)
+    rfi.register(app, services.rfi, runner, forms)
+    credentials.register(app, services.credentials, runner, forms)
+    recipients.register(app, services.importer, runner)
+    reminders.register(app, services.reminders, runner)
+
+    @app.event("message")
+    def on_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        bot_user = context.bot_user_id
+        if recipients.on_message(services.importer, core.imports, runner, event, client, bot_user):
+            return
+        rfi.on_message(services.rfi, runner, event, client, bot_user)

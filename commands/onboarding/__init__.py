@@ -1,0 +1,1 @@
+"""Opening, showing, listing, moving by hand and closing onboardings."""
