@@ -17,9 +17,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.render import mrkdwn
+from bot.render import limits, mrkdwn
 from bot.render.buttons import ReminderAction
-from bot.render.renderer import SECTION_TEXT_LIMIT, TEXT_LIMIT, Message
+from bot.render.renderer import Message
 from store.models import Reminder
 
 BLOCK_ID = "reminder_actions"
@@ -52,9 +52,8 @@ def reminder_message(reminder: Reminder) -> Message:
     body = mrkdwn.escape(reminder.text.strip())
     due = mrkdwn.when(reminder.due_at)
     headline = f"⏰ *Reminder* · due {due}"
-    section = f"{headline}\n{body}"
-    if len(section) > SECTION_TEXT_LIMIT:
-        section = section[: SECTION_TEXT_LIMIT - 1] + "…"
+    # The shared cutting, as for every message: never inside an escape like &amp;.
+    section = limits.cut_mrkdwn(f"{headline}\n{body}", limits.SECTION_TEXT)
     about = [f"#{reminder.id}"]
     if reminder.created_by != "bot":
         about.append(f"set by {mrkdwn.user(reminder.created_by)}")
@@ -62,8 +61,9 @@ def reminder_message(reminder: Reminder) -> Message:
         about.append(f"repeats {_repeat_words(reminder.repeat_seconds)} until done")
     value = str(reminder.id)
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=section)),
-        ContextBlock(elements=[MarkdownTextObject(text=" · ".join(about))]),
+        # verbatim: the reminder's text is a person's, and a typed @here must stay text.
+        SectionBlock(text=MarkdownTextObject(text=section, verbatim=True)),
+        ContextBlock(elements=[MarkdownTextObject(text=" · ".join(about), verbatim=True)]),
         ActionsBlock(
             block_id=BLOCK_ID,
             elements=[
@@ -79,7 +79,5 @@ def reminder_message(reminder: Reminder) -> Message:
             ],
         ),
     ]
-    text = f"⏰ Reminder: {body} (due {due})"
-    if len(text) > TEXT_LIMIT:
-        text = text[: TEXT_LIMIT - 1] + "…"
+    text = limits.cut_mrkdwn(f"⏰ Reminder: {body} (due {due})", limits.MESSAGE_TEXT, count=False)
     return Message(text=text, blocks=blocks, public=True)

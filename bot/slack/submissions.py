@@ -5,9 +5,12 @@ command. Shared by every feature that opens a form (the RFI, credentials)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
+from slack_bolt import Ack
+
+from bot import logs
 from bot.render import limits
 from bot.render.modals import Sealer
 from bot.render.mrkdwn import to_plain
@@ -20,6 +23,7 @@ from commands.core.text import Text
 from commands.replies import Refusal
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FORM_EXPIRED = Text(
     "This form can't be saved: it was opened for someone else, or too long ago. Close it and "
@@ -55,8 +59,29 @@ class Submissions:
         caller = Caller(user_id=user, channel_id=opened.channel_id, team_id=team_of(body))
         return self.runner.with_role(caller), opened.data
 
+    def submit(
+        self,
+        ack: Ack,
+        form: str,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        *,
+        error_block: str,
+        save: Callable[[Caller, Mapping[str, object]], T],
+    ) -> T | None:
+        """Run `save` for the submitter; a refusal (a bad seal, no access, a closed onboarding)
+        is answered here, in the ack, as an error under `error_block`: None then."""
+        try:
+            caller, meta = self.submitter(form, body, view)
+            return save(caller, meta)
+        except Refused as exc:
+            _log_refused(form, body, exc)
+            ack(response_action="errors", errors={error_block: field_error(exc.text)})
+            logs.bind(outcome="refused")
+            return None
 
-def refused(what: str, body: dict[str, Any], exc: Refused) -> None:
+
+def _log_refused(what: str, body: dict[str, Any], exc: Refused) -> None:
     """A refused form is audited in the log with ids only (never a typed value), and not in
     any onboarding's history: a submission naming someone else's onboarding changes nothing
     of it, not even its trail."""

@@ -13,8 +13,7 @@ from bot.render import modals
 from bot.render.renderer import render
 from bot.slack.delivery import SlackSurface
 from bot.slack.runner import Runner
-from bot.slack.submissions import Submissions, field_error, refused
-from commands.core.context import Refused
+from bot.slack.submissions import Submissions
 from commands.credentials import CredentialErrors, CredentialService
 
 
@@ -25,17 +24,20 @@ def register(app: App, credentials: CredentialService, runner: Runner, forms: Su
     ) -> None:
         fields = modals.credential_fields(view)
         try:
-            caller, meta = forms.submitter(modals.CREDENTIALS_CALLBACK, body, view)
-            outcome = credentials.submit(
-                caller, str(meta.get("key", "")), str(meta.get("kind", "")), fields
+            outcome = forms.submit(
+                ack,
+                modals.CREDENTIALS_CALLBACK,
+                body,
+                view,
+                error_block="host",
+                save=lambda caller, meta: credentials.submit(
+                    caller, str(meta.get("key", "")), str(meta.get("kind", "")), fields
+                ),
             )
-        except Refused as exc:
-            refused("credentials form", body, exc)
-            ack(response_action="errors", errors={"host": field_error(exc.text)})
-            logs.bind(outcome="refused")
-            return
         finally:
             fields.clear()  # the password leaves memory with the request
+        if outcome is None:
+            return
         if isinstance(outcome, CredentialErrors):
             ack(response_action="errors", errors=modals.errors(outcome))
             logs.bind(outcome="refused")

@@ -17,7 +17,7 @@ from bot.render.renderer import render
 from bot.slack.delivery import SlackSurface
 from bot.slack.payloads import clicked, edited_reply, team_of, thread_reply
 from bot.slack.runner import Runner
-from bot.slack.submissions import Submissions, field_error, refused
+from bot.slack.submissions import Submissions
 from commands.core.context import Caller, Refused
 from commands.replies import Refusal
 from commands.rfi.service import FormErrors, RfiService
@@ -84,18 +84,17 @@ def register(app: App, rfi: RfiService, runner: Runner, forms: Submissions) -> N
         ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
     ) -> None:
         texts = modals.answers(view)
-        try:
-            caller, meta = forms.submitter(modals.RFI_FORM_CALLBACK, body, view)
-            outcome = rfi.submit_form(
+        outcome = forms.submit(
+            ack,
+            modals.RFI_FORM_CALLBACK,
+            body,
+            view,
+            error_block=modals.first_block(view),
+            save=lambda caller, meta: rfi.submit_form(
                 caller, str(meta.get("key", "")), texts, keep=modals.kept(meta)
-            )
-        except Refused as exc:
-            refused("RFI form", body, exc)
-            ack(
-                response_action="errors",
-                errors={modals.first_block(view): field_error(exc.text)},
-            )
-            logs.bind(outcome="refused")
+            ),
+        )
+        if outcome is None:
             return
         if isinstance(outcome, FormErrors):
             ack(response_action="errors", errors=modals.errors(outcome))
