@@ -34,7 +34,7 @@ def add(
             added_at=at or utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["onboarding_id", "user_id"])
-        .returning(Member.id)
+        .returning(col(Member.id))
     )
     return session.execute(statement).first() is not None
 

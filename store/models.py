@@ -14,9 +14,11 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Index,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    inspect,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -45,8 +47,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-def _utc_column(*, nullable: bool) -> Any:
+def _utc_column(*, nullable: bool) -> Column[datetime]:
     return Column(UTCDateTime(), nullable=nullable)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table, i.e. `model.__table__` (which SQLModel does not declare for
+    type checkers)."""
+    table = inspect(model).local_table
+    assert isinstance(table, Table)
+    return table
 
 
 class Onboarding(SQLModel, table=True):

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import case, func, literal_column, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from store.models import (
     OPEN_REMINDER_STATES,
@@ -110,8 +111,8 @@ def list_progress(
     """Onboardings, newest first, with done and applicable step counts; and how many in all.
 
     `only`: just these onboarding ids (a customer contact's own), None for every one."""
-    done = func.sum(case((StepStatus.state == done_state, 1), else_=0))
-    applicable = func.sum(case((StepStatus.state != skip_state, 1), else_=0))
+    done = func.sum(case((col(StepStatus.state) == done_state, 1), else_=0))
+    applicable = func.sum(case((col(StepStatus.state) != skip_state, 1), else_=0))
     where = [] if include_closed else [col(Onboarding.closed_at).is_(None)]
     if only is not None:
         where.append(col(Onboarding.id).in_(list(only)))
@@ -158,10 +159,10 @@ def status_extras(session: Session, onboarding_id: int) -> StatusExtras:
         col(RecipientBatch.onboarding_id) == onboarding_id,
         col(RecipientBatch.state) == "imported",
     )
-    reminders = select(
+    reminders: Select[str, int, datetime | None] = select(
         literal_column("'reminders'"),
         func.count(),
-        func.min(Reminder.due_at),
+        func.min(col(Reminder.due_at)),
     ).where(
         col(Reminder.onboarding_id) == onboarding_id,
         col(Reminder.state).in_(OPEN_REMINDER_STATES),

@@ -12,12 +12,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, insert, literal, select, update
+from sqlalchemy import CursorResult, Result, and_, delete, func, insert, literal, select, update
+from sqlalchemy.orm import Mapped
+from sqlalchemy.sql.expression import ColumnElement, Subquery
 from sqlmodel import Session, col
 
-from store.models import Recipient, RecipientBatch, RecipientStaging
+from store.models import Recipient, RecipientBatch, RecipientStaging, table_of
 
 STAGE_CHUNK = 2_000  # rows per INSERT: large enough to be fast, small enough to stay flat
 
@@ -83,7 +85,11 @@ def stage(session: Session, batch_id: int, rows: Iterable[StagedRow]) -> int:
             for r in chunk
         ]
         if dialect == "postgresql":
-            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            import psycopg  # only here: a SQLite deployment never loads the PostgreSQL driver
+
+            driver = connection.connection.dbapi_connection
+            assert isinstance(driver, psycopg.Connection)  # the only PostgreSQL driver we ship
+            cursor = driver.cursor()
             with cursor.copy(_COPY) as copy:
                 for value in values:
                     copy.write_row(value)
@@ -104,26 +110,26 @@ _INSERT = (
 _INSERT_QMARK = _INSERT.replace("%s", "?")
 
 
-def _ranked(batch_id: int, *columns: Any):  # type: ignore[no-untyped-def]
+def _ranked(batch_id: int, *columns: Mapped[Any]) -> Subquery:
     """The batch's staged rows (`columns` of them), each with the first (file, row) of its
     address and its rank among the rows of that address, files in upload order. Window
     functions sort the batch once, whatever the planner knows: a self-join (EXISTS an earlier
     row) went quadratic on PostgreSQL while the freshly staged table had no statistics yet
     (10,000 rows: 20 s a query)."""
     s = RecipientStaging
-    order = (s.file, s.row, s.id)
+    order = (col(s.file), col(s.row), col(s.id))
     return (
         select(
             *columns,
-            func.first_value(s.file)
-            .over(partition_by=s.address_key, order_by=order)
+            func.first_value(col(s.file))
+            .over(partition_by=col(s.address_key), order_by=order)
             .label("first_file"),
-            func.first_value(s.row)
-            .over(partition_by=s.address_key, order_by=order)
+            func.first_value(col(s.row))
+            .over(partition_by=col(s.address_key), order_by=order)
             .label("first_row"),
-            func.row_number().over(partition_by=s.address_key, order_by=order).label("rank"),
+            func.row_number().over(partition_by=col(s.address_key), order_by=order).label("rank"),
         )
-        .where(s.batch_id == batch_id)
+        .where(col(s.batch_id) == batch_id)
         .subquery()
     )
 
@@ -131,8 +137,8 @@ def _ranked(batch_id: int, *columns: Any):  # type: ignore[no-untyped-def]
 def _duplicate_count(session: Session, batch_id: int) -> int:
     """Rows beyond the first of their address: an index-only count, no sorting."""
     s = RecipientStaging
-    query = select(func.count() - func.count(func.distinct(s.address_key))).where(
-        s.batch_id == batch_id
+    query = select(func.count() - func.count(func.distinct(col(s.address_key)))).where(
+        col(s.batch_id) == batch_id
     )
     return int(session.execute(query).scalar_one())
 
@@ -144,7 +150,7 @@ def duplicates(session: Session, batch_id: int, *, limit: int) -> tuple[int, lis
     if count == 0 or limit <= 0:
         return count, []
     s = RecipientStaging
-    ranked = _ranked(batch_id, s.file, s.row, s.address)
+    ranked = _ranked(batch_id, col(s.file), col(s.row), col(s.address))
     c = ranked.c
     listed = session.execute(
         select(c.row, c.address, c.first_row, c.file, c.first_file)
@@ -158,7 +164,7 @@ def duplicates(session: Session, batch_id: int, *, limit: int) -> tuple[int, lis
 def duplicates_per_file(session: Session, batch_id: int) -> dict[int, int]:
     """How many of each file's rows repeat an address seen before (for a per-file count)."""
     s = RecipientStaging
-    ranked = _ranked(batch_id, s.file)
+    ranked = _ranked(batch_id, col(s.file))
     found = session.execute(
         select(ranked.c.file, func.count()).where(ranked.c.rank > 1).group_by(ranked.c.file)
     ).all()
@@ -184,20 +190,19 @@ def import_batch(session: Session, batch_id: int, *, by: str, at: datetime) -> i
             col(Recipient.source) == found.source,
         ),
     )
-    copied = (s.batch_id, s.address, s.address_key, s.domain, s.display_name, s.kind, s.groups)
+    copied = ("batch_id", "address", "address_key", "domain", "display_name", "kind", "groups")
+    staged = [col(getattr(s, name)) for name in copied]
     fixed = (literal(found.onboarding_id), literal(found.source))
     if _duplicate_count(session, batch_id) == 0:  # every row is the first of its address
-        chosen = select(*fixed, *copied).where(s.batch_id == batch_id)
+        chosen = select(*fixed, *staged).where(col(s.batch_id) == batch_id)
     else:
-        ranked = _ranked(batch_id, *copied)
-        chosen = select(*fixed, *(ranked.c[c.key] for c in copied)).where(ranked.c.rank == 1)
+        ranked = _ranked(batch_id, *staged)
+        chosen = select(*fixed, *(ranked.c[name] for name in copied)).where(ranked.c.rank == 1)
     columns = [
         "onboarding_id", "source", "batch_id", "address", "address_key", "domain",
         "display_name", "kind", "groups",
     ]  # fmt: skip
-    stored = session.execute(
-        insert(Recipient.__table__).from_select(columns, chosen)  # type: ignore[attr-defined]
-    ).rowcount
+    stored = _rowcount(session.execute(insert(table_of(Recipient)).from_select(columns, chosen)))
     session.execute(
         update(RecipientBatch)
         .where(
@@ -218,7 +223,11 @@ def import_batch(session: Session, batch_id: int, *, by: str, at: datetime) -> i
 DELETE_CHUNK = 10_000
 
 
-def _delete(session: Session, model: type[Recipient] | type[RecipientStaging], where: Any) -> None:
+def _delete(
+    session: Session,
+    model: type[Recipient] | type[RecipientStaging],
+    where: ColumnElement[bool],
+) -> None:
     """DELETE ... WHERE, in chunks on SQLite: it collects the rowids of a DELETE in memory
     (about 20 bytes a row), so one statement would grow with the file."""
     # No ORM synchronisation: it would first fetch every id to expire the matching objects.
@@ -226,10 +235,16 @@ def _delete(session: Session, model: type[Recipient] | type[RecipientStaging], w
     if session.connection().dialect.name != "sqlite":
         session.execute(delete(model).where(where).execution_options(**bulk))
         return
-    ids = select(model.id).where(where).limit(DELETE_CHUNK).scalar_subquery()
+    ids = select(col(model.id)).where(where).limit(DELETE_CHUNK).scalar_subquery()
     chunk = delete(model).where(col(model.id).in_(ids)).execution_options(**bulk)
-    while session.execute(chunk).rowcount:
+    while _rowcount(session.execute(chunk)):
         pass
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """The rows a DML statement touched. SQLModel types Session.execute as returning a Result;
+    for DML it is SQLAlchemy's CursorResult, which has the rowcount."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def discard(session: Session, batch_id: int) -> None:
@@ -262,18 +277,18 @@ def count(session: Session, onboarding_id: int, source: str | None = None) -> in
 
 def counts_by_source(session: Session, onboarding_id: int) -> dict[str, int]:
     rows = session.execute(
-        select(Recipient.source, func.count())
+        select(col(Recipient.source), func.count())
         .where(col(Recipient.onboarding_id) == onboarding_id)
-        .group_by(Recipient.source)
+        .group_by(col(Recipient.source))
     ).all()
     return {source: n for source, n in rows}
 
 
 def per_domain(session: Session, onboarding_id: int) -> dict[str, int]:
     rows = session.execute(
-        select(Recipient.domain, func.count(func.distinct(Recipient.address_key)))
+        select(col(Recipient.domain), func.count(func.distinct(col(Recipient.address_key))))
         .where(col(Recipient.onboarding_id) == onboarding_id)
-        .group_by(Recipient.domain)
+        .group_by(col(Recipient.domain))
     ).all()
     return {domain: n for domain, n in rows}
 

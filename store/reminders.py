@@ -9,13 +9,14 @@ the channel for a message the dead one may already have posted.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.expression import ColumnElement, ScalarSelect, TextClause
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from store.db import Database
 from store.models import (
@@ -25,6 +26,7 @@ from store.models import (
     Reminder,
     ReminderState,
     UTCDateTime,
+    table_of,
     utcnow,
 )
 
@@ -68,7 +70,7 @@ def add(
             attempts=0,
         )
         .on_conflict_do_nothing(index_elements=["key"])
-        .returning(Reminder.id)
+        .returning(col(Reminder.id))
     )
     new_id = session.execute(statement).scalar()
     return None if new_id is None else session.get(Reminder, new_id)
@@ -145,12 +147,12 @@ def cancel_kind(session: Session, onboarding_id: int, kind: str) -> int:
             col(Reminder.state).in_((*OPEN_REMINDER_STATES, ReminderState.SENT)),
         )
         .values(state=ReminderState.CANCELLED)
-        .returning(Reminder.id)
+        .returning(col(Reminder.id))
     )
     return len(session.execute(statement).all())
 
 
-def due_filter(now: datetime) -> list[object]:
+def due_filter(now: datetime) -> list[ColumnElement[bool] | TextClause]:
     """The due predicate: open, due, and not held by a live claim (the literal state test is what
     lets the planner use the partial index ix_reminder_due)."""
     return [
@@ -160,8 +162,10 @@ def due_filter(now: datetime) -> list[object]:
     ]
 
 
-def due_ids_query(now: datetime, limit: int) -> object:
-    return select(Reminder.id).where(*due_filter(now)).order_by(col(Reminder.due_at)).limit(limit)
+def due_ids_query(now: datetime, limit: int) -> SelectOfScalar[int | None]:
+    return (
+        select(col(Reminder.id)).where(*due_filter(now)).order_by(col(Reminder.due_at)).limit(limit)
+    )
 
 
 def claim_due(
@@ -187,12 +191,14 @@ def claim_due(
     if session.get_bind().dialect.name == "postgresql":
         # Lock the rows first, in a statement of their own: as a subquery of the UPDATE, the
         # planner may re-run the SELECT, and SKIP LOCKED then hands it further rows past LIMIT.
-        locked = ids.with_for_update(skip_locked=True)  # type: ignore[attr-defined]
-        picked: Any = list(session.execute(locked).scalars())
+        locked = ids.with_for_update(skip_locked=True)
+        picked: list[int | None] | ScalarSelect[int | None] = list(
+            session.execute(locked).scalars()
+        )
         if not picked:
             return []
     else:
-        picked = ids.scalar_subquery()  # type: ignore[attr-defined]
+        picked = ids.scalar_subquery()
     statement = (
         update(Reminder)
         .where(col(Reminder.id).in_(picked))
@@ -221,7 +227,7 @@ def _first_claim_time(now: datetime) -> object:
     )
 
 
-_table = Reminder.__table__  # type: ignore[attr-defined]
+_table = table_of(Reminder)
 _at = bindparam("at", type_=UTCDateTime())
 _SENT_ONCE = (
     update(_table)
@@ -351,7 +357,7 @@ def open_reminders(
         col(Onboarding.closed_at).is_(None),
     ]
     if onboarding_id is not None:
-        where.append(Reminder.onboarding_id == onboarding_id)
+        where.append(col(Reminder.onboarding_id) == onboarding_id)
     query = (
         select(Reminder, Onboarding.key)
         .join(Onboarding, col(Onboarding.id) == col(Reminder.onboarding_id))
@@ -380,6 +386,6 @@ def cancel_open(session: Session, onboarding_id: int) -> int:
             col(Reminder.state).in_((*OPEN_REMINDER_STATES, ReminderState.SENT)),
         )
         .values(state=ReminderState.CANCELLED)
-        .returning(Reminder.id)
+        .returning(col(Reminder.id))
     )
     return len(session.execute(statement).all())

@@ -74,6 +74,6 @@ def first_time(session: Session, key: str) -> bool:
         insert(ProcessedMessage)
         .values(key=key[:120], at=utcnow())
         .on_conflict_do_nothing(index_elements=["key"])
-        .returning(ProcessedMessage.key)
+        .returning(col(ProcessedMessage.key))
     )
     return session.execute(statement).first() is not None
