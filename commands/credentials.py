@@ -172,12 +172,26 @@ class CredentialService:
                 return CredentialErrors(errors)
             assert host is not None
             assert port is not None
-            try:
-                # An empty password field keeps the stored one: the form never shows it back.
-                sealed = self.box.seal(password) if password else row.sealed_secret
-            except SecretsUnavailable:
-                return CredentialErrors({"password": "The secret key is not usable."})
-            row = row or Credential(onboarding_id=onboarding.id, kind=kind, sealed_secret="")
+            if password:
+                try:
+                    sealed = self.box.seal(password)
+                except SecretsUnavailable:
+                    return CredentialErrors({"password": "The secret key is not usable."})
+            else:
+                # An empty password field keeps the stored one: the form never shows it back
+                # (with nothing stored, _check_kept_password refused it above).
+                assert row is not None
+                sealed = row.sealed_secret
+            row = row or Credential(
+                onboarding_id=onboarding.id,
+                kind=kind,
+                host=host,
+                port=port,
+                security=security,
+                username=username,
+                sealed_secret=sealed,
+                set_by=user_id,
+            )
             row.host, row.port, row.security, row.username = host, port, security, username
             row.sealed_secret, row.set_by, row.set_at = sealed, user_id, utcnow()
             row.options = options or None

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlmodel import Session
+
 from commands.core import audit
 from commands.core.access import find_onboarding
 from commands.core.context import Caller, Refused
@@ -108,8 +110,8 @@ class MemberService:
             return Members(view_of(session, onboarding), _views(session, onboarding.id))
 
 
-def _views(session: object, onboarding_id: int) -> tuple[MemberView, ...]:
-    rows = store.members_of(session, onboarding_id)  # type: ignore[arg-type]
+def _views(session: Session, onboarding_id: int) -> tuple[MemberView, ...]:
+    rows = store.members_of(session, onboarding_id)
     views = [MemberView(r.user_id, Role(r.role), r.added_by, r.added_at) for r in rows]
     return tuple(sorted(views, key=lambda m: m.role is not Role.ENGINEER))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from commands.core.process import Service, Step, StepState
 from commands.core.text import Text
@@ -181,7 +181,7 @@ class CustomerOpened:
 
 
 if TYPE_CHECKING:
-    Reply = (
+    Reply: TypeAlias = (
         Result
         | RfiBegin
         | Summary

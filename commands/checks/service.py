@@ -13,16 +13,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import cast
+
+from sqlmodel import Session
 
 from commands.checks.directory import DirectorySettings, check_directory
 from commands.checks.dns import DnsResolver
 from commands.checks.dns.publish import RecordsToPublish, RecordsUnknown, plan_records
-from commands.checks.dns.report import run_dns_report_async
-from commands.checks.probes.pop import PopCredentials
+from commands.checks.dns.report import DnsReport, DomainFindings, run_dns_report_async
+from commands.checks.probes.pop import PopCredentials, PopSecurity
 from commands.checks.probes.run import PROBE_STEPS, ProbeInputs, ProbePorts, run_probe_checks_async
 from commands.checks.probes.targets import DEFAULT_TIMEOUT
 from commands.checks.result import CheckResult, CheckStatus, worst
@@ -35,7 +37,7 @@ from commands.core.text import Code, Text
 from commands.core.views import OnboardingView, view_of
 from commands.credentials import CredentialService
 from commands.profiles import GatewayProfile, GatewayRegion
-from commands.providers import load_catalogue
+from commands.providers import Provider, load_catalogue
 from commands.recipients.coverage import coverage
 from commands.recipients.sync import directory_settings
 from commands.reminders import confirmations, rules
@@ -176,7 +178,7 @@ class CheckService:
         inputs: ProbeInputs,
         recipients: RecipientInputs | None,
         on_domain: Callable[[str, list[CheckResult]], None] | None,
-    ) -> tuple[tuple[CheckResult, ...], Any, float]:
+    ) -> tuple[tuple[CheckResult, ...], DnsReport | None, float]:
         """The DNS checks, the probes and the directory read, side by side."""
         resolver = self.resolver()
         started = time.monotonic()
@@ -209,7 +211,7 @@ class CheckService:
         plan: CheckPlan,
         user_id: str,
         results: tuple[CheckResult, ...],
-        dns_report: Any,
+        dns_report: DnsReport | None,
         elapsed: float,
         region: GatewayRegion,
     ) -> CheckReport:
@@ -317,8 +319,13 @@ class CheckService:
             platform=platform[0].display() if platform else None,
             previous_provider=provider or (stated[0] if stated else None),
             previous_provider_source="MX/SPF" if provider else ("RFI" if stated else None),
+            # The form stores only a POP mode for "pop", and PopCredentials checks it again.
             pop=PopCredentials(
-                login.host, login.port, login.security, login.username, login.password
+                login.host,
+                login.port,
+                cast(PopSecurity, login.security),
+                login.username,
+                login.password,
             )
             if login
             else None,
@@ -370,7 +377,7 @@ class CheckService:
         return self.profile.region(onboarding.region)
 
     def _remember_provider(
-        self, session: Any, onboarding: Onboarding, found: dict[str, Any]
+        self, session: Session, onboarding: Onboarding, found: dict[str, Provider | None]
     ) -> str | None:
         """Keep the provider seen at the first check that recognises one; later runs (after the
         MX switch) would see the gateway instead."""
@@ -476,7 +483,9 @@ def _steps(service: Service, name: str | None) -> tuple[Step, ...]:
     return (step,)
 
 
-def _remember_old_mx(onboarding: Onboarding, findings: Any, region: GatewayRegion) -> None:
+def _remember_old_mx(
+    onboarding: Onboarding, findings: Sequence[DomainFindings], region: GatewayRegion
+) -> None:
     """At the first check, keep each domain's MX hosts that are not the gateway's: after the
     switch, those are the hosts that must stop accepting mail."""
     if onboarding.old_mx_hosts is not None or not findings:
@@ -488,7 +497,7 @@ def _remember_old_mx(onboarding: Onboarding, findings: Any, region: GatewayRegio
 
 
 def follow(
-    session: Any,
+    session: Session,
     onboarding: Onboarding,
     step: Step,
     results: list[CheckResult],

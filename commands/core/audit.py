@@ -14,7 +14,6 @@ import types
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
-from functools import cache
 from typing import Any, ClassVar, Self, Union, get_args, get_origin, get_type_hints
 
 from sqlmodel import Session
@@ -449,9 +448,17 @@ def parse(action: str, detail: object) -> Event | Unrecognised:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-@cache
+# Each event class's field types, resolved once. A plain dict rather than functools.cache:
+# mypy reads a type[Event] value's __hash__ as the instances' method, so it does not see it as
+# the Hashable that cache's wrapper asks of its arguments.
+_HINTS: dict[type[Event], dict[str, Any]] = {}
+
+
 def _hints(cls: type[Event]) -> dict[str, Any]:
-    return get_type_hints(cls)
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = get_type_hints(cls)
+    return hints
 
 
 def _plain(value: Any) -> Any:

@@ -10,8 +10,10 @@ class Service(StrEnum):
     SECURITY = "security"
     BOTH = "both"
 
+    # Shadows str.title() on purpose (templates and replies read `service.title`); mypy flags
+    # any property that replaces a method of the base class.
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]
         return SERVICE_TITLES[self]
 
 
@@ -42,7 +44,7 @@ class Step(StrEnum):
     FIREWALL = "firewall"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # shadows str.title(), as Service does
         return STEP_TITLES[self]
 
 

@@ -261,7 +261,9 @@ class OnboardingService:
 
 def _shared_channel(channel_id: str | None) -> bool:
     """A channel a customer can open in: a channel (C... or G...), not a DM or nowhere."""
-    return bool(channel_id) and channel_id[0] in "CG"  # type: ignore[index]
+    if not channel_id:
+        return False
+    return channel_id[0] in "CG"
 
 
 SELF_SERVICE_WHERE = Text(

@@ -12,7 +12,7 @@ import re
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -153,7 +153,7 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return text or "(top level)"
 
 
-def parse_profile(data: Any, origin: str = "<profile>") -> GatewayProfile:
+def parse_profile(data: object, origin: str = "<profile>") -> GatewayProfile:
     """Validate already-parsed YAML; raises ProfileError naming the first bad key."""
     if not isinstance(data, dict):
         raise ProfileError(f"{origin}: the profile must be a mapping with gateway/version/regions")

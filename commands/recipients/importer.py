@@ -264,8 +264,8 @@ class RecipientImporter:
                     )
                 return self._store(session, onboarding, batch, caller.user_id)
             assert batch.id is not None
-            staged = audit.RecipientsStaged(batch.id, filename, batch.errors)
-            audit.record(session, onboarding.id, caller.user_id, staged)
+            event = audit.RecipientsStaged(batch.id, filename, batch.errors)
+            audit.record(session, onboarding.id, caller.user_id, event)
             return _report(onboarding, batch, previous=store.count(session, onboarding.id, SOURCE))
 
     def _store(
@@ -357,7 +357,8 @@ def _open(
     except OSError as exc:
         raise Refused(
             _whole_upload(
-                Text("{path} cannot be read: {why}.", path=str(path), why=exc.strerror), several
+                Text("{path} cannot be read: {why}.", path=str(path), why=str(exc.strerror)),
+                several,
             )
         ) from None
     if size == 0:

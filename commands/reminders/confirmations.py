@@ -57,7 +57,7 @@ def from_stored(results: Sequence[dict[str, object]]) -> list[CheckResult]:
                 status=CheckStatus(str(item["status"])),
                 subject=str(item["subject"]) if item.get("subject") else None,
                 summary=str(item.get("summary") or ""),
-                evidence=tuple(str(e) for e in evidence)  # type: ignore[union-attr]
+                evidence=tuple(str(e) for e in evidence)
                 if isinstance(evidence, list | tuple)
                 else (),
                 fix=str(item["fix"]) if item.get("fix") else None,

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
-from typing import Any
 
 from sqlmodel import Session
 
@@ -30,7 +29,7 @@ from commands.checks.result import CheckResult, CheckStatus
 from commands.core.process import Service, Step, StepState
 from commands.core.steps import StepHook
 from store import reminders as store
-from store.models import Onboarding, ReminderState
+from store.models import Onboarding, Reminder, ReminderState
 
 BOT = "bot"  # created_by of automatic reminders
 
@@ -114,7 +113,7 @@ def _add(
     thread_ts: str | None = None,
     channel_id: str | None = None,
     repeat_seconds: int | None = None,
-) -> Any:
+) -> Reminder | None:
     channel = channel_id or onboarding.channel_id
     if channel is None or onboarding.id is None:
         return None  # nowhere to post it (an onboarding opened outside a channel)

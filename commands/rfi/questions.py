@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from commands.core.process import Service, Step, applies
 from commands.rfi import validators as v
+from commands.rfi.validators.common import Answer
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Question:
     choices: tuple[Choice, ...] = ()
     aliases: tuple[str, ...] = ()
     # The model the stored JSON loads back into (None: plain strings).
-    model: type[BaseModel] | None = None
+    model: type[Answer] | None = None
 
     def applies_to(self, service: Service) -> bool:
         return any(applies(service, step) for step in self.needs)
@@ -49,9 +50,9 @@ class Question:
         return [x.model_dump(mode="json") if isinstance(x, BaseModel) else x for x in values]
 
 
-def shown(value: Any) -> str:
+def shown(value: object) -> str:
     """The normalised form of one value, as the bot says it back."""
-    return value.display() if isinstance(value, BaseModel) else str(value)
+    return value.display() if isinstance(value, Answer) else str(value)
 
 
 QUESTIONS: tuple[Question, ...] = (

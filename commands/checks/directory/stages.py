@@ -127,13 +127,13 @@ def _domain_of(address: str) -> str:
     return address.rpartition("@")[2].rstrip(".").lower()
 
 
-def _first(values: Any) -> str:
+def _first(values: object) -> str:
     if isinstance(values, list | tuple):
         return str(values[0]) if values else ""
     return "" if values is None else str(values)
 
 
-def _as_list(values: Any) -> list[str]:
+def _as_list(values: object) -> list[str]:
     if values is None:
         return []
     if isinstance(values, list | tuple):
@@ -428,7 +428,7 @@ def paged(
     conn: ldap3.Connection, base: str, search_filter: str, attributes: list[str]
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every entry, page by page (RFC 2696); LDAPException-free, errors in conn.result."""
-    cookie: Any = None
+    cookie: str | bytes | None = None
     while True:
         conn.search(
             base,

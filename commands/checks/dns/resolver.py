@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import dns.asyncquery
 import dns.asyncresolver
@@ -30,6 +30,8 @@ import dns.resolver
 DEFAULT_TIMEOUT = 2.0  # seconds for one try at one server
 DEFAULT_LIFETIME = 6.0  # seconds for a whole query, all servers and retries included
 CNAME_LOOP = "CNAME loop or chain too long"
+
+_Resolver = TypeVar("_Resolver", bound=dns.resolver.BaseResolver)  # the sync one or the async one
 
 
 class LookupStatus(StrEnum):
@@ -221,7 +223,7 @@ class DnsResolver:
             cache=True,
         )
 
-    def _configure(self, resolver: Any) -> Any:
+    def _configure(self, resolver: _Resolver) -> _Resolver:
         if self.nameservers:
             resolver.nameservers = [
                 dns.nameserver.Do53Nameserver(ns.host, ns.port) for ns in self.nameservers

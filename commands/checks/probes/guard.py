@@ -146,10 +146,10 @@ def _carried(address: ipaddress.IPv6Address) -> list[_Carried]:
         found.append(_Carried("NAT64", str(_NAT64), low, "public"))
     elif address in _NAT64_LOCAL:
         for parts in _NAT64_LOCAL_BITS:
-            ipv4 = 0
+            packed = 0
             for first, count in parts:
-                ipv4 = (ipv4 << count) | _bits(value, first, count)
-            decoded = ipaddress.IPv4Address(ipv4)
+                packed = (packed << count) | _bits(value, first, count)
+            decoded = ipaddress.IPv4Address(packed)
             found.append(
                 _Carried("local-use NAT64", str(_NAT64_LOCAL), decoded, "reserved", certain=False)
             )
@@ -220,7 +220,7 @@ class Target:
 @dataclass(frozen=True)
 class AddressClass:
     """Why an address is not an ordinary public one: the one rule for the probes (`refusal`) and
-    for the RFI's answers (commands/rfi/validators.py), so that both judge an address alike."""
+    for the RFI's answers (commands/rfi/validators/addresses.py), so both judge an address alike."""
 
     kind: str  # a key of _WHY: "loopback", "metadata", "reserved", ...
     network: str  # the range that decided it: "10.0.0.0/8", "2002::/16", ...

@@ -108,7 +108,7 @@ class _Session:
 
     async def multiline(self) -> list[str]:
         assert self.reader is not None
-        lines = []
+        lines: list[str] = []
         for _ in range(net.MAX_LINES):
             line = self.clean(await net.read_line(self.reader, self.timeout))
             if line == ".":
@@ -166,8 +166,9 @@ async def _run(session: _Session, credentials: PopCredentials, ca_file: str | No
     except (ssl.SSLError, ssl.CertificateError) as exc:
         # With POP3S the handshake is part of connecting: this is a TLS verdict.
         probe.outcome = "answered"
-        probe.tls = TlsOutcome(failure=failure_from(exc))
-        probe.steps.append(f"TLS failed: {probe.tls.failure.describe()}")  # type: ignore[union-attr]
+        failure = failure_from(exc)
+        probe.tls = TlsOutcome(failure=failure)
+        probe.steps.append(f"TLS failed: {failure.describe()}")
         raise _Stop from None
     except (OSError, TimeoutError) as exc:
         probe.outcome, probe.error = net.connect_error(exc, timeout)
@@ -217,8 +218,9 @@ async def _stls(session: _Session, context: ssl.SSLContext, server_name: str) ->
             session.writer.start_tls(context, server_hostname=server_name), session.timeout
         )
     except (ssl.SSLError, OSError, TimeoutError) as exc:
-        probe.tls = TlsOutcome(failure=failure_from(exc))
-        probe.steps.append(f"TLS failed: {probe.tls.failure.describe()}")  # type: ignore[union-attr]
+        failure = failure_from(exc)
+        probe.tls = TlsOutcome(failure=failure)
+        probe.steps.append(f"TLS failed: {failure.describe()}")
         raise _Stop from None
     _record_tls(session)
 

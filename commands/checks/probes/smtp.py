@@ -257,8 +257,9 @@ async def _starttls(
             timeout,
         )
     except (ssl.SSLError, OSError, TimeoutError) as exc:
-        probe.tls = TlsOutcome(failure=failure_from(exc))
-        probe.steps.append(f"TLS failed: {probe.tls.failure.describe()}")  # type: ignore[union-attr]
+        failure = failure_from(exc)
+        probe.tls = TlsOutcome(failure=failure)
+        probe.steps.append(f"TLS failed: {failure.describe()}")
         # After a failed handshake the connection is unusable: the dialogue ends here.
         raise _Stop from None
     ssl_object = dialogue.writer.get_extra_info("ssl_object")

@@ -13,7 +13,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import spf
 
@@ -28,7 +27,9 @@ _default: list[DnsResolver] = []  # the system resolver, made on first use when 
 RESULTS = ("pass", "fail", "softfail", "neutral", "none", "permerror", "temperror")
 
 
-def _lookup(name: str, qtype: str, strict: Any = True, timeout: Any = None) -> list[Any]:
+def _lookup(
+    name: str, qtype: str, strict: bool = True, timeout: float | None = None
+) -> list[tuple[tuple[str, str], object]]:
     """pyspf's DNSLookup contract: [((name, type), value), ...]; [] for NXDOMAIN/NODATA;
     spf.TempError for timeouts and SERVFAIL."""
     resolver = _current.get()
@@ -44,7 +45,7 @@ def _lookup(name: str, qtype: str, strict: Any = True, timeout: Any = None) -> l
         return []
     if not answer.ok:
         raise spf.TempError(f"DNS {answer.status}: {name} {qtype} ({answer.reason or ''})")
-    found: list[Any] = []
+    found: list[tuple[tuple[str, str], object]] = []
     for rdata in answer.rdata:
         if qtype in ("A", "AAAA"):
             found.append(((name, qtype), rdata.address))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 
 from commands.checks.dns.names import normalize_host
@@ -241,7 +242,7 @@ async def _walk(
     node.own_lookups = sum(
         1 for t in node.terms if t.queries_dns and not (t.name == "redirect" and has_all)
     )
-    jobs = []
+    jobs: list[Coroutine[object, object, SpfNode | None]] = []
     for term in node.terms:
         if term.name in ("ip4", "ip6") and term.value:
             node.networks.append(ipaddress.ip_network(term.value, strict=False))

@@ -20,11 +20,12 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from pydantic import BaseModel, ConfigDict, IPvAnyAddress, field_validator
+from pydantic import ConfigDict, IPvAnyAddress, field_validator
 
 from commands.checks.probes import guard
 from commands.rfi.validators.common import (
     MAX_VALUES,
+    Answer,
     Invalid,
     Parsed,
     dedupe,
@@ -40,7 +41,7 @@ EXAMPLE_IPS = "81.2.69.160, 81.2.69.161"
 
 
 # One address that sends outbound mail through the gateway.
-class OutboundIP(BaseModel):
+class OutboundIP(Answer):
     model_config = ConfigDict(frozen=True)
 
     address: IPvAnyAddress

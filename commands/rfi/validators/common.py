@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from pydantic import BaseModel
+
 MAX_TEXT_CHARS = 20_000
 MAX_VALUES = 500
 
@@ -46,6 +48,14 @@ class Parsed(Generic[T]):
 
     values: tuple[T, ...]
     notes: tuple[str, ...] = ()
+
+
+class Answer(BaseModel):
+    """A value richer than a string (a contact, a host...): stored as its JSON, said back to the
+    person by `display()`."""
+
+    def display(self) -> str:
+        raise NotImplementedError
 
 
 # --------------------------------------------------------------------------- shared text handling

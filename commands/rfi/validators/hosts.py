@@ -6,10 +6,11 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from commands.rfi.validators.addresses import check_policy, ip_literal, is_plain_ip
 from commands.rfi.validators.common import (
+    Answer,
     Invalid,
     Parsed,
     dedupe,
@@ -23,7 +24,7 @@ from commands.rfi.validators.names import URL_SCHEME, dns_name, public_suffix
 EXAMPLE_HOSTS = "mail.acme.com, mail2.acme.com:2525"
 
 
-class Host(BaseModel):
+class Host(Answer):
     model_config = ConfigDict(frozen=True)
 
     host: str = Field(description="A-label host name or IP literal, normalised")

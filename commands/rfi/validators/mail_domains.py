@@ -5,16 +5,24 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import idna
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from commands.rfi.validators.addresses import is_plain_ip
-from commands.rfi.validators.common import Invalid, Parsed, dedupe, prepare, quote, split_answer
+from commands.rfi.validators.common import (
+    Answer,
+    Invalid,
+    Parsed,
+    dedupe,
+    prepare,
+    quote,
+    split_answer,
+)
 from commands.rfi.validators.names import URL_SCHEME, dns_name, public_suffix
 
 EXAMPLE_DOMAINS = "acme.com, acme.co.uk"
 
 
-class Domain(BaseModel):
+class Domain(Answer):
     model_config = ConfigDict(frozen=True)
 
     ascii: str = Field(description="IDNA A-label form, lowercase, no trailing dot")

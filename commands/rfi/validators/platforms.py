@@ -7,10 +7,11 @@ import difflib
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import ConfigDict, model_validator
 
 from commands.rfi.validators.common import (
     NAME_EDGES,
+    Answer,
     Invalid,
     Parsed,
     is_none,
@@ -35,7 +36,7 @@ EXAMPLE_PLATFORM = "Exchange 2019"
 EXAMPLE_PROVIDER = "Proofpoint (or none)"
 
 
-class Platform(BaseModel):
+class Platform(Answer):
     model_config = ConfigDict(frozen=True)
 
     kind: PlatformKind

@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from typing import Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from commands.rfi.validators.common import (
     DASHES,
     MAX_VALUES,
     NAME_EDGES,
+    Answer,
     Invalid,
     Parsed,
     dedupe,
@@ -31,7 +32,7 @@ EXAMPLE_CONTACTS = (
 )
 
 
-class Contact(BaseModel):
+class Contact(Answer):
     model_config = ConfigDict(frozen=True)
 
     name: str
