@@ -96,10 +96,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         slack = build_app(settings)
         core = build_core(settings, role_of=slack.identity.role)
         app = register(slack, core, settings)
-        handler = SocketModeHandler(app, settings.slack_app_token)
+        app_token = settings.slack_app_token
+        assert app_token is not None  # require() above stops start-up without it
+        handler = SocketModeHandler(app, app_token)
         # Ask for the WebSocket URL here, so that a refused app token stops start-up with one
         # line (as build_app does for the bot token) instead of a traceback.
-        handler.client.wss_uri = _socket_mode_url(app.client, settings.slack_app_token)
+        handler.client.wss_uri = _socket_mode_url(app.client, app_token)
         with _drained(core, _dispatcher(settings, core, app.client)):
             handler.start()
         return 0

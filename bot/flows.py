@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot import logs
 from bot.render.renderer import Message, Renderable, render
@@ -28,6 +28,9 @@ from commands.replies import CustomerOpened, Opened, Refusal
 from commands.rfi.service import Incoming, RfiBegin, RfiService, ThreadReply
 from commands.router import Router
 from commands.services import Services
+
+if TYPE_CHECKING:
+    from commands.replies import Reply
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,7 @@ def run_command(
     command: Command,
     *,
     engineers_channel: str | None = None,
-) -> Renderable:
+) -> Reply | Renderable:
     """Run one /connect command and deliver what it says; returns the result (for logs)."""
     result = router.handle(caller, command)
     if isinstance(result, Opened) and result.by_customer:
@@ -118,9 +121,9 @@ def start_rfi(rfi: RfiService, surface: Surface, caller: Caller, begin: RfiBegin
     """Post the RFI message and its first question, or ask the waiting question again."""
     key = begin.onboarding.key
     if begin.thread is not None:
-        channel_id, thread_ts = begin.thread
-        surface.post(channel_id, render(rfi.ask_again(key)), thread_ts)
-        if caller.channel_id != channel_id:
+        thread_channel, thread_ts = begin.thread
+        surface.post(thread_channel, render(rfi.ask_again(key)), thread_ts)
+        if caller.channel_id != thread_channel:
             surface.tell(
                 render(
                     Refusal(

@@ -27,7 +27,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+
+if TYPE_CHECKING:  # the Slack edge's types only: logging itself needs no Slack
+    from slack_bolt.request import BoltRequest
+    from slack_bolt.response import BoltResponse
 
 FORMATS = ("text", "json")
 LEVELS = ("debug", "info", "warning", "error")
@@ -139,7 +143,7 @@ def kind_of(body: dict[str, Any]) -> str:
     return str(body.get("type") or "unknown")
 
 
-def bolt_middleware(req: Any, next: Callable[[], Any]) -> Any:
+def bolt_middleware(req: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResponse:
     """Global Bolt middleware (Bolt passes arguments by these names): name the request's kind;
     a Socket Mode request, which has no HTTP handler before Bolt, gets its context here."""
     info = _current.get()
@@ -205,6 +209,8 @@ class _Enqueue(logging.handlers.QueueHandler):
     """Hands records to the writer thread. The request fields are read here, on the logging
     thread (they live in its context); formatting and the write happen on the writer."""
 
+    _connect_bot: bool  # set on the one configure() installs, so that it can be replaced
+
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         record = copy.copy(record)
         record.msg, record.args = record.getMessage(), None  # args may change after the call
@@ -218,7 +224,7 @@ _TRACEBACKS = logging.Formatter()
 _writer: logging.handlers.QueueListener | None = None
 
 
-def configure(fmt: str = "text", level: str = "info", *, stream: Any = None) -> None:
+def configure(fmt: str = "text", level: str = "info", *, stream: TextIO | None = None) -> None:
     """Set up the root logger once at start-up (the CLI calls this).
 
     Threads only enqueue their records; one writer thread formats and writes them. With a
@@ -240,7 +246,7 @@ def configure(fmt: str = "text", level: str = "info", *, stream: Any = None) -> 
         records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
         handler = _Enqueue(records)
         handler.addFilter(_ContextFilter())
-        handler._connect_bot = True  # type: ignore[attr-defined]
+        handler._connect_bot = True
         _writer = logging.handlers.QueueListener(records, output)
         _writer.start()
         atexit.register(_stop_writer)

@@ -39,7 +39,7 @@ class ReminderAction(StrEnum):
 MAX_VALUE_CHARS = 2_000  # Slack's limit for a button's value
 
 
-def buttons_for(result: Any) -> list[ButtonElement]:
+def buttons_for(result: object) -> list[ButtonElement]:
     if isinstance(result, RfiBegin):
         return [_button("📝 Fill in as a form", RfiAction.FORM, {"key": result.onboarding.key})]
     if isinstance(result, ThreadReply) and result.ask is not None:

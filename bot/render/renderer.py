@@ -169,7 +169,11 @@ Renderable = (
     | Synced
     | SyncFailed
     | ImportReport
+    | CredentialsSaved
     | replies.ReminderResult
+    | Members
+    | History
+    | replies.CustomerOpened
 )
 
 # Roles, members and the audit trail (issue 8).
@@ -180,7 +184,6 @@ _TEMPLATES.update(
         replies.CustomerOpened: "customer_opened.j2",
     }
 )
-Renderable = Renderable | Members | History | replies.CustomerOpened  # type: ignore[misc]
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")
 
 
@@ -239,7 +242,7 @@ def _context(text: str) -> ContextBlock:
     return ContextBlock(elements=[_mrkdwn(limits.cut_mrkdwn(text, CONTEXT_TEXT_LIMIT))])
 
 
-def _key_of(result: Any) -> str | None:
+def _key_of(result: object) -> str | None:
     onboarding = getattr(result, "onboarding", None)
     return getattr(onboarding, "key", None) if onboarding is not None else None
 
@@ -274,7 +277,7 @@ MORE_HINTS: dict[type, Callable[[Any], str]] = {
 }
 
 
-def more_hint(result: Any) -> str:
+def more_hint(result: object) -> str:
     """mrkdwn telling where to see the rest of a message that had to be cut."""
     hint = MORE_HINTS.get(type(result))
     if hint is not None:

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -388,19 +388,20 @@ class Dispatcher:
             log.exception("reminder %d: could not give the claim back", row.id)
 
 
-def _retry_after(headers: Any) -> int:
+def _retry_after(headers: Mapping[str, object] | None) -> int:
     for key, value in (headers or {}).items():
         if key.lower() == "retry-after":
             raw = value[0] if isinstance(value, list | tuple) else value
-            try:
-                return max(1, int(raw))
-            except (TypeError, ValueError):
-                break
+            seconds = _int(raw)
+            return max(1, seconds) if seconds is not None else 1
     return 1
 
 
 def _int(value: object) -> int | None:
+    """A JSON value (or a header) as an int, when int() takes it; else None."""
+    if not isinstance(value, str | int | float):
+        return None  # int() raises TypeError for None, lists and objects
     try:
-        return int(value)  # type: ignore[call-overload, no-any-return]
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:
         return None

@@ -43,8 +43,14 @@ class Upload:
 class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
     """Follow a redirect only on the same host: urllib would carry the token along."""
 
-    def redirect_request(  # type: ignore[override]
-        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
     ) -> urllib.request.Request | None:
         if urlsplit(newurl).hostname != urlsplit(req.full_url).hostname:
             raise UploadProblem("Slack sent the file from an unexpected place; try again.")
@@ -126,7 +132,9 @@ def _too_slow(name: str) -> str:
     return f"{name} took too long to download; try again."
 
 
-def _copy_capped(response: Any, out: IO[bytes], name: str, deadline: float) -> int:
+def _copy_capped(
+    response: http.client.HTTPResponse, out: IO[bytes], name: str, deadline: float
+) -> int:
     """Copy the body to `out`, at most MAX_UPLOAD_BYTES and until `deadline`; its size."""
     total = 0
     # read1: whatever has arrived, up to a chunk, so that a slow sender meets the deadline

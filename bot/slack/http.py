@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import waitress
 from slack_bolt import App
@@ -32,17 +33,14 @@ EVENTS_PATH = "/slack/events"
 # Slack's payloads are small (a modal submission is the largest); anything far larger is refused
 # before it is read into memory.
 MAX_BODY = 1_000_000
-StartResponse = Callable[..., Any]
 
 
-def make_wsgi(
-    app: App, db: Database, signing_secret: str
-) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+def make_wsgi(app: App, db: Database, signing_secret: str) -> WSGIApplication:
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     verifier = SignatureVerifier(signing_secret)  # refuses an empty secret
     replays = ReplayGuard()
 
-    def events(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def events(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         retry = environ.get("HTTP_X_SLACK_RETRY_NUM", "")
         # From here on every line names this request; ack_ms counts reading and checking it.
         logs.begin("http", retry=int(retry) if retry.isascii() and retry.isdigit() else None)
@@ -62,7 +60,9 @@ def make_wsgi(
         environ["CONTENT_LENGTH"] = str(len(body))
         statuses: list[int] = []
 
-        def recording(status: str, headers: list[Any], *rest: Any) -> Any:
+        def recording(
+            status: str, headers: list[tuple[str, str]], *rest: Any
+        ) -> Callable[[bytes], object]:
             statuses.append(int(status.split(" ", 1)[0]))
             return start_response(status, headers, *rest)
 
@@ -75,7 +75,7 @@ def make_wsgi(
         logs.acked(statuses[0] if statuses else 0)
         return answer
 
-    def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path == EVENTS_PATH:
             if method != "POST":
@@ -130,7 +130,7 @@ class ReplayGuard:
             del seen[oldest]
 
 
-def _read_body(environ: dict[str, Any]) -> bytes | None:
+def _read_body(environ: WSGIEnvironment) -> bytes | None:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -140,7 +140,7 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
     return environ["wsgi.input"].read(length) if length > 0 else b""
 
 
-def _signed(verifier: SignatureVerifier, environ: dict[str, Any], body: bytes) -> bool:
+def _signed(verifier: SignatureVerifier, environ: WSGIEnvironment, body: bytes) -> bool:
     timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
     signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
     if not (timestamp.isascii() and timestamp.isdigit()) or not signature:  # int() must not fail

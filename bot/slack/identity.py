@@ -21,6 +21,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 
 from commands.core.context import Caller
 from commands.core.roles import Role
@@ -39,7 +40,7 @@ class Home:
     enterprise_id: str | None = None
 
     @classmethod
-    def from_auth_test(cls, response: Any) -> Home:
+    def from_auth_test(cls, response: SlackResponse) -> Home:
         return cls(team_id=response.get("team_id"), enterprise_id=response.get("enterprise_id"))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -17,9 +17,13 @@ from bot.slack.delivery import SlackSurface, ack_payload
 from bot.slack.runner import Runner
 from bot.slack.view_seal import ViewSeal
 from commands.core.context import Caller
+from commands.credentials import CredentialForm
 from commands.replies import Refusal
 from commands.router import Router
 from commands.services import Services
+
+if TYPE_CHECKING:
+    from commands.replies import Reply
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,7 @@ def register(
             )
             caller = replace(caller, role=guessed)
             result = parsed if isinstance(parsed, Refusal) else router.handle(caller, parsed)
+            assert not isinstance(result, CredentialForm)  # a pure verb opens no form
             ack(**ack_payload(render(result)))
             logs.bind(outcome="refused" if isinstance(result, Refusal) else "ok")
             log.info("/connect %s -> %s", getattr(parsed, "verb", "?"), type(result).__name__)
@@ -52,7 +57,7 @@ def register(
         ack()
         surface = SlackSurface(client, respond, command.get("trigger_id"), seal)
 
-        def job() -> Renderable:  # what it returns becomes the request's logged outcome
+        def job() -> Reply | Renderable:  # what it returns becomes the request's logged outcome
             who = runner.with_role(caller)
             # Only a verb that reads a time needs the person's zone (one users.info, cached).
             if router.verbs[parsed.verb].needs_zone:
