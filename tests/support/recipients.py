@@ -1,6 +1,7 @@
 """Recipient imports for tests and benchmarks: spreadsheets in CSV, XLSX (openpyxl) and XLS
 (xlwt) with the gateway's layout (`email` header, `name` to its right) wherever a test wants it,
-and an onboarding whose RFI gave its domains."""
+an onboarding whose RFI gave its domains, and what the store then holds (recipients, batches,
+staging rows)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ import csv
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from sqlmodel import select
+
 from commands.core.context import Caller
 from commands.core.roles import Role
 from commands.onboarding.service import OnboardingService
 from commands.rfi import questions
 from store import onboardings
 from store.db import Database
-from store.models import RfiAnswer
+from store.models import Recipient, RecipientBatch, RecipientStaging, RfiAnswer
 
 Grid = Iterable[Sequence[str]]
+ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST", role=Role.ENGINEER)
 
 
 def grid(rows: Iterable[tuple[str, str]], *, top: int = 0, left: int = 0) -> Iterable[list[str]]:
@@ -86,3 +90,21 @@ def open_onboarding(
                 onboarding_id=onboarding.id, question="domains", values=values, answered_by="U"
             )
         )
+
+
+def stored(database: Database, key: str = "acme") -> list[tuple[str, str | None, str]]:
+    with database.session() as session:
+        onboarding = onboardings.get_by_key(session, key)
+        assert onboarding is not None
+        rows = session.exec(select(Recipient).where(Recipient.onboarding_id == onboarding.id)).all()
+        return sorted((r.address, r.display_name, r.source) for r in rows)
+
+
+def batches(database: Database) -> list[tuple[int, str]]:
+    with database.session() as session:
+        return [(b.id, b.state) for b in session.exec(select(RecipientBatch))]  # type: ignore[misc]
+
+
+def staging_rows(database: Database) -> int:
+    with database.session() as session:
+        return len(session.exec(select(RecipientStaging.id)).all())

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from support.bot_process import BotProcess
+from support.rfi_thread import open_rfi
 from support.slack_standin import SlackStandIn
-from test_e2e_rfi import open_rfi
 
 WAIT = 10.0
 SAYING = "log-canary-" + uuid.uuid4().hex[:8]  # typed by people below; never in the log

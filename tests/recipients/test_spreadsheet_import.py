@@ -89,7 +89,7 @@ def test_bad_rows_are_named_by_row_and_the_good_ones_still_stream(tmp_path: Path
     ]
     checked, found = run(write(tmp_path / "bad.csv", grid(rows)))
     # A repeated address streams out too: the store finds duplicates once the rows are staged
-    # (tests/test_recipient_import.py), so that no set of addresses grows with the file here.
+    # (test_recipient_import.py), so that no set of addresses grows with the file here.
     assert [(r.row, r.address) for r in found] == [
         (2, "jane@acme.example"),
         (3, "Raj.Patel@acme-corp.com"),

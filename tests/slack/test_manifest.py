@@ -19,7 +19,7 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_PATH = REPO_ROOT / "app_manifest.yml"
 SCHEMA_DIR = REPO_ROOT.parent / "shared" / "reference" / "slack-manifest-schema"
 TOP_SCHEMA = "manifest.schema.json"

@@ -14,19 +14,17 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import select
-from support.recipients import grid, open_onboarding, write
+from support.recipients import ENGINEER, batches, grid, open_onboarding, staging_rows, stored, write
 
 from bot.render.mrkdwn import text, to_plain
 from commands.core.context import Caller, Refused
 from commands.core.roles import Role
 from commands.onboarding.service import OnboardingService
 from commands.recipients.importer import RecipientImporter, safe_filename
-from store import onboardings
 from store import recipients as store
 from store.db import Database
-from store.models import AuditEvent, Recipient, RecipientBatch, RecipientStaging
+from store.models import AuditEvent
 
-ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST", role=Role.ENGINEER)
 ELSEWHERE = Caller("U0ENG", "C0OTHER", "T0TEST", role=Role.ENGINEER)
 FORMATS = [".csv", ".xlsx", ".xls"]
 GOOD = [
@@ -43,24 +41,6 @@ def refused(needle: str) -> Iterator[None]:
         yield
     said = to_plain(text(caught.value.text))
     assert needle in said, said
-
-
-def stored(database: Database, key: str = "acme") -> list[tuple[str, str | None, str]]:
-    with database.session() as session:
-        onboarding = onboardings.get_by_key(session, key)
-        assert onboarding is not None
-        rows = session.exec(select(Recipient).where(Recipient.onboarding_id == onboarding.id)).all()
-        return sorted((r.address, r.display_name, r.source) for r in rows)
-
-
-def batches(database: Database) -> list[tuple[int, str]]:
-    with database.session() as session:
-        return [(b.id, b.state) for b in session.exec(select(RecipientBatch))]  # type: ignore[misc]
-
-
-def staging_rows(database: Database) -> int:
-    with database.session() as session:
-        return len(session.exec(select(RecipientStaging.id)).all())
 
 
 # --- good files ------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from sqlmodel import Session, col, select
 from support.bot_process import BotProcess
 from support.signing import interaction_body, post
 from support.slack_standin import Call, SlackStandIn
-from test_e2e_http import (
+from support.slash_commands import (
+    NOT_YOURS,
     counts,
     events,
     new_channel,
@@ -36,10 +37,6 @@ from store.models import Member, Onboarding
 
 ENGINEERS_CHANNEL = "C0ENGINEERS"
 CONTRACTOR = "U0CONTRACT"  # from another organisation, made an engineer by CONNECT_ENGINEERS
-NOT_YOURS = (
-    "I can't do that here. In this channel I can only help with the onboarding it is bound to; "
-    "a Connect engineer can help with anything else."
-)
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlmodel import select
 from support.bot_process import BotProcess
-from support.signing import interaction_body, post
+from support.cli import run_bot
+from support.credentials_form import submit_view
 from support.slack_standin import SlackStandIn
 
 from commands.core.context import Caller, Refused
@@ -160,8 +160,6 @@ def test_bad_fields_are_named_and_nothing_is_stored(
 
 
 def test_a_bad_secret_key_stops_start_up_without_echoing_it(tmp_path: Path) -> None:
-    from test_shell_and_cli import run_bot
-
     done = run_bot(
         ["shell"],
         {
@@ -231,43 +229,6 @@ def test_the_form_end_to_end_never_leaks_the_password(bot: BotProcess, slack: Sl
     database = Path(bot.database_url.removeprefix("sqlite:///"))
     for path in database.parent.glob(database.name + "*"):  # the file, its WAL and SHM
         assert SECRET.encode() not in path.read_bytes()
-
-
-VALUE = "value"
-SELECTS = ("security", "directory_type")
-
-
-def submit_view(
-    bot: BotProcess,
-    view: dict[str, Any],
-    values: dict[str, str],
-    *,
-    ticked: dict[str, list[str]] | None = None,
-    user: str = "U0ENG",
-) -> tuple[int, bytes]:
-    """Submit the credentials modal as Slack does: typed text, chosen options, ticked boxes.
-    `user` is who submits: the person the form was opened for (bot.send's default user)."""
-    state: dict[str, Any] = {
-        block: (
-            {VALUE: {"type": "static_select", "selected_option": {"value": value}}}
-            if block in SELECTS
-            else {VALUE: {"type": "plain_text_input", "value": value}}
-        )
-        for block, value in values.items()
-    }
-    for block, options in (ticked or {}).items():
-        state[block] = {
-            VALUE: {"type": "checkboxes", "selected_options": [{"value": v} for v in options]}
-        }
-    payload = {
-        "type": "view_submission",
-        "user": {"id": user, "team_id": "T0TEST"},
-        "team": {"id": "T0TEST"},
-        "api_app_id": "A0CONNECT",
-        "view": {**view, "id": "V0CRED", "state": {"values": state}},
-    }
-    status, _, body = post(bot.events_url, bot.secret, interaction_body(payload))
-    return status, body
 
 
 LDAP_SECRET = "Bind-Pa55-never-shown-e2e"

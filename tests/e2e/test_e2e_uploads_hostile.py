@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 from support.bot_process import BotProcess
+from support.hostile_xlsx import empty_cells
+from support.rfi_thread import WAIT
 from support.slack_standin import SlackStandIn
-from test_e2e_rfi import WAIT
-from test_e2e_uploads import rfi_with_domains, stored, upload_files
-from test_hostile_spreadsheets import empty_cells
+from support.uploads import rfi_with_domains, stored, upload_files
 
 from bot.wiring import IMPORT_THREADS
 

@@ -1,6 +1,6 @@
 """Block Kit limits by example: what a cut looks like, and that it never breaks mrkdwn.
 
-(tests/test_properties.py checks the same limits for arbitrary text in every template.)
+(tests/properties/test_properties.py checks the same limits for arbitrary text in every template.)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
-from test_rfi_service import CONTACTS, CUSTOMER, ENGINEER, started
+from support.rfi import CONTACTS, CUSTOMER, ENGINEER, started
 
 from bot.render import limits, mrkdwn
 from bot.render import modals as forms

@@ -19,7 +19,7 @@ from support.nsd import DnsProxy, NsdServer
 from commands.checks.dns import DnsResolver
 from commands.checks.spf.evaluate import check_host_sync
 
-SUITE = Path(__file__).resolve().parents[1].parent / "shared/reference/rfc7208-test-suite"
+SUITE = Path(__file__).resolve().parents[2].parent / "shared/reference/rfc7208-test-suite"
 SUITE_FILE = SUITE / "rfc7208-tests.yml"
 
 # test name -> why it cannot pass through a real DNS server (none yet: keep the reasons here).

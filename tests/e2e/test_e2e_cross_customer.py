@@ -12,9 +12,9 @@ reminders, batches, recipients, history) and nothing is posted in its channel. E
 has a positive control, the attacker's own onboarding through the same door, so a refusal is
 not just everything being broken.
 
-Credentials views are submitted with test_credentials.submit_view, whose payload names the
-installing team T0TEST for the submitter: the role still comes from users.info, never from what
-the request says about the team.
+Credentials views are submitted with submit_view (support/credentials_form.py), whose payload
+names the installing team T0TEST for the submitter: the role still comes from users.info, never
+from what the request says about the team.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, select
 from support.bot_process import BotProcess
+from support.credentials_form import submit_view
+from support.rfi_thread import WAIT, Thread, answers, buttons
 from support.signing import button_click, interaction_body, post
 from support.slack_standin import Call, SlackStandIn
-from test_credentials import submit_view
-from test_e2e_rfi import WAIT, Thread, answers, buttons
-from test_e2e_uploads import csv_bytes, import_reports, rfi_with_domains, stored, upload
-from test_roles_e2e import NOT_YOURS
+from support.slash_commands import NOT_YOURS
+from support.uploads import csv_bytes, import_reports, rfi_with_domains, stored, upload
 
 from store.models import (
     AuditEvent,

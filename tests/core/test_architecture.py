@@ -8,7 +8,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ("bot", "commands", "store")
 MAX_FILE_LINES = 800
 MAX_FUNCTION_LINES = 80

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Engine
 from support.bot_process import BotProcess, start_bot_process
 from support.databases import ADMIN_URL
+from support.rfi_thread import WAIT, Thread
 from support.scratch_postgres import scratch_postgres
 from support.slack_standin import Call, SlackStandIn
-from test_e2e_rfi import WAIT, Thread
-from test_e2e_uploads import (
+from support.uploads import (
     csv_bytes,
     import_reports,
     import_valid_rows,

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from support.bot_process import BotProcess
+from support.rfi_thread import buttons
 from support.signing import button_click, interaction_body, post
 from support.slack_standin import Call, SlackStandIn
-from test_e2e_rfi import buttons
 
 from store.models import AuditEvent, Onboarding, Reminder
 

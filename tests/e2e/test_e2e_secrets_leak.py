@@ -25,11 +25,11 @@ from sqlalchemy import create_engine, text
 from support.bot_process import BotProcess
 from support.dovecot import JOURNAL_PASSWORD, JOURNAL_USER, POP_HOST, DovecotServer
 from support.probing import PROBE_PROFILE
+from support.rfi_thread import Thread
 from support.signing import interaction_body, post
 from support.slack_standin import Call, SlackStandIn
 from support.smtp_servers import SmtpWorld
 from support.test_ca import TestCA
-from test_e2e_rfi import Thread
 
 from bot.render.mrkdwn import escape
 

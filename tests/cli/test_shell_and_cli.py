@@ -3,31 +3,14 @@ and start-up errors that name the setting."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
+from support.cli import run_bot
 
 from store.db import Database
 from store.models import Onboarding, RfiAnswer, StepStatus
-
-BOT = [sys.executable, "-m", "bot.cli"]
-
-
-def run_bot(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONNECT_"))}
-    return subprocess.run(
-        [*BOT, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**clean, **env},
-        timeout=60,
-        check=False,
-    )
 
 
 def test_shell_runs_a_script_from_standard_input(tmp_path: Path) -> None:

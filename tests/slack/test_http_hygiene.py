@@ -22,6 +22,7 @@ from urllib.request import ProxyHandler, Request, build_opener
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from support.bot_process import BotProcess
+from support.rfi_thread import FULL, Thread, answer_rows, buttons, open_rfi, ts
 from support.signing import (
     FORM,
     JSON,
@@ -32,7 +33,6 @@ from support.signing import (
     slash_command_body,
 )
 from support.slack_standin import SlackStandIn
-from test_e2e_rfi import FULL, Thread, answer_rows, buttons, open_rfi, ts
 
 from bot.slack.http import MAX_BODY
 

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 from sqlmodel import select
+from support.rfi import CONTACTS, CUSTOMER, ENGINEER, started
 
-from commands.core.context import Caller
 from commands.core.process import Step, StepState
-from commands.core.roles import Role
 from commands.rfi.service import FormErrors, Incoming, ThreadReply
 from commands.router import Router
-from commands.services import Services
 from store import rfi as rfi_store
 from store.db import Database
 from store.models import RfiAnswer
-
-ENGINEER = Caller("U0ENG", "C0ACME", "T0TEST", role=Role.ENGINEER)
-CUSTOMER = Caller("U0CUST", "C0ACME", "T0CUST")  # a customer contact in acme's channel
-CONTACTS = "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical"
-
-
-def started(database: Database, service: str = "archiving") -> Router:
-    router = Router(Services.build(database, allow_private_targets=True))
-    router.handle_text(ENGINEER, f"open acme --service {service}")
-    router.services.rfi.bind_thread("acme", "C0ACME", "1.0", "U0ENG")
-    return router
 
 
 def say(router: Router, ts: str, text: str) -> ThreadReply | None:
