@@ -72,7 +72,18 @@ def test_open_posts_the_plan_in_the_channel(
 
     reply = send_ok(bot, f"open {key} --service {service} --region eu", channel_id=channel)
 
-    (call,) = wait_posts(slack, channel)
+    # The plan, then the RFI message and its first question (in the thread): once the question
+    # is posted the RFI has started, so what the store holds below no longer races the bot.
+    call = wait_posts(slack, channel)[0]
+    slack.wait_for(
+        lambda c: (
+            c.method == "chat.postMessage"
+            and c.params.get("channel") == channel
+            and bool(c.params.get("thread_ts"))
+        ),
+        1,
+        timeout=WAIT,
+    )
     assert call.token == "xoxb-test"
     message = call.params
     assert message["channel"] == channel
@@ -106,10 +117,21 @@ def test_open_posts_the_plan_in_the_channel(
     )
     states = {step: r.state for step, r in step_rows(db, key).items()}
     assert states == {
-        step: "not_applicable" if step in NOT_NEEDED[service] else "not_started"
+        step: "not_applicable"
+        if step in NOT_NEEDED[service]
+        else ("in_progress" if step == "rfi" else "not_started")
         for step in STEP_NAMES
     }
-    assert [(e.action, e.actor) for e in events(db, key)] == [("onboarding.opened", "U0ENG")]
+    opened, *rest = [(e.action, e.actor, e.detail) for e in events(db, key)]
+    assert opened[:2] == ("onboarding.opened", "U0ENG")
+    assert sorted(rest, key=lambda e: e[0]) == [
+        ("rfi.started", "U0ENG", {"channel": channel, "thread_ts": rest_thread(rest)}),
+        (
+            "step.changed",
+            "U0ENG",
+            {"step": "rfi", "from": "not_started", "to": "in_progress", "by": "rfi"},
+        ),
+    ]
 
 
 def test_status_by_key_and_in_the_bound_channel(bot: BotProcess, slack: SlackStandIn) -> None:
@@ -531,3 +553,8 @@ def test_sigterm_finishes_the_work_already_acked(
     assert [p.params["channel"] for p in posts] == ["C0DRAIN"] * 3  # plan, RFI, question 1
     assert posts[2].params["thread_ts"] == posts[1].response["ts"]
     assert "Traceback" not in bot.log_text()
+
+
+def rest_thread(events: list[tuple[str, str, dict[str, object]]]) -> object:
+    """The RFI thread's ts as recorded (the bot chose it when it posted the RFI message)."""
+    return next(detail["thread_ts"] for action, _, detail in events if action == "rfi.started")
