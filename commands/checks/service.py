@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from commands.checks.directory import DirectorySettings, check_directory
 from commands.checks.dns import DnsResolver
-from commands.checks.dns.publish import RecordsToPublish, RecordsUnknown, plan_records
+from commands.checks.dns.publish import RecordsToPublish, other_region_includes, plan_records
 from commands.checks.dns.report import DnsReport, DomainFindings, run_dns_report_async
 from commands.checks.probes.pop import PopCredentials, PopSecurity
 from commands.checks.probes.run import PROBE_STEPS, ProbeInputs, ProbePorts, run_probe_checks_async
@@ -279,15 +279,16 @@ class CheckService:
             view = view_of(session, onboarding)
         resolver = self.resolver()
         drop = self._provider_includes(onboarding.previous_provider_key)
+        # After a region change, the old region's include must not stay in the record.
+        others = other_region_includes(self.profile, region)
 
         async def all_domains() -> list[DomainRecords]:
             async def one(domain: str) -> DomainRecords:
-                try:
-                    return DomainRecords(
-                        domain, await plan_records(domain, region, resolver, drop_includes=drop)
-                    )
-                except RecordsUnknown as exc:  # said per domain; the others still show
-                    return DomainRecords(domain, None, str(exc))
+                # Said per domain (no such domain, TXT unreadable); the MX lines always show.
+                records = await plan_records(
+                    domain, region, resolver, drop_includes=drop, other_includes=others
+                )
+                return DomainRecords(domain, records, records.problem)
 
             return list(await asyncio.gather(*(one(d) for d in domains)))
 

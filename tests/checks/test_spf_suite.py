@@ -4,6 +4,11 @@ Each scenario's zone data is served by a real NSD (one root zone per scenario, s
 the suite does not define gets a genuine NXDOMAIN); names the suite marks TIMEOUT sit behind a DNS
 relay that never answers for them. Each test runs `check_host_sync` (our resolver + pyspf) and must
 give the suite's result. DEVIATIONS lists the tests we knowingly do not pass, with the reason.
+
+The same 203 tests run again through the command line (`connect-bot spf`, its entry point
+`bot.cli.main` in-process, with CONNECT_DNS_NAMESERVERS pointing at the scenario's server): it
+must print the suite's result and exit with that result's status (bot.cli_dns.SPF_EXIT_CODES).
+A malformed domain (RFC 7208 4.3) is the suite's `none`, never a refusal of the command.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import pytest
 import yaml
 from support.nsd import DnsProxy, NsdServer
 
+from bot.cli import main
+from bot.cli_dns import SPF_EXIT_CODES
 from commands.checks.dns import DnsResolver
 from commands.checks.spf.evaluate import check_host_sync
 
@@ -186,6 +193,36 @@ def test_rfc7208(servers: SuiteServers, index: int, name: str) -> None:
     )
     if case.get("explanation", "DEFAULT") != "DEFAULT" and verdict.result == "fail":
         assert verdict.explanation == case["explanation"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("index", "name"), CASES)
+def test_rfc7208_through_the_cli(
+    servers: SuiteServers,
+    index: int,
+    name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    case = SCENARIOS[index]["tests"][name]
+    if name in DEVIATIONS:
+        pytest.xfail(DEVIATIONS[name])
+    nameservers = servers.resolver(index).nameservers
+    monkeypatch.setenv("CONNECT_DNS_NAMESERVERS", ",".join(str(ns) for ns in nameservers))
+    mailfrom, helo = case["mailfrom"] or "", case["helo"]
+    # DOMAIN as a person would give it: the sender's domain, or the HELO name for the null
+    # sender (which --sender '' asks for). "--" keeps a name starting with "-" an argument.
+    domain = mailfrom.rpartition("@")[2] if mailfrom else helo
+    argv = ["spf", f"--ip={case['host']}", f"--sender={mailfrom}", f"--helo={helo}", "--", domain]
+    code = main(argv)
+    printed = capsys.readouterr()
+    expected = case["result"]
+    allowed = set(expected) if isinstance(expected, list) else {expected}
+    assert printed.out.strip() in allowed, (
+        f"{SCENARIOS[index]['description']} / {name} (spec {case.get('spec')}): "
+        f"connect-bot {' '.join(argv)} printed {printed.out!r} {printed.err!r}, want {expected}"
+    )
+    assert code == SPF_EXIT_CODES[printed.out.strip()]
 
 
 def test_the_suite_is_all_here() -> None:

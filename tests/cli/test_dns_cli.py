@@ -50,13 +50,14 @@ def test_check_unknown_region_is_a_usage_error(
 
 
 @pytest.mark.parametrize(
-    ("ip", "word"),
-    [("192.0.2.1", "pass"), ("198.51.100.20", "pass"), ("203.0.113.9", "fail")],
+    ("ip", "word", "status"),
+    [("192.0.2.1", "pass", 0), ("198.51.100.20", "pass", 0), ("203.0.113.9", "fail", 3)],
 )
 def test_spf_prints_the_result_word(
-    dns_env: DnsWorld, capsys: pytest.CaptureFixture[str], ip: str, word: str
+    dns_env: DnsWorld, capsys: pytest.CaptureFixture[str], ip: str, word: str, status: int
 ) -> None:
-    assert main(["spf", "good.test", "--ip", ip]) == 0
+    # The exit status says the result too (bot.cli_dns.SPF_EXIT_CODES): 0 only for pass.
+    assert main(["spf", "good.test", "--ip", ip]) == status
     assert capsys.readouterr().out == f"{word}\n"
 
 

@@ -83,10 +83,42 @@ class SpfVerdict:
     explanation: str
 
 
+MAX_LABEL = 63  # octets (RFC 1035 2.3.4)
+MAX_NAME = 253  # octets in presentation form, without the final dot
+
+
+def malformed(domain: str) -> str | None:
+    """Why `domain` cannot be evaluated (RFC 7208 4.3: malformed, or not a multi-label domain
+    name, makes check_host() return none at once, with no DNS query), or None when it can.
+
+    Multi-label means ending in a top-level label as RFC 7208's grammar has it (toplabel: not all
+    digits), which also rules out an address literal such as [192.0.2.1]."""
+    name = domain[:-1] if domain.endswith(".") else domain
+    if not name:
+        return "it is empty"
+    labels = name.split(".")
+    if any(not label for label in labels):
+        return "it has an empty label"
+    if any(len(label.encode("utf-8", "surrogatepass")) > MAX_LABEL for label in labels):
+        return f"a label is longer than {MAX_LABEL} octets"
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME:
+        return f"it is longer than {MAX_NAME} octets"
+    if spf.RE_TOPLAB.split(name)[-1]:  # pyspf's own toplabel rule, as in its best_guess()
+        return "it is not a multi-label domain name ending in a top-level label"
+    return None
+
+
 def check_host_sync(
     resolver: DnsResolver, ip: str, sender: str, helo: str, *, timeout: float = 20.0
 ) -> SpfVerdict:
-    """check_host() for `ip` sending as `sender` (HELO `helo`), through `resolver`."""
+    """check_host() for `ip` sending as `sender` (HELO `helo`; the HELO name is checked when the
+    sender is empty), through `resolver`."""
+    # The domain check_host() is given: the sender's, or the HELO name for the null sender.
+    domain = spf.split_email(sender, helo)[1] if sender else helo
+    if (why := malformed(domain)) is not None:
+        # pyspf checks the label lengths itself, but would ask DNS about a single label or an
+        # address literal; RFC 7208 4.3 answers none for those without a query.
+        return SpfVerdict(ip, "none", f"{domain!r} is not a domain SPF applies to: {why}")
     with using(resolver):
         query = spf.query(i=ip, s=sender, h=helo, timeout=timeout, querytime=timeout)
         result, _code, explanation = query.check()

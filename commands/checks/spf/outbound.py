@@ -8,7 +8,7 @@ gives `pass` for the first and last address of every range the gateway's include
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from commands.checks.dns.common import shown, unanswered
@@ -65,13 +65,21 @@ async def resolve_gateway_ranges(region: GatewayRegion, resolver: DnsResolver) -
 
 
 async def check_spf(
-    domain: str, txt: Lookup, region: GatewayRegion, gateway: GatewayRanges, resolver: DnsResolver
+    domain: str,
+    txt: Lookup,
+    region: GatewayRegion,
+    gateway: GatewayRanges,
+    resolver: DnsResolver,
+    *,
+    other_includes: Mapping[str, str] | None = None,
 ) -> CheckResult:
+    """`other_includes`: the gateway's includes for its other regions (include -> region, from
+    publish.other_region_includes), which the record to publish drops."""
     if (early := unanswered(OUTBOUND_SPF, domain, txt, "TXT records")) is not None:
         return early
     records = spf_records(txt)
     if len(records) != 1:
-        return _not_one_record(domain, txt, records, region)
+        return _not_one_record(domain, txt, records, region, other_includes)
     record = records[0]
     tree = await walk(domain, resolver, record=record, txt=txt)
     if tree.status == "syntax":
@@ -90,7 +98,7 @@ async def check_spf(
     ]
 
     def fix() -> str | None:
-        return _fix(domain, _merged_record(domain, record, region, tree, gateway))
+        return _fix(domain, _merged_record(domain, record, region, tree, gateway, other_includes))
 
     if (over := _over_the_limits(domain, tree, evidence, fix)) is not None:
         return over
@@ -113,7 +121,11 @@ async def check_spf(
 
 
 def _not_one_record(
-    domain: str, txt: Lookup, records: tuple[str, ...], region: GatewayRegion
+    domain: str,
+    txt: Lookup,
+    records: tuple[str, ...],
+    region: GatewayRegion,
+    other_includes: Mapping[str, str] | None,
 ) -> CheckResult:
     """No SPF record, or several (which receivers treat as broken): the record to publish."""
     if not records:
@@ -126,7 +138,7 @@ def _not_one_record(
             (txt.describe(),) if txt.ok else (f"{domain} TXT: no records",),
             _fix(domain, draft.spf),
         )
-    draft = records_to_publish(domain, records, region)
+    draft = records_to_publish(domain, records, region, other_includes=other_includes)
     return CheckResult(
         OUTBOUND_SPF,
         CheckStatus.FAIL,
@@ -139,14 +151,24 @@ def _not_one_record(
 
 
 def _merged_record(
-    domain: str, record: str, region: GatewayRegion, tree: SpfNode, gateway: GatewayRanges
+    domain: str,
+    record: str,
+    region: GatewayRegion,
+    tree: SpfNode,
+    gateway: GatewayRanges,
+    other_includes: Mapping[str, str] | None,
 ) -> str | None:
     """The record to publish in place of `record`, or None.
 
     Lookup-aware merge: keeps the record under the limit where that is safe. None when it would
     be the record already published (nothing safe to change automatically)."""
     merged = records_to_publish(
-        domain, record, region, tree=tree, include_lookups=gateway.lookups
+        domain,
+        record,
+        region,
+        tree=tree,
+        include_lookups=gateway.lookups,
+        other_includes=other_includes,
     ).spf
     return merged if merged != record else None
 
