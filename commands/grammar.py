@@ -1,4 +1,5 @@
-"""Parse `/connect <verb> [customer] [args] [--flags]` into a Command, or say what is wrong."""
+"""Parse `<verb> [customer] [args] [--flags]` (after `/connect` or `@connect`) into a Command, or
+say what is wrong."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def parse(raw: str, verbs: Registry) -> Command:
     if len(text) > MAX_COMMAND_CHARS:
         raise UsageError(
             Text(
-                "That command is {length} characters long; /connect takes at most {limit}.",
+                "That command is {length} characters long; I take at most {limit}.",
                 length=len(text),
                 limit=MAX_COMMAND_CHARS,
             )

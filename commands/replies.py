@@ -86,6 +86,7 @@ class Help:
     verbs: tuple[Verb, ...]
     single: bool  # help for one verb: show details and every example
     for_customer: bool = False  # a customer contact's list holds only the verbs they may use
+    door: str = "/connect"  # how the reader types a verb: "/connect" or "@connect"
     public = False
 
 
@@ -95,6 +96,7 @@ class Refusal:
 
     text: Text
     usage: Verb | None = None
+    door: str = "/connect"  # how the usage line is spelled for the reader ("@connect" ...)
     public = False
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from commands.core.context import Caller, Refused
+from commands.core.context import Caller, Door, Refused
 from commands.core.roles import verb_refusal
 from commands.grammar import Command, UsageError, parse
 from commands.registry import Call, Registry
@@ -22,29 +22,30 @@ class Router:
         self.services = services
         self.verbs = verbs
 
-    def parse(self, text: str) -> Command | Refusal:
-        """The pure first half of handling: understand the text, touching nothing."""
+    def parse(self, text: str, door: Door = Door.SLASH) -> Command | Refusal:
+        """The pure first half of handling: understand the text, touching nothing. `door`
+        spells the usage line of a refusal the way the person reaches the bot."""
         try:
             return parse(text, self.verbs)
         except UsageError as exc:
-            return Refusal(exc.text, usage=exc.verb or self.verbs["help"])
+            return Refusal(exc.text, usage=exc.verb or self.verbs["help"], door=door)
 
     def is_pure(self, command: Command) -> bool:
         return self.verbs[command.verb].pure
 
     def handle_text(self, caller: Caller, text: str) -> Reply:
         """Parse and run one command; never raises for anything a user can type."""
-        command = self.parse(text)
+        command = self.parse(text, caller.shown_door)
         return command if isinstance(command, Refusal) else self.handle(caller, command)
 
     def handle(self, caller: Caller, command: Command) -> Reply:
-        verb = self.verbs[command.verb]
+        verb, door = self.verbs[command.verb], caller.shown_door
         if not verb.allows(caller.role):
             # Before any look-up: the answer is about the verb, never about an onboarding.
-            return Refusal(verb_refusal(command.verb))
+            return Refusal(verb_refusal(command.verb, door))
         try:
             return verb.handler(Call(self.services, caller, command, self.verbs))
         except UsageError as exc:
-            return Refusal(exc.text, usage=exc.verb or verb)
+            return Refusal(exc.text, usage=exc.verb or verb, door=door)
         except Refused as exc:
             return Refusal(exc.text)

@@ -146,15 +146,16 @@ def _history(call: Call) -> Reply:
 def _help(call: Call) -> Reply:
     """All verbs for an engineer (those for engineers only marked); a customer contact's list
     holds only what they may use, so it reads as what they can do rather than what they can't."""
-    role, name = call.caller.role, _first(call)
+    role, name, door = call.caller.role, _first(call), call.caller.shown_door
     for_customer = role is not Role.ENGINEER
     if name is None:
         shown = tuple(v for v in call.verbs.values() if v.allows(role))
-        return Help(shown, single=False, for_customer=for_customer)
+        return Help(shown, single=False, for_customer=for_customer, door=door)
     verb = call.verbs.get(name.lower())
     if verb is None:
-        return Refusal(Text("I don't know the verb {verb}.", verb=name), usage=call.verbs["help"])
-    return Help((verb,), single=True, for_customer=for_customer)
+        unknown = Text("I don't know the verb {verb}.", verb=name)
+        return Refusal(unknown, usage=call.verbs["help"], door=door)
+    return Help((verb,), single=True, for_customer=for_customer, door=door)
 
 
 def _first(call: Call) -> str | None:

@@ -31,11 +31,13 @@ NOT_YOURS = Text(
 TAKEN = Text("That customer key can't be used. Choose another one, e.g. your company name.")
 
 
-def verb_refusal(verb: str) -> Text:
-    """A customer contact asked for an engineer's verb: polite, and about the verb only."""
+def verb_refusal(verb: str, door: str = "/connect") -> Text:
+    """A customer contact asked for an engineer's verb: polite, and about the verb only.
+    `door` is how the person reaches the bot (`@connect` for a customer contact of another
+    organisation, who has no slash command)."""
     return Text(
         "Only a Connect engineer can use {verb}. Your Connect engineer will take care of it; "
         "ask them in this channel. {help} lists what you can do here.",
-        verb=Code(f"/connect {verb}"),
-        help=Code("/connect help"),
+        verb=Code(f"{door} {verb}"),
+        help=Code(f"{door} help"),
     )

@@ -3,6 +3,7 @@ role may do at the service level, on SQLite and PostgreSQL (members and the audi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from bot.render.mrkdwn import text as render_text
 from bot.render.mrkdwn import to_plain
 from bot.render.renderer import render
 from bot.slack.identity import Home, Identity, role_from_user
-from commands.core.context import Caller
+from commands.core.context import Caller, Door
 from commands.core.roles import NOT_YOURS, Role
 from commands.history import PER_PAGE, History
 from commands.members import Members, mentioned_user
@@ -56,15 +57,41 @@ def test_help_lists_what_the_asker_may_use(database: Database) -> None:
     router = Router(Services.build(database))
     customer, engineer = help_text(router, ACME), help_text(router, ENGINEER)
     for name, verb in VERBS.items():
-        line = f"/connect {verb.usage}"
-        assert line in engineer, name
-        assert (line in customer) == verb.allows(Role.CUSTOMER), name
+        assert f"/connect {verb.usage}" in engineer, name
+        # A customer contact is shown the door they have: mentions, never the slash command.
+        assert (f"@connect {verb.usage}" in customer) == verb.allows(Role.CUSTOMER), name
+    assert "/connect" not in customer
+    assert "@connect" not in engineer
     assert "Engineers only" in engineer
     assert "Engineers only" not in customer
     assert "Your Connect engineer marks steps done" in customer
+    assert "The buttons on my messages work too" in customer
     # Asked about one of the engineers' verbs by name, a customer is told who does it.
-    assert "Only a Connect engineer can do this" in help_text(router, ACME, "close")
+    one = help_text(router, ACME, "close")
+    assert "Only a Connect engineer can do this" in one
+    assert "@connect close acme" in one
+    assert "/connect" not in one
     assert "Engineers only" in help_text(router, ENGINEER, "close")
+    # An engineer who asked by mention is answered in the same door.
+    by_mention = replace(ENGINEER, door=Door.MENTION)
+    assert "@connect close <customer>" in help_text(router, by_mention)
+
+
+def test_a_customer_is_refused_an_engineers_verb_in_the_door_they_have(
+    database: Database,
+) -> None:
+    router = Router(Services.build(database))
+    for caller in (ACME, replace(ACME, door=Door.MENTION)):
+        text = plain(router.handle_text(caller, "close acme"))
+        assert "Only a Connect engineer can use `@connect close`." in text
+        assert "`@connect help` lists what you can do here." in text
+        assert "/connect" not in text
+    usage = to_plain(render(router.handle_text(ACME, "status a b")).text)
+    assert "Usage: `@connect status [customer]`" in usage
+    assert "/connect" not in usage
+    assert "Usage: `/connect status" in to_plain(
+        render(router.handle_text(ENGINEER, "status a b")).text
+    )
 
 
 def test_engineers_may_use_every_verb() -> None:
@@ -205,7 +232,7 @@ def test_customers_are_refused_the_engineer_verbs_before_any_look_up(database: D
     for text in ("done outbound", "reopen rfi", "close acme", "set --region us", "invite <@U0X>"):
         refusal = plain(router.handle_text(ACME, text))
         verb = text.split()[0]
-        assert f"Only a Connect engineer can use `/connect {verb}`" in refusal, refusal
+        assert f"Only a Connect engineer can use `@connect {verb}`" in refusal, refusal
         # The same words with another customer's key, or one that does not exist.
         for key in ("globex", "nosuch"):
             other = text.replace("acme", key) if "acme" in text else f"{verb} {key}"
