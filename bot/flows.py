@@ -73,8 +73,11 @@ def run_command(
     command: Command,
     *,
     engineers_channel: str | None = None,
+    thread_ts: str | None = None,
 ) -> Reply | Renderable:
-    """Run one /connect command and deliver what it says; returns the result (for logs)."""
+    """Run one command and deliver what it says; returns the result (for logs). `thread_ts`:
+    the thread that answers go to (a mention's); None, the channel itself. An onboarding's
+    plan and its RFI message are the channel's, whichever door opened it."""
     result = router.handle(caller, command)
     if isinstance(result, Opened) and result.by_customer:
         tell_engineers(surface, result, engineers_channel)
@@ -82,7 +85,7 @@ def run_command(
         start_rfi(services.rfi, surface, caller, result)
         return result
     if isinstance(result, CheckPlan):
-        return run_checks(services.checks, surface, caller, result)
+        return run_checks(services.checks, surface, caller, result, thread_ts=thread_ts)
     if isinstance(result, CredentialForm):
         surface.open_form(result, caller)
         return result
@@ -91,7 +94,7 @@ def run_command(
         surface.tell(message)
         return result
     try:
-        surface.post(caller.channel_id, message)
+        surface.post(caller.channel_id, message, None if isinstance(result, Opened) else thread_ts)
     except CannotPost:
         surface.tell(message, public=True)
         surface.tell(render(Refusal(INVITE)))
@@ -164,13 +167,19 @@ def start_rfi(rfi: RfiService, surface: Surface, caller: Caller, begin: RfiBegin
 
 
 def run_checks(
-    checks: CheckService, surface: Surface, caller: Caller, plan: CheckPlan
+    checks: CheckService,
+    surface: Surface,
+    caller: Caller,
+    plan: CheckPlan,
+    *,
+    thread_ts: str | None = None,
 ) -> Renderable:
-    """Post the plan as a progress message, update it as domains finish, end with the report."""
+    """Post the plan as a progress message (in `thread_ts`, a mention's thread, if given),
+    update it as domains finish, end with the report."""
     channel_id = caller.channel_id or plan.onboarding.channel_id
     assert channel_id is not None
     try:
-        ts = surface.post(channel_id, render(plan))
+        ts = surface.post(channel_id, render(plan), thread_ts if caller.channel_id else None)
     except CannotPost:
         ts = None
     # Progress updates go out one at a time, in order, off the DNS event loop.

@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ButtonElement
 
+from commands.credentials import KIND_TITLES, CredentialForm
 from commands.recipients.importer import ImportReport
 from commands.rfi.service import RfiBegin, ThreadReply
 
@@ -28,6 +29,10 @@ class RfiAction(StrEnum):
 class ImportAction(StrEnum):
     VALID = "recipients_import_valid"
     DISCARD = "recipients_discard"
+
+
+class CredentialsAction(StrEnum):
+    FORM = "credentials_form"  # opens the login form (a mention has no trigger_id of its own)
 
 
 class ReminderAction(StrEnum):
@@ -54,6 +59,9 @@ def buttons_for(result: object) -> list[ButtonElement]:
         ]
     if isinstance(result, ThreadReply) and result.awaiting_more:
         return [_button("Next question ➡️", RfiAction.NEXT, {})]
+    if isinstance(result, CredentialForm):
+        label = f"🔐 Enter the {KIND_TITLES[result.kind]} login"
+        return [_button(label, CredentialsAction.FORM, {"key": result.key, "kind": result.kind})]
     if isinstance(result, ImportReport) and result.state == "staged":
         batch = {"key": result.key, "batch": str(result.batch_id)}
         valid = [_button(f"Import the {result.valid:,} valid rows", ImportAction.VALID, batch)]

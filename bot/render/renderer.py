@@ -30,7 +30,7 @@ from commands.checks.service import CheckPlan, CheckReport, DnsRecords
 from commands.core.process import STEP_ACTIONS, StepState
 from commands.core.roles import Role
 from commands.core.views import OnboardingView
-from commands.credentials import KIND_TITLES, CredentialsSaved
+from commands.credentials import KIND_TITLES, CredentialForm, CredentialsSaved
 from commands.history import History
 from commands.members import Members
 from commands.recipients.importer import ImportReport
@@ -74,6 +74,9 @@ class Message:
     text: str
     blocks: list[Block]
     public: bool
+    # The request was not carried out: a door without a private reply (a mention) still
+    # answers the person, addressed to them.
+    refusal: bool = False
 
     def blocks_json(self) -> list[dict[str, Any]]:
         return [block.to_dict() for block in self.blocks]
@@ -144,6 +147,7 @@ _TEMPLATES: dict[type, str] = {
     CheckReport: "check_report.j2",
     DnsRecords: "dns_records.j2",
     CredentialsSaved: "credentials_saved.j2",
+    CredentialForm: "credentials_form.j2",  # its button opens the form (a mention's way)
     Synced: "synced.j2",
     ImportReport: "import_report.j2",
     SyncFailed: "sync_failed.j2",
@@ -170,6 +174,7 @@ Renderable = (
     | SyncFailed
     | ImportReport
     | CredentialsSaved
+    | CredentialForm
     | replies.ReminderResult
     | Members
     | History
@@ -229,7 +234,12 @@ def render(result: Renderable) -> Message:
         middle.append(_context(limits.more_lines(left_out, more_hint(result))))
     blocks = [*fixed, *middle, *closing]
     text = "\n".join(p for p in parts.values() if p)
-    return Message(text=limits.cut_mrkdwn(text, TEXT_LIMIT), blocks=blocks, public=result.public)
+    return Message(
+        text=limits.cut_mrkdwn(text, TEXT_LIMIT),
+        blocks=blocks,
+        public=result.public,
+        refusal=isinstance(result, replies.Refusal),
+    )
 
 
 def _mrkdwn(text: str) -> MarkdownTextObject:
@@ -273,7 +283,7 @@ MORE_HINTS: dict[type, Callable[[Any], str]] = {
         "domain still missing its records"
     ),
     replies.Listing: lambda r: f"name one with {_code('/connect status <customer>')}",
-    replies.Help: lambda r: _code("/connect help <verb>") + " explains one verb",
+    replies.Help: lambda r: _code(f"{r.door} help <verb>") + " explains one verb",
 }
 
 

@@ -1,17 +1,21 @@
-"""Slack as a Surface: channel posts through chat.postMessage, answers through response_url."""
+"""Slack as a Surface: channel posts through chat.postMessage, answers through response_url
+(a slash command) or in the thread of the message that mentioned the bot (a mention)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
 from bot.flows import CannotPost
+from bot.render import limits, mrkdwn
 from bot.render import modals as forms
-from bot.render.renderer import Message
+from bot.render.renderer import Message, render
 from bot.slack.view_seal import ViewSeal
 from commands.core.context import Caller
 from commands.credentials import CredentialForm
@@ -92,3 +96,69 @@ class SlackSurface:
             log.warning("no response_url to answer through; an answer was dropped")
             return
         self.respond(**ack_payload(message, public=public))
+
+
+class MentionSurface(SlackSurface):
+    """Answers to a mention of the bot, which has no response_url: whatever is said to the
+    channel goes in the mention's thread; a refusal or a usage error is a reply in that thread
+    addressed to the person (it starts with their mention); anything else only they should see
+    (a list of every onboarding, their reminders, help) is an ephemeral message to them in the
+    thread. A private form opens from a button on such a message: a mention has no trigger_id."""
+
+    def __init__(self, client: WebClient, channel_id: str, thread_ts: str, user_id: str) -> None:
+        super().__init__(client)
+        self.channel_id = channel_id
+        self.thread_ts = thread_ts
+        self.user_id = user_id
+
+    def tell(self, message: Message, *, public: bool = False) -> None:
+        if message.refusal:
+            self._in_thread(addressed(message, self.user_id))
+        elif public:
+            self._in_thread(message)
+        else:
+            self.whisper(message)
+
+    def whisper(self, message: Message) -> None:
+        """An ephemeral message to the person, in the mention's thread."""
+        try:
+            self.client.chat_postEphemeral(
+                channel=self.channel_id,
+                user=self.user_id,
+                thread_ts=self.thread_ts,
+                text=message.text,
+                blocks=message.blocks_json(),
+            )
+        except SlackApiError as exc:
+            # Never said in the thread instead: it was meant for them alone.
+            log.warning("chat.postEphemeral refused: %s", exc.response.get("error"))
+
+    def open_form(self, form: CredentialForm, caller: Caller) -> None:
+        # The form's button opens it (its click brings a trigger_id); the click is checked
+        # against the onboarding again, like the command.
+        self.whisper(render(form))
+
+    def __call__(self, message: Message) -> None:
+        """The runner's way to answer the person (a refusal, or a failure's reference)."""
+        self.tell(message)
+
+    def _in_thread(self, message: Message) -> None:
+        try:
+            self.post(self.channel_id, message, self.thread_ts)
+        except CannotPost:
+            log.warning("could not answer a mention in %s: I may not post there", self.channel_id)
+
+
+def addressed(message: Message, user_id: str) -> Message:
+    """The message starting with the person's mention: a thread reply meant for them."""
+    mention = f"{mrkdwn.user(user_id)} "  # a well-formed user id only, else shown as text
+    blocks: list[Block] = list(message.blocks)
+    for index, block in enumerate(blocks):
+        if isinstance(block, SectionBlock) and isinstance(block.text, MarkdownTextObject):
+            text = limits.cut_mrkdwn(mention + block.text.text, limits.SECTION_TEXT)
+            blocks[index] = SectionBlock(
+                block_id=block.block_id, text=MarkdownTextObject(text=text, verbatim=True)
+            )
+            break
+    text = limits.cut_mrkdwn(mention + message.text, limits.MESSAGE_TEXT)
+    return replace(message, text=text, blocks=blocks)

@@ -2,14 +2,114 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from bot.flows import FileUpload
 from bot.render.mrkdwn import unescape
+from commands.core.context import Caller, Door
 from commands.rfi.service import Incoming
 
 # Message subtypes that are a person writing; everything else (joins, bot posts...) is ignored.
 _PERSON_SUBTYPES = {None, "thread_broadcast"}
+
+# Slack's markup in what people type (docs.slack.dev "Formatting text for app surfaces"): a
+# person (<@U123>, <@U123|jane> in an escaped slash command), a link Slack made of what was typed
+# (<http://acme.com|acme.com>, <mailto:jo@acme.com|jo@acme.com>, <https://x.example>), a channel
+# (<#C123|acme>) and a special mention (<!here>, <!subteam^S1|@team>). Characters people type as
+# `<`, `>` and `&` arrive as &lt; &gt; &amp;, so every literal < and > here is markup.
+_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+_LINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.\-]*:[^<>|]*)(?:\|([^<>]*))?>")
+_LABELLED = re.compile(r"<[#!][^<>|]*\|([^<>]*)>")
+# What people put between the bot's mention and the command: "@connect: status", "@connect, ..."
+_AFTER_MENTION = " \t\n:,"
+
+
+def command_text(raw: str) -> str:
+    """What a person typed after `/connect` or `@connect`, from the text Slack sends: links
+    and e-mail addresses Slack marked up become the text typed (`<mailto:a@b|a@b>` -> `a@b`,
+    `<http://x|x>` -> `x`), a person stays a mention (`<@U123>`, without the name an escaped
+    slash command adds), a channel or group becomes its name, and Slack's escapes are undone."""
+    text = _USER.sub(lambda m: f"<@{m.group(1)}>", raw)
+    text = _LINK.sub(_typed_link, text)
+    text = _LABELLED.sub(lambda m: m.group(1), text)
+    return unescape(text)
+
+
+def _typed_link(match: re.Match[str]) -> str:
+    url, label = match.group(1), match.group(2)
+    if label and label.strip():
+        return label
+    return url[len("mailto:") :] if url.lower().startswith("mailto:") else url
+
+
+def _bot_mention(bot_user_id: str) -> re.Pattern[str]:
+    return re.compile(rf"<@{re.escape(bot_user_id)}(?:\|[^<>]*)?>")
+
+
+def mentions_bot(text: str | None, bot_user_id: str | None) -> bool:
+    """The message mentions the bot: it is a command for the app_mention listener."""
+    return bool(text and bot_user_id and _bot_mention(bot_user_id).search(text))
+
+
+def slash_caller(command: dict[str, Any]) -> Caller:
+    """Who typed a slash command, and where (their role is resolved later)."""
+    return Caller(
+        user_id=command["user_id"],
+        channel_id=command.get("channel_id"),
+        team_id=command.get("team_id"),
+    )
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A person's message that mentions the bot: a command, answered in `thread_ts`."""
+
+    channel_id: str
+    ts: str
+    thread_ts: str  # the thread it was written in, or a new one under the message itself
+    user_id: str
+    team_id: str | None  # the writer's own team (another organisation's, for a guest)
+    text: str  # the command, as typed: the bot's mention and Slack's markup taken out
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(self.user_id, self.channel_id, self.team_id, door=Door.MENTION)
+
+
+def mention(event: dict[str, Any], bot_user_id: str | None) -> Mention | None:
+    """An app_mention event as a command, or None when it is not one to answer: written by a
+    bot (this one included), an edit (Slack sends the mention again with `edited`), or files
+    shared with a mention (an upload, which the RFI thread reads)."""
+    if (
+        not bot_user_id
+        or not is_person(event, bot_user_id)
+        or event.get("edited")
+        or event.get("files")
+        or not event.get("channel")
+        or not event.get("ts")
+    ):
+        return None
+    raw = event.get("text") or ""
+    # The command follows the bot's mention; when nothing does ("status acme @connect"), it is
+    # what comes before. Any further mention of the bot is left out.
+    head, *rest = _bot_mention(bot_user_id).split(raw)
+    tail = " ".join(part.strip() for part in rest)
+    wanted = tail if tail.strip(_AFTER_MENTION) else head
+    text = command_text(wanted.strip().lstrip(_AFTER_MENTION).strip())
+    # Slack says which team a Slack Connect guest belongs to in user_team (team: where they
+    # wrote from); either is their own, never the installing team's, for a guest.
+    team = event.get("user_team") or event.get("team")
+    ts = str(event["ts"])
+    return Mention(
+        channel_id=str(event["channel"]),
+        ts=ts,
+        thread_ts=str(event.get("thread_ts") or ts),
+        user_id=str(event["user"]),
+        team_id=str(team) if team else None,
+        text=text,
+    )
 
 
 def team_of(body: dict[str, Any]) -> str | None:
@@ -52,6 +152,8 @@ def thread_reply(event: dict[str, Any], bot_user_id: str | None) -> Incoming | N
     thread_ts = event.get("thread_ts")
     if not is_person(event, bot_user_id) or not thread_ts or thread_ts == event.get("ts"):
         return None
+    if mentions_bot(event.get("text"), bot_user_id):
+        return None  # a command to the bot (the app_mention listener's), not an answer
     return Incoming(
         channel_id=event["channel"],
         thread_ts=thread_ts,
@@ -70,6 +172,8 @@ def edited_reply(event: dict[str, Any], bot_user_id: str | None) -> tuple[Incomi
         return None
     if not edited_ts:
         return None  # e.g. a reply count changing on the thread's parent
+    if mentions_bot(message.get("text"), bot_user_id):
+        return None  # now a command to the bot: the answer it replaced stands
     incoming = Incoming(
         channel_id=event["channel"],
         thread_ts=thread_ts,

@@ -27,13 +27,31 @@ VERSIONED_SCHEMAS = ("manifest.schema.1.0.0.json", "manifest.schema.2.0.0.json")
 
 EXPECTED_BOT_SCOPES = {
     "commands",
+    "app_mentions:read",  # @connect mentions: customer contacts of other organisations
     "chat:write",
     "channels:history",
     "groups:history",
     "files:read",  # recipient spreadsheets uploaded into an RFI thread
     "users:read",  # roles (which organisation a person is in) and reminder time zones
 }
-EXPECTED_BOT_EVENTS = {"message.channels", "message.groups"}
+EXPECTED_BOT_EVENTS = {"app_mention", "message.channels", "message.groups"}
+# What in bot/ needs each scope and each event: a scope or an event nothing uses is one too many
+# (Slack shows every scope to whoever installs the app), and a listener without its event
+# subscription never hears anything.
+SCOPE_USED_BY = {
+    "commands": r'@app\.command\("/connect"\)',
+    "app_mentions:read": r'@app\.event\("app_mention"\)',
+    "chat:write": r"\.chat_postMessage\(",
+    "channels:history": r'@app\.event\("message"\)',
+    "groups:history": r'@app\.event\("message"\)',
+    "files:read": r"\.files_info\(",
+    "users:read": r"\.users_info\(",
+}
+EVENT_HEARD_BY = {
+    "app_mention": r'@app\.event\("app_mention"\)',
+    "message.channels": r'@app\.event\("message"\)',
+    "message.groups": r'@app\.event\("message"\)',
+}
 
 
 def _load_json(path: Path) -> dict[str, Any]:
@@ -197,7 +215,8 @@ def test_connect_slash_command(manifest: dict[str, Any]) -> None:
     connect = commands["/connect"]
     assert connect["description"].strip()
     assert "open" in connect["usage_hint"]
-    assert connect["should_escape"] is False
+    # Escaped: `/connect invite @jane` arrives as <@U0JANE|jane>, a user id the bot can use.
+    assert connect["should_escape"] is True
 
 
 def test_bot_scopes_are_exactly_what_the_bot_needs(manifest: dict[str, Any]) -> None:
@@ -207,6 +226,21 @@ def test_bot_scopes_are_exactly_what_the_bot_needs(manifest: dict[str, Any]) -> 
     # Adding a scope is a deliberate decision: update EXPECTED_BOT_SCOPES and say why in the YAML.
     assert set(bot) == EXPECTED_BOT_SCOPES
     assert set(scopes) == {"bot"}, "the app asks for bot scopes only (no user scopes)"
+
+
+def _bot_source() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in (REPO_ROOT / "bot").rglob("*.py"))
+
+
+def test_every_scope_and_event_is_used_by_the_bot(manifest: dict[str, Any]) -> None:
+    source = _bot_source()
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert set(SCOPE_USED_BY) == scopes, "say in SCOPE_USED_BY what needs each scope"
+    assert set(EVENT_HEARD_BY) == events, "say in EVENT_HEARD_BY what hears each event"
+    unused = [s for s, use in SCOPE_USED_BY.items() if not re.search(use, source)]
+    unheard = [e for e, use in EVENT_HEARD_BY.items() if not re.search(use, source)]
+    assert (unused, unheard) == ([], [])
 
 
 def test_socket_mode_and_message_events(manifest: dict[str, Any]) -> None:

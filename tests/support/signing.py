@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -22,6 +23,7 @@ __all__ = [
     "JSON",
     "event_body",
     "interaction_body",
+    "mention_event",
     "post",
     "sign",
     "slash_command_body",
@@ -144,11 +146,14 @@ def event_body(
     team_id: str = TEAM_ID,
     event_id: str | None = None,
     api_app_id: str = API_APP_ID,
+    shared: bool = False,
 ) -> bytes:
     """An Events API ``event_callback`` envelope around ``event`` (JSON).
 
     Each call gets a fresh event_id unless one is given: Slack retries reuse the id, so a
-    test of de-duplication passes the same one twice.
+    test of de-duplication passes the same one twice. ``shared``: the channel is a Slack
+    Connect channel (``is_ext_shared_channel``); the envelope's team stays the installing one,
+    the team the event is delivered to, whoever wrote the message.
     """
     envelope = {
         "token": VERIFICATION_TOKEN,
@@ -167,9 +172,80 @@ def event_body(
                 "is_enterprise_install": False,
             }
         ],
-        "is_ext_shared_channel": False,
+        "is_ext_shared_channel": shared,
+        "context_team_id": team_id,
+        "context_enterprise_id": None,
     }
     return json.dumps(envelope).encode()
+
+
+# Slack's markup in a message's text, as rich_text elements: a person, a link (its label).
+_TOKEN = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>|<([a-z][a-z0-9+.-]*:[^<>|]*)(?:\|([^<>]*))?>")
+
+
+def _rich_text(text: str) -> list[dict[str, Any]]:
+    """The rich_text block Slack's client sends along with `text` (the bot reads `text`)."""
+    elements: list[dict[str, Any]] = []
+    at = 0
+    for match in _TOKEN.finditer(text):
+        if match.start() > at:
+            elements.append({"type": "text", "text": _unescape(text[at : match.start()])})
+        if match.group(1):
+            elements.append({"type": "user", "user_id": match.group(1)})
+        else:
+            link = {"type": "link", "url": match.group(2)}
+            elements.append({**link, "text": _unescape(match.group(3))} if match.group(3) else link)
+        at = match.end()
+    if at < len(text):
+        elements.append({"type": "text", "text": _unescape(text[at:])})
+    block_id = uuid.uuid4().hex[:5]
+    section = {"type": "rich_text_section", "elements": elements}
+    return [{"type": "rich_text", "block_id": block_id, "elements": [section]}]
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def mention_event(
+    text: str,
+    *,
+    user: str,
+    user_team: str,
+    channel: str,
+    ts: str,
+    thread_ts: str | None = None,
+    parent_user_id: str | None = None,
+    kind: str = "app_mention",
+) -> dict[str, Any]:
+    """A person's message as Slack delivers it to an app (``kind`` "app_mention", or the
+    "message" event Slack sends for the very same message to a message.channels
+    subscriber), written in a Slack Connect channel by a member of `user_team` (another
+    organisation's team, for a guest).
+
+    `text` is exactly as Slack sends it: mentions as ``<@U0BOT>``, what the person typed as
+    ``&`` ``<`` ``>`` escaped to ``&amp;`` ``&lt;`` ``&gt;``, and what Slack's client linked as
+    ``<mailto:a@b|a@b>`` or ``<http://acme.com|acme.com>``. `team`, `user_team` and
+    `source_team` all name the writer's own team: the envelope (event_body) names the
+    installing team. In a thread, `thread_ts` and `parent_user_id` say whose message it hangs
+    under.
+    """
+    event: dict[str, Any] = {
+        "client_msg_id": str(uuid.uuid4()),
+        "type": kind,
+        "text": text,
+        "user": user,
+        "ts": ts,
+        "blocks": _rich_text(text),
+        "team": user_team,
+    }
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+        event["parent_user_id"] = parent_user_id or "U0BOT"
+    event.update(user_team=user_team, source_team=user_team, channel=channel, event_ts=ts)
+    if kind == "message":
+        event["channel_type"] = "group" if channel.startswith("G") else "channel"
+    return event
 
 
 def interaction_body(payload: dict[str, Any]) -> bytes:

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.slack.features import commands, credentials, recipients, reminders, rfi
+from bot.slack.features import commands, credentials, mentions, recipients, reminders, rfi
 from bot.slack.runner import Runner
 from bot.slack.submissions import Submissions
 from bot.slack.view_seal import ViewSeal
@@ -22,6 +22,7 @@ def register_all(
     services = core.services
     forms = Submissions(seal, runner)
     commands.register(app, core.router, services, runner, seal, engineers_channel)
+    mentions.register(app, core.router, services, runner, engineers_channel)
     rfi.register(app, services.rfi, runner, forms)
     credentials.register(app, services.credentials, runner, forms)
     recipients.register(app, services.importer, runner)
