@@ -37,6 +37,7 @@ def bot(
         api_url=slack.api_url,
         workdir=tmp_path_factory.mktemp("bot"),
         response_url=slack.response_url,
+        standin=slack,
         env=bot_env,
     )
     try:
@@ -85,6 +86,7 @@ class BotFactory:
             database_url=database_url,
             secret=secret,
             response_url=self.standin.response_url,
+            standin=self.standin,
             extra_args=extra_args,
             env=env,
         )

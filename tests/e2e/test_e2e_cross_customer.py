@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, select
 from support.bot_process import BotProcess
 from support.credentials_form import submit_view
+from support.mentions import AT, buttons_of, click_ephemeral, mention
 from support.rfi_thread import WAIT, Thread, answers, buttons
 from support.signing import button_click, interaction_body, post
 from support.slack_standin import Call, SlackStandIn
@@ -199,12 +200,21 @@ def rfi_form_view(
 def login_view(
     bot: BotProcess, slack: SlackStandIn, channel: str, *, user: str, team: str
 ) -> dict[str, Any]:
-    """`/connect credentials pop` in `channel`; the modal that opens."""
+    """The credentials form for `user` in `channel`, the modal that opens: by `/connect
+    credentials pop` for the engineer, by `@connect credentials pop` and the button its answer
+    carries for a customer contact of another organisation (Slack offers them no slash command,
+    and a mention brings no trigger_id)."""
     trigger = new_trigger()
-    reply = bot.send(
-        "credentials pop", channel_id=channel, user_id=user, team_id=team, trigger_id=trigger
-    )
-    assert (reply.status, reply.body) == (200, b""), reply
+    if team == "T0TEST":
+        reply = bot.send(
+            "credentials pop", channel_id=channel, user_id=user, team_id=team, trigger_id=trigger
+        )
+        assert (reply.status, reply.body) == (200, b""), reply
+        return opened_view(slack, trigger)
+    asked = mention(bot, f"{AT} credentials pop", user=user, team=team, channel=channel)
+    (offer,) = slack.wait_for(asked.whispered, 1, WAIT)
+    (button,) = buttons_of(offer)
+    click_ephemeral(bot, slack, offer, button, user=user, team=team, trigger_id=trigger)
     return opened_view(slack, trigger)
 
 

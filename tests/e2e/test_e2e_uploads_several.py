@@ -46,6 +46,7 @@ def bot(
             workdir=tmp_path_factory.mktemp("bot"),
             database_url=database_url,
             response_url=slack.response_url,
+            standin=slack,
             env=bot_env,
         )
 

@@ -19,7 +19,7 @@ from support.signing import (
     sign,
     slash_command_body,
 )
-from support.slack_standin import SlackStandIn
+from support.slack_standin import SlackStandIn, SlashCommandNotOffered
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hello*"}}]
 METADATA = {"event_type": "connect_rfi", "event_payload": {"customer": "acme"}}
@@ -201,3 +201,21 @@ def test_post_returns_error_statuses(slack: SlackStandIn) -> None:
     assert status == 404
     assert headers["content-type"].startswith("application/json")
     assert json.loads(body)["ok"] is False
+
+
+def test_slash_commands_are_delivered_only_as_slack_offers_them(slack: SlackStandIn) -> None:
+    """Slack offers an app's slash commands only to the organisation that installed it."""
+    slack.check_slash_command("U0ENG", "T0TEST")  # the installing team's member: delivered
+    slack.set_user("U0GUEST", team_id="T0ACME", is_stranger=True)
+    slack.set_user("U0SISTER", team_id="T0SISTER", enterprise_user={"enterprise_id": "E0ORG"})
+    refused = [
+        ("U0GUEST", "T0ACME", None),  # a Slack Connect guest, from their own workspace
+        ("U0GUEST", "T0TEST", None),  # ... or claiming the installing one
+        ("U0NOBODY", "T0ELSEWHERE", None),  # typed in another organisation's workspace
+        ("U0SISTER", "T0SISTER", "E0ORG"),  # the same Grid organisation, but not installed on it
+    ]
+    for user, team, enterprise in refused:
+        with pytest.raises(SlashCommandNotOffered):
+            slack.check_slash_command(user, team, enterprise)
+    slack.enterprise_id = "E0ORG"  # installed for the Grid organisation: its members have it
+    slack.check_slash_command("U0SISTER", "T0SISTER", "E0ORG")

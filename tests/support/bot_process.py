@@ -21,7 +21,8 @@ from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.request import ProxyHandler, Request, build_opener
 
-from support.signing import post, slash_command_body
+from support.signing import TEAM_ID, post, slash_command_body
+from support.slack_standin import SlackStandIn
 
 __all__ = [
     "PROJECT_ROOT",
@@ -128,8 +129,11 @@ class BotProcess:
         database_url: str,
         log_path: Path,
         response_url: Callable[[str], str] | None,
+        standin: SlackStandIn | None = None,
     ) -> None:
         self.process = process
+        # The Slack the bot talks to: `send` delivers only the slash commands it would.
+        self.standin = standin
         self.host = host
         self.port = port
         self.secret = secret
@@ -167,7 +171,15 @@ class BotProcess:
         ``text`` is sent as given: Slack escapes ``&``, ``<`` and ``>`` in what people type, so
         tests that type those characters pass ``&amp;``, ``&lt;`` and ``&gt;``. Without an explicit
         ``response_url`` each call gets a fresh stand-in response_url (``Reply.response_name``).
+
+        Like Slack, it refuses (SlashCommandNotOffered, nothing sent) a command from someone the
+        stand-in knows as another organisation's: they reach the bot through mentions.
         """
+        if self.standin is not None:
+            self.standin.check_slash_command(
+                str(slash_kwargs.get("user_id", "U0ENG")),
+                str(slash_kwargs.get("team_id", TEAM_ID)),
+            )
         name = None
         if response_url is None and self._response_url is not None:
             name = f"cmd-{uuid.uuid4().hex[:12]}"
@@ -244,6 +256,7 @@ def start_bot_process(
     database_url: str | None = None,
     secret: str = TEST_SIGNING_SECRET,
     response_url: Callable[[str], str] | None = None,
+    standin: SlackStandIn | None = None,
     extra_args: Sequence[str] = (),
     env: dict[str, str] | None = None,
     log_name: str = "connect-bot.log",
@@ -255,6 +268,8 @@ def start_bot_process(
     ``database_url`` defaults to a SQLite file in ``workdir``; ``response_url`` makes response
     URLs for ``BotProcess.send`` (pass ``standin.response_url``). A port taken between picking
     it and the bot binding it is retried on another port, up to ``attempts`` times.
+    ``standin``: the Slack stand-in the bot talks to; ``send`` then delivers a slash command
+    only from someone Slack would offer it to.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     database_url = database_url or f"sqlite:///{workdir / 'connect.db'}"
@@ -283,6 +298,7 @@ def start_bot_process(
             database_url=database_url,
             log_path=log_path,
             response_url=response_url,
+            standin=standin,
         )
         try:
             _wait_healthy(bot, start_timeout)

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-__all__ = ["Call", "SlackStandIn"]
+__all__ = ["Call", "SlackStandIn", "SlashCommandNotOffered"]
 
 TEAM_ID = "T0TEST"
 TEAM_NAME = "Test Team"
@@ -94,6 +94,13 @@ class _Injection:
 
 
 Predicate = str | Callable[[Call], bool]
+
+
+class SlashCommandNotOffered(AssertionError):
+    """A test sent a slash command that Slack would never deliver: Slack offers an app's slash
+    commands only to members of the organisation that installed it, so a Slack Connect guest
+    from another organisation gets "/connect is not a valid command". Such a person reaches the
+    bot by mentioning it (support/mentions.py), by its buttons and its threads."""
 
 
 class SlackStandIn:
@@ -301,6 +308,36 @@ class SlackStandIn:
         Grid colleague: ``team_id="T0SISTER", enterprise_user={"enterprise_id": "E0ORG"}``."""
         with self._cond:
             self._users.setdefault(user_id, {}).update(fields)
+
+    def check_slash_command(
+        self, user_id: str, team_id: str, enterprise_id: str | None = None
+    ) -> None:
+        """Raise SlashCommandNotOffered unless Slack would deliver a slash command typed by
+        `user_id` in the workspace `team_id`: the command must come from the installing team
+        (or, on Enterprise Grid, its organisation), typed by someone this stand-in does not know
+        as another organisation's (set_user with another team, or is_stranger)."""
+        home = {TEAM_ID}
+        with self._cond:
+            user = dict(self._users.get(user_id, {}))
+            grid = self.enterprise_id
+
+        def ours(team: object, enterprise: object) -> bool:
+            return team in home or (grid is not None and enterprise == grid)
+
+        user_enterprise = (user.get("enterprise_user") or {}).get("enterprise_id")
+        why = None
+        if not ours(team_id, enterprise_id):
+            why = f"it was typed in the workspace {team_id}, not in the installing team {TEAM_ID}"
+        elif not ours(user.get("team_id", TEAM_ID), user_enterprise):
+            why = f"users.info places {user_id} in another organisation ({user['team_id']})"
+        elif user.get("is_stranger"):
+            why = f"users.info says {user_id} is a stranger (a Slack Connect guest)"
+        if why is not None:
+            raise SlashCommandNotOffered(
+                f"Slack would not deliver this slash command: {why}. Slack offers an app's "
+                "slash commands only to members of the organisation that installed it; "
+                "send a mention instead (support/mentions.py)."
+            )
 
     # -- request handling (called from server threads) -------------------------------------
 
