@@ -387,6 +387,18 @@ RESULTS: dict[type, st.SearchStrategy[Any]] = {
             },
         ),
     ),
+    # The answer to `@connect credentials`: its button opens the form.
+    CredentialForm: st.builds(
+        CredentialForm,
+        key=st.one_of(st.just("acme"), user_text),
+        name=long_text,
+        kind=st.sampled_from(list(KINDS)),
+        host=long_text,
+        port=st.none() | st.integers(1, 65535),
+        security=user_text,
+        username=long_text,
+        has_secret=st.booleans(),
+    ),
     RfiBegin: st.builds(
         RfiBegin, onboarding=onboardings(), thread=st.none() | st.tuples(user_text, user_text)
     ),
