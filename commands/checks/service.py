@@ -22,11 +22,13 @@ from sqlmodel import Session
 
 from commands.checks.directory import DirectorySettings, check_directory
 from commands.checks.dns import DnsResolver
+from commands.checks.dns.mx import MxNow
 from commands.checks.dns.publish import RecordsToPublish, other_region_includes, plan_records
 from commands.checks.dns.report import DnsReport, DomainFindings, run_dns_report_async
 from commands.checks.probes.pop import PopCredentials, PopSecurity
 from commands.checks.probes.run import PROBE_STEPS, ProbeInputs, ProbePorts, run_probe_checks_async
 from commands.checks.probes.targets import DEFAULT_TIMEOUT
+from commands.checks.probes.verdicts import PREVIOUS_PROVIDER, check_previous_provider
 from commands.checks.result import CheckResult, CheckStatus, worst
 from commands.core import audit
 from commands.core.access import find_onboarding
@@ -179,12 +181,15 @@ class CheckService:
         recipients: RecipientInputs | None,
         on_domain: Callable[[str, list[CheckResult]], None] | None,
     ) -> tuple[tuple[CheckResult, ...], DnsReport | None, float]:
-        """The DNS checks, the probes and the directory read, side by side."""
+        """The DNS checks, the probes and the directory read, side by side. The old MX probes
+        alone wait for the DNS report: they judge nothing until its MX points at the gateway."""
         resolver = self.resolver()
         started = time.monotonic()
         dns_steps = steps & DNS_STEPS
         dns = (
-            run_dns_report_async(plan.domains, region, resolver, dns_steps, on_result=on_domain)
+            asyncio.create_task(
+                run_dns_report_async(plan.domains, region, resolver, dns_steps, on_result=on_domain)
+            )
             if dns_steps
             else None
         )
@@ -192,6 +197,7 @@ class CheckService:
             region,
             resolver,
             steps & PROBE_STEPS,
+            mx_now=asyncio.create_task(_mx_now(dns)) if dns is not None else None,
             allow_private=self.allow_private,
             ports=self.ports,
             ca_file=self.ca_file,
@@ -228,6 +234,13 @@ class CheckService:
                     )
                 )
             assert onboarding.id is not None
+            # One previous provider per report: the footer and firewall.previous_provider both
+            # say what is stored once this run's findings are in.
+            recognised = self._remember_provider(session, onboarding, findings)
+            if any(r.id == PREVIOUS_PROVIDER for r in results):
+                provider = _provider_result(session, onboarding, recognised)
+                results = tuple(provider if r.id == PREVIOUS_PROVIDER else r for r in results)
+            _remember_old_mx(onboarding, findings, region)
             moves = []
             kept: list[CheckResult] = []
             for step in plan.steps:
@@ -253,10 +266,6 @@ class CheckService:
                 if move is not None:
                     moves.append(move)
             rules.on_check_results(session, onboarding, kept, now=now, delays=self.delays)
-            recognised = self._remember_provider(
-                session, onboarding, {f.domain: f.previous_provider for f in findings}
-            )
-            _remember_old_mx(onboarding, findings, region)
             ran = audit.ChecksRun(
                 tuple(s.value for s in plan.steps), dict(Counter(r.status.value for r in kept))
             )
@@ -267,7 +276,7 @@ class CheckService:
                 tuple(kept),
                 elapsed,
                 tuple(moves),
-                recognised,
+                recognised[1].name if recognised else None,
             )
 
     def records(self, caller: Caller, key: str | None) -> DnsRecords:
@@ -298,18 +307,17 @@ class CheckService:
 
     def _probe_inputs(self, key: str) -> ProbeInputs:
         """What the probes need, read from the store: the RFI's answers, the MX hosts seen
-        before the switch, the previous provider and the journal mailbox's login."""
+        before the switch and the journal mailbox's login. The previous provider is not among
+        them: it is decided once the run's DNS findings are in (_provider_result)."""
         with self.db.session() as session:
             onboarding = onboardings.get_by_key(session, key)
             if onboarding is None:
                 raise Refused(Text("There is no onboarding {key}.", key=key))
             answers = current_answers(session, onboarding)
             old_mx = dict(onboarding.old_mx_hosts or {})
-            provider = onboarding.previous_provider
             journal_address = onboarding.journal_address
         platform = answers.get("platform") or []
         method = answers.get("journaling") or []
-        stated = answers.get("previous_provider") or []
         login = self.credentials.login(key, "pop") if self.credentials else None
         return ProbeInputs(
             outbound_ips=[str(x.address) for x in answers.get("outbound_ips", [])],
@@ -318,8 +326,6 @@ class CheckService:
             journaling_method=method[0] if method else None,
             journal_address=journal_address,
             platform=platform[0].display() if platform else None,
-            previous_provider=provider or (stated[0] if stated else None),
-            previous_provider_source="MX/SPF" if provider else ("RFI" if stated else None),
             # The form stores only a POP mode for "pop", and PopCredentials checks it again.
             pop=PopCredentials(
                 login.host,
@@ -378,13 +384,16 @@ class CheckService:
         return self.profile.region(onboarding.region)
 
     def _remember_provider(
-        self, session: Session, onboarding: Onboarding, found: dict[str, Provider | None]
-    ) -> str | None:
+        self, session: Session, onboarding: Onboarding, findings: Sequence[DomainFindings]
+    ) -> tuple[str, Provider] | None:
         """Keep the provider seen at the first check that recognises one; later runs (after the
-        MX switch) would see the gateway instead."""
+        MX switch) would see the gateway instead. Returns (domain, provider) when this run is
+        the one that recognised it."""
         if onboarding.previous_provider_key is not None:
             return None
-        provider = next((p for p in found.values() if p is not None), None)
+        domain, provider = next(
+            ((f.domain, f.previous_provider) for f in findings if f.previous_provider), ("", None)
+        )
         if provider is None:
             return None
         onboarding.previous_provider_key = provider.key
@@ -392,7 +401,7 @@ class CheckService:
         session.add(onboarding)
         recognised = audit.ProviderRecognised(provider.name, tuple(provider.matched_by))
         audit.record(session, onboarding.id, "connect-bot", recognised)
-        return provider.name
+        return domain, provider
 
     def _provider_includes(self, provider_key: str | None) -> tuple[str, ...]:
         """The SPF includes of the provider being replaced, which the new record may drop."""
@@ -446,6 +455,39 @@ async def _nothing() -> list[CheckResult]:
     return []
 
 
+async def _mx_now(dns: asyncio.Task[DnsReport]) -> dict[str, MxNow]:
+    """Each domain's MX as the run's DNS report read it, once that report is in."""
+    try:
+        return (await asyncio.shield(dns)).mx_now()
+    except Exception:  # the report's own error is raised where the run gathers it
+        return {}
+
+
+def _provider_result(
+    session: Session, onboarding: Onboarding, recognised: tuple[str, Provider] | None
+) -> CheckResult:
+    """firewall.previous_provider from the one provider of the report: the one stored (just
+    recognised by this run, or at an earlier check), else the one the RFI names."""
+    stated = current_answers(session, onboarding).get("previous_provider") or []
+    named = str(stated[0]) if stated else None
+    name = onboarding.previous_provider
+    if name is None:
+        return check_previous_provider(named, source="named in the RFI" if named else None)
+    if recognised is not None:
+        domain, provider = recognised
+        source = f"recognised in this run from the records of {domain}: " + ", ".join(
+            provider.matched_by
+        )
+    else:
+        source = "recognised from the MX/SPF records at an earlier check"
+    notes = (
+        (f"the RFI names {named} as the previous provider",)
+        if named and named.casefold() != name.casefold()
+        else ()
+    )
+    return check_previous_provider(name, source=source, notes=notes)
+
+
 def _steps(service: Service, name: str | None) -> tuple[Step, ...]:
     if name is None or name.lower() == "all":
         steps = tuple(s for s in CHECKED_STEPS if applies(service, s))
@@ -487,14 +529,18 @@ def _steps(service: Service, name: str | None) -> tuple[Step, ...]:
 def _remember_old_mx(
     onboarding: Onboarding, findings: Sequence[DomainFindings], region: GatewayRegion
 ) -> None:
-    """At the first check, keep each domain's MX hosts that are not the gateway's: after the
-    switch, those are the hosts that must stop accepting mail."""
-    if onboarding.old_mx_hosts is not None or not findings:
-        return
+    """At a domain's first check whose MX question was answered, keep its MX hosts that are not
+    the gateway's: after the switch, those are the hosts that must stop accepting mail. A
+    timeout records nothing, so the next run still can."""
+    known = dict(onboarding.old_mx_hosts or {})
     gateway = {h.lower().rstrip(".") for h in region.mx_hosts}
-    onboarding.old_mx_hosts = {
-        f.domain: [h for h in f.mx_hosts if h.lower().rstrip(".") not in gateway] for f in findings
+    new = {
+        f.domain: [h for h in f.mx_hosts if h.lower().rstrip(".") not in gateway]
+        for f in findings
+        if f.mx_answered and f.domain not in known
     }
+    if new:
+        onboarding.old_mx_hosts = {**known, **new}  # a new dict, so the JSON column is saved
 
 
 def follow(

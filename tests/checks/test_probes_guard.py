@@ -16,11 +16,12 @@ from support.smtp_servers import (
     SmtpWorld,
 )
 
+from commands.checks.dns.mx import MxNow
 from commands.checks.probes import guard, net
 from commands.checks.probes.guard import TargetRefused, TargetUnresolved, refusal, resolve_target
 from commands.checks.probes.pop import PopCredentials
 from commands.checks.probes.run import ProbePorts, run_probe_checks_async
-from commands.checks.result import CheckStatus
+from commands.checks.result import CheckResult, CheckStatus
 from commands.rfi.validators import Invalid, outbound_ips
 
 ip = ipaddress.ip_address
@@ -199,6 +200,12 @@ def listeners() -> Iterator[list[SilentServer]]:
             server.stop()
 
 
+def at_gateway(domain: str) -> MxNow:
+    """The same run's DNS report, as the old-MX check sees it: the MX points at the gateway."""
+    verdict = CheckResult("inbound.mx_gateway", CheckStatus.PASS, domain, "at the gateway")
+    return MxNow(domain, ("mx1.gateway.test", "mx2.gateway.test"), verdict)
+
+
 def test_refused_targets_are_never_dialled(
     smtp_world: SmtpWorld, listeners: list[SilentServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -225,6 +232,7 @@ def test_refused_targets_are_never_dialled(
                 f"good.probe.test:{port}",
             ],
             old_mx={"acme.test": ["good.probe.test"]},
+            mx_now={"acme.test": at_gateway("acme.test")},
             journaling_method="pop",
             pop=PopCredentials("127.0.0.1", port, "pop3s", "journal", "not-sent"),
             allow_private=False,

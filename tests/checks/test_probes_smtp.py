@@ -12,7 +12,10 @@ from support.smtp_servers import (
     SmtpWorld,
 )
 
+from commands.checks.dns.mx import MxNow
 from commands.checks.probes import verdicts as checks
+from commands.checks.probes.egress import EgressProbe
+from commands.checks.probes.old_mx import check_old_mx_retired
 from commands.checks.probes.run import (
     CHECK_ORDER,
     ProbePorts,
@@ -50,6 +53,17 @@ def options(world: SmtpWorld, *, ca: bool = True, timeout: float = TIMEOUT) -> P
         timeout=timeout,
         helo_name="probe.connect-bot.test",
     )
+
+
+def reachable(world: SmtpWorld, opts: ProbeOptions) -> EgressProbe:
+    """The run's reachability check, against a server that answers: the bot can reach port 25."""
+    return EgressProbe(("good.probe.test",), world.port, opts)
+
+
+def at_gateway(domain: str) -> MxNow:
+    """The same run's DNS report, as the old-MX check sees it: the MX points at the gateway."""
+    verdict = CheckResult("inbound.mx_gateway", CheckStatus.PASS, domain, "at the gateway")
+    return MxNow(domain, ("mx1.gateway.test", "mx2.gateway.test"), verdict)
 
 
 def smart(world: SmtpWorld, *keys: str, ca: bool = True) -> CheckResult:
@@ -265,13 +279,16 @@ def test_parse_endpoint() -> None:
 
 
 def old_mx(world: SmtpWorld, *hosts: str) -> CheckResult:
+    opts = options(world)
     return asyncio.run(
-        checks.check_old_mx_retired(
+        check_old_mx_retired(
             "acme.test",
             hosts,
-            options(world),
-            gateway_hosts=("mx1.gateway.test", "mx2.gateway.test"),
+            opts,
+            region=region(),
+            mx_now=at_gateway("acme.test"),
             port=world.port,
+            egress=reachable(world, opts),
         )
     )
 
@@ -300,11 +317,20 @@ def test_old_mx_whose_starttls_fails_is_retried_in_plain_text(smtp_world: SmtpWo
 
 
 def test_retired_old_mx_hosts_pass(smtp_world: SmtpWorld) -> None:
-    result = old_mx(smtp_world, "closedmx.probe.test", "closed.probe.test", "nothing.probe.test")
+    result = old_mx(smtp_world, "closedmx.probe.test", "closed.probe.test")
     assert result.status is CheckStatus.PASS, result
     assert "rejects the recipient (550" in result.summary
     assert "refuses connections" in result.summary
-    assert "no longer exists in DNS" in result.summary
+    # The refusal counted because the gateway's side answered the bot: that is evidence too.
+    assert any(line.startswith("reachability: ") for line in result.evidence)
+
+
+def test_old_mx_name_that_no_longer_resolves_is_unknown(smtp_world: SmtpWorld) -> None:
+    # Its old addresses may still take mail; nobody asked them.
+    result = old_mx(smtp_world, "closedmx.probe.test", "nothing.probe.test")
+    assert result.status is CheckStatus.UNKNOWN, result
+    assert "nothing.probe.test has no address" in result.summary
+    assert "could not be asked" in result.summary
 
 
 def test_old_mx_that_never_answers_is_unknown(smtp_world: SmtpWorld) -> None:
@@ -333,12 +359,13 @@ def journal(world: SmtpWorld, *hosts: str, address: str | None = None, fmt: str 
     )
 
 
-def test_journal_hosts_pass_and_address_format_is_skipped_without_one(
+def test_journal_hosts_answer_but_without_an_address_format_it_is_a_warning(
     smtp_world: SmtpWorld,
 ) -> None:
     result = journal(smtp_world, "journal.probe.test")
-    assert result.status is CheckStatus.PASS, result
-    assert "journal hosts accept SMTP with STARTTLS" in result.summary
+    assert result.status is CheckStatus.WARN, result
+    assert "journal hosts accept mail with STARTTLS" in result.summary
+    assert "no journal address format for Test Europe" in result.summary
     assert any("no journal address format" in line for line in result.evidence)
 
 
@@ -365,7 +392,10 @@ def test_journal_host_with_expired_certificate_fails(smtp_world: SmtpWorld) -> N
 
 def lockdown(world: SmtpWorld, *hosts: str) -> CheckResult:
     endpoints = [(host, world.port) for host in hosts]
-    return asyncio.run(checks.check_firewall_lockdown(endpoints, options(world)))
+    opts = options(world)
+    return asyncio.run(
+        checks.check_firewall_lockdown(endpoints, opts, egress=reachable(world, opts))
+    )
 
 
 def test_lockdown_fails_naming_each_open_address(smtp_world: SmtpWorld) -> None:
@@ -385,10 +415,10 @@ def test_lockdown_passes_when_refused_or_silent(smtp_world: SmtpWorld) -> None:
 
 
 def test_previous_provider_is_a_manual_step() -> None:
-    result = checks.check_previous_provider("Proofpoint", source="the old MX records")
+    result = checks.check_previous_provider("Proofpoint", source="recognised from MX records")
     assert result.id == "firewall.previous_provider"
     assert result.status is CheckStatus.SKIPPED
-    assert "Proofpoint (recognised from the old MX records)" in result.summary
+    assert "Proofpoint (recognised from MX records)" in result.summary
     assert "Cancel that contract" in result.summary
     assert checks.check_previous_provider(None).status is CheckStatus.SKIPPED
 
@@ -406,7 +436,10 @@ def test_run_all_in_stable_order(smtp_world: SmtpWorld) -> None:
             outbound_ips=["127.0.2.1"],
             forwarding=[f"good.probe.test:{port}"],
             old_mx={"acme.test": ["closedmx.probe.test"], "acme.example": ["openmx.probe.test"]},
+            mx_now={d: at_gateway(d) for d in ("acme.test", "acme.example")},
             journaling_method="smtp",
+            journal_address_format=r"journal-[a-z]+@archive\.gateway\.test",
+            journal_address="journal-acme@archive.gateway.test",
             previous_provider="Proofpoint",
             allow_private=True,
             ca_file=str(smtp_world.ca.ca_file),
@@ -447,18 +480,18 @@ def test_probes_of_one_run_are_in_flight_together(
 ) -> None:
     # Two customer hosts that never answer (a delivery route and a sending address, both on
     # the silent listener): the listener sees both connections open at once, so the run costs
-    # one timeout, not two.
+    # one timeout, not two. A gateway host that answers shows the bot can reach port 25.
     port = silent_server.port
     report = asyncio.run(
         run_probe_checks_async(
-            region(),
+            region(smart=("good.probe.test",)),
             smtp_world.resolver(),
             {"inbound", "firewall"},
             outbound_ips=["127.0.0.1"],
             forwarding=[f"127.0.0.1:{port}"],
             allow_private=True,
             timeout=2.0,
-            ports=ProbePorts(lockdown=port),
+            ports=ProbePorts(gateway=smtp_world.port, lockdown=port),
         )
     )
     assert silent_server.accepted == 2

@@ -276,3 +276,35 @@ def test_dns_says_when_todays_records_cannot_be_read(bot: BotProcess, slack: Sla
     assert "good.test. 3600 IN MX 10 mx1.gateway.test." in text
     assert "could not read the TXT records of unserved.example" in text
     assert "unserved.example. 3600 IN TXT" not in text
+
+
+def test_a_region_without_mx_hosts_never_ticks_the_leftovers(
+    bot: BotProcess, slack: SlackStandIn
+) -> None:
+    # The test profile's "bare" region lists no inbound MX hosts (like the shipped usb and ca).
+    key, channel = onboarding_with_domains(bot, slack, "good.test", region="bare")
+    _, final = run_check(bot, slack, key, channel, "inbound")
+    text = final.params["text"]
+    assert "✅ `inbound.mx_leftovers`" not in text
+    (line,) = [x for x in text.splitlines() if "`inbound.mx_leftovers`" in x]
+    assert line.startswith("➖")  # noqa: RUF001 (the emoji)
+    assert "lists no inbound MX hosts for region bare" in line
+    assert "confirm them with your gateway engineer" in line
+
+
+def test_the_report_and_its_footer_name_one_previous_provider(
+    bot: BotProcess, slack: SlackStandIn
+) -> None:
+    # The first run of every step recognises Microsoft 365 from the MX records; the footer and
+    # firewall.previous_provider, in the same message, both say so.
+    key, channel = onboarding_with_domains(bot, slack, "leftover.test")
+    _, final = run_check(bot, slack, key, channel)
+    text = final.params["text"]
+    name = "Microsoft 365 (Exchange Online Protection)"
+    assert f"Previous provider recognised: *{name}*" in text
+    (line,) = [x for x in text.splitlines() if "`firewall.previous_provider`" in x]
+    assert (
+        f"Previous provider: {name} (recognised in this run from the records of leftover.test: "
+        "MX acme-test.mail.protection.outlook.com, SPF include:spf.protection.outlook.com)"
+    ) in line
+    assert "No previous provider" not in text

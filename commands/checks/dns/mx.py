@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from commands.checks.dns.common import mx_records, shown, unanswered
 from commands.checks.dns.names import normalize_host
@@ -19,15 +20,38 @@ def gateway_mx_lines(domain: str, region: GatewayRegion) -> str:
     return "\n".join(f"{domain}. MX {pref} {host}." for pref, host in region.mx_lines())
 
 
-def _no_profile_hosts(check_id: str, domain: str, region: GatewayRegion) -> CheckResult:
+def profile_gap(region: GatewayRegion) -> str:
+    """What is missing when a region has no inbound MX hosts, and who can fill it in."""
+    return (
+        f"the gateway profile lists no inbound MX hosts for region {region.key} ({region.name}); "
+        "confirm them with your gateway engineer and add them to the profile "
+        "(CONNECT_GATEWAY_PROFILE)"
+    )
+
+
+def _no_profile_hosts(check_id: str, domain: str, region: GatewayRegion, what: str) -> CheckResult:
     return CheckResult(
         check_id,
         CheckStatus.SKIPPED,
         domain,
-        f"The gateway profile has no inbound MX hosts for region {region.key} ({region.name}); "
-        "add them to the profile (CONNECT_GATEWAY_PROFILE) to run this check.",
+        f"Not checked: {what} cannot be told, because {profile_gap(region)}.",
         (region.notes,) if region.notes else (),
     )
+
+
+@dataclass(frozen=True)
+class MxNow:
+    """A domain's MX as one run read it, with that run's inbound.mx_gateway verdict: what the
+    checks that must agree with it (inbound.old_mx_retired) go by."""
+
+    domain: str
+    hosts: tuple[str, ...]  # the MX hosts seen (empty when there are none or none were read)
+    gateway: CheckResult  # this run's inbound.mx_gateway result for the domain
+
+    @property
+    def at_gateway(self) -> bool:
+        """Every MX record points at one of the region's gateway hosts (and there is one)."""
+        return self.gateway.status is CheckStatus.PASS
 
 
 def check_mx_gateway(domain: str, mx: Lookup, region: GatewayRegion) -> CheckResult:
@@ -35,7 +59,12 @@ def check_mx_gateway(domain: str, mx: Lookup, region: GatewayRegion) -> CheckRes
     if (early := unanswered(MX_GATEWAY, domain, mx, "MX records")) is not None:
         return early
     if not region.mx_hosts:
-        return _no_profile_hosts(MX_GATEWAY, domain, region)
+        return _no_profile_hosts(
+            MX_GATEWAY,
+            domain,
+            region,
+            f"whether the MX records of {shown(domain)} point at the gateway",
+        )
     fix = gateway_mx_lines(domain, region)
     records = mx_records(mx)
     evidence = (mx.describe(),)
@@ -84,7 +113,10 @@ def check_mx_leftovers(
     """Names each MX host that is not the gateway's (mail can bypass the gateway through it) and
     each MX host that is a CNAME (RFC 2181 10.3) or has no address.
 
-    addresses: MX host -> (A lookup, AAAA lookup), asked through the resolver.
+    addresses: MX host -> (A lookup, AAAA lookup), asked through the resolver. A host passes
+    only when one of them answered with an address. Without the region's gateway hosts the
+    leftovers cannot be told: the result is skipped and names that gap, unless a host's
+    address already says something is wrong.
     """
     if (early := unanswered(MX_LEFTOVERS, domain, mx, "MX records")) is not None:
         return early
@@ -99,48 +131,40 @@ def check_mx_leftovers(
         )
     gateway = set(region.mx_hosts)
     evidence = [mx.describe()]
-    fails: list[str] = []
+    fails = _bypassing(records, gateway, exclude_providers) if gateway else []
     warns: list[str] = []
     unknowns: list[str] = []
-    gateway_prefs = [pref for pref, host in records if host in gateway]
-    for pref, host in records:
+    for _, host in records:
         a, aaaa = addresses.get(host, (None, None))
-        for answer in (a, aaaa):
-            if answer is not None and not answer.missing:
-                evidence.append(answer.describe())
-        if host not in gateway and gateway:
-            provider = recognise([host], None, exclude=exclude_providers)
-            who = f" ({provider.name})" if provider else ""
-            where = (
-                "a lower preference than the gateway"
-                if gateway_prefs and pref > min(gateway_prefs)
-                else "the same or a higher preference than the gateway"
-                if gateway_prefs
-                else "no gateway MX alongside"
-            )
-            fails.append(
-                f"remove MX {pref} {host}{who}: it is not the gateway's ({where}), so mail can "
-                "bypass the gateway through it"
-            )
         if a is None or aaaa is None:
+            unknowns.append(f"the addresses of {host} were not looked up")
             continue
-        if a.failed and aaaa.failed:
-            unknowns.append(f"could not resolve {host} ({a.status})")
-            continue
+        evidence += [answer.describe() for answer in (a, aaaa) if not answer.missing]
         if a.via_cname or aaaa.via_cname:
             target = a.canonical_name if a.via_cname else aaaa.canonical_name
             warns.append(
                 f"MX host {host} is a CNAME (to {target}); point the MX at the host name itself "
                 "(RFC 2181 10.3), some senders refuse CNAME targets"
             )
+        if a.ok or aaaa.ok:
+            continue
         if a.missing and aaaa.missing:
             fails.append(f"MX host {host} has no address (no A or AAAA record): senders skip it")
+        else:
+            unknowns.append(f"could not resolve {host} (A {a.status}, AAAA {aaaa.status})")
     if fails:
         status = CheckStatus.FAIL
     elif unknowns:
         status = CheckStatus.UNKNOWN
     elif warns:
         status = CheckStatus.WARN
+    elif not gateway:
+        return _no_profile_hosts(
+            MX_LEFTOVERS,
+            domain,
+            region,
+            f"whether an MX host of {shown(domain)} other than the gateway's is left",
+        )
     else:
         return CheckResult(
             MX_LEFTOVERS,
@@ -152,7 +176,34 @@ def check_mx_leftovers(
     problems = fails + unknowns + warns
     summary = "; ".join(problems) + "."
     summary = summary[0].upper() + summary[1:]
+    if not gateway:
+        summary += f" Whether any other MX host is left over cannot be told: {profile_gap(region)}."
     return CheckResult(MX_LEFTOVERS, status, domain, summary, tuple(evidence))
+
+
+def _bypassing(
+    records: list[tuple[int, str]], gateway: set[str], exclude_providers: tuple[str, ...]
+) -> list[str]:
+    """One line per MX host that is not the gateway's: mail can bypass the gateway through it."""
+    gateway_prefs = [pref for pref, host in records if host in gateway]
+    lines = []
+    for pref, host in records:
+        if host in gateway:
+            continue
+        provider = recognise([host], None, exclude=exclude_providers)
+        who = f" ({provider.name})" if provider else ""
+        where = (
+            "a lower preference than the gateway"
+            if gateway_prefs and pref > min(gateway_prefs)
+            else "the same or a higher preference than the gateway"
+            if gateway_prefs
+            else "no gateway MX alongside"
+        )
+        lines.append(
+            f"remove MX {pref} {host}{who}: it is not the gateway's ({where}), so mail can "
+            "bypass the gateway through it"
+        )
+    return lines
 
 
 def mx_hosts_to_resolve(mx: Lookup) -> list[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from commands.checks.dns.mx import (
     MX_GATEWAY,
     MX_LEFTOVERS,
+    MxNow,
     check_mx_gateway,
     check_mx_leftovers,
     mx_hosts_to_resolve,
@@ -50,6 +51,9 @@ class DomainFindings:
     previous_provider: Provider | None
     mx_hosts: tuple[str, ...]
     spf_record: str | None
+    # The MX question got a definite answer (records, or none): mx_hosts is what the domain has,
+    # not what a timeout left empty.
+    mx_answered: bool = True
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,17 @@ class DnsReport:
     @property
     def previous_providers(self) -> dict[str, Provider | None]:
         return {f.domain: f.previous_provider for f in self.findings}
+
+    def mx_now(self) -> dict[str, MxNow]:
+        """Each domain's MX as this run saw it, with its inbound.mx_gateway verdict (inbound runs
+        only): the one view of "where does the mail go now" that the probes of the same run
+        go by."""
+        hosts = {f.domain: f.mx_hosts for f in self.findings}
+        return {
+            r.subject: MxNow(r.subject, hosts.get(r.subject, ()), r)
+            for r in self.results
+            if r.id == MX_GATEWAY and r.subject is not None
+        }
 
 
 def previous_provider(
@@ -111,6 +126,7 @@ async def _check_domain(
         previous_provider(mx, txt, gateway_key=gateway_key),
         tuple(mx_hosts_to_resolve(mx)),
         records[0] if len(records) == 1 else None,
+        mx_answered=mx.ok or mx.missing,
     )
     return results, findings
 

@@ -16,9 +16,12 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypedDict, Unpack
 
+from commands.checks.dns.mx import MxNow
 from commands.checks.dns.resolver import DnsResolver
 from commands.checks.probes import verdicts as c
+from commands.checks.probes.egress import EgressProbe, egress_hosts
 from commands.checks.probes.guard import parse_ip
+from commands.checks.probes.old_mx import OLD_MX_RETIRED, check_old_mx_retired
 from commands.checks.probes.pop import PopCredentials
 from commands.checks.probes.targets import DEFAULT_TIMEOUT, ProbeOptions
 from commands.checks.result import CheckResult, CheckStatus
@@ -29,7 +32,7 @@ log = logging.getLogger(__name__)
 PROBE_STEPS = frozenset({"outbound", "inbound", "journaling", "firewall"})
 CHECKS: dict[str, tuple[str, ...]] = {
     "outbound": (c.SMART_HOSTS, c.AUTHORIZED_IPS),
-    "inbound": (c.DELIVERY_ROUTES, c.OLD_MX_RETIRED),
+    "inbound": (c.DELIVERY_ROUTES, OLD_MX_RETIRED),
     "journaling": (c.JOURNALING_SMTP, c.JOURNALING_POP),
     "firewall": (c.FIREWALL_LOCKDOWN, c.PREVIOUS_PROVIDER),
 }
@@ -64,8 +67,10 @@ class ProbeInputs(TypedDict, total=False):
 
 
 class ProbeKeywords(ProbeInputs, total=False):
-    """Every keyword of run_probe_checks_async: the inputs, and how the probes run."""
+    """Every keyword of run_probe_checks_async: the inputs, the same run's MX view, and how the
+    probes run."""
 
+    mx_now: Mapping[str, MxNow] | Awaitable[Mapping[str, MxNow]] | None
     allow_private: bool
     ca_file: str | None
     timeout: float
@@ -106,6 +111,7 @@ async def run_probe_checks_async(
     outbound_ips: Sequence[str] = (),
     forwarding: Sequence[str | tuple[str, int | None]] = (),
     old_mx: Mapping[str, Sequence[str]] | None = None,
+    mx_now: Mapping[str, MxNow] | Awaitable[Mapping[str, MxNow]] | None = None,
     journaling_method: str | None = None,
     journal_address: str | None = None,
     journal_address_format: str | None = None,
@@ -124,7 +130,13 @@ async def run_probe_checks_async(
     inbound.old_mx_retired, domains in the order of `old_mx`).
 
     old_mx: domain -> MX hosts recorded before the switch (the gateway's own are left out).
+    mx_now: domain -> its MX as the same run's DNS report read it (or a task giving that, for a
+    report still running; awaited once per domain). inbound.old_mx_retired judges nothing
+    until the domain's MX points at the gateway, so without it those checks are skipped.
     journaling_method: "smtp" or "pop" from the RFI; None runs whichever has its input.
+
+    The checks that read a refused or silent port as a verdict share one probe of the region's
+    gateway hosts on the gateway port (can the bot reach port 25 at all?), asked once per run.
     """
     unknown = set(steps) - PROBE_STEPS
     if unknown:
@@ -139,18 +151,22 @@ async def run_probe_checks_async(
         helo_name=helo_name,
     )
     routes = [parse_endpoint(item, ports.forwarding_default) for item in forwarding]
+    egress = EgressProbe(egress_hosts(region), ports.gateway, options)
     jobs: list[Job] = []
     if "outbound" in steps:
-        jobs.append(_job(c.SMART_HOSTS, c.check_smart_hosts(region, options, port=ports.gateway)))
+        smart = c.check_smart_hosts(region, options, port=ports.gateway, egress=egress)
+        jobs.append(_job(c.SMART_HOSTS, smart))
         jobs.append(_job(c.AUTHORIZED_IPS, c.check_authorized_ips(outbound_ips, options)))
     if "inbound" in steps:
-        jobs.append(_job(c.DELIVERY_ROUTES, c.check_delivery_routes(routes, options)))
-        jobs += _old_mx_jobs(region, old_mx or {}, options, ports.old_mx)
+        routes_check = c.check_delivery_routes(routes, options, egress=egress)
+        jobs.append(_job(c.DELIVERY_ROUTES, routes_check))
+        jobs += _old_mx_jobs(region, old_mx or {}, mx_now, options, ports.old_mx, egress)
     if "journaling" in steps:
         jobs += _journaling_jobs(
             region,
             options,
             ports.gateway,
+            egress,
             journaling_method=journaling_method,
             journal_address=journal_address,
             address_format=journal_address_format,
@@ -159,7 +175,8 @@ async def run_probe_checks_async(
         )
     if "firewall" in steps:
         endpoints = _lockdown_endpoints(outbound_ips, routes, ports.lockdown)
-        jobs.append(_job(c.FIREWALL_LOCKDOWN, c.check_firewall_lockdown(endpoints, options)))
+        lockdown = c.check_firewall_lockdown(endpoints, options, egress=egress)
+        jobs.append(_job(c.FIREWALL_LOCKDOWN, lockdown))
         provider = c.check_previous_provider(previous_provider, source=previous_provider_source)
         jobs.append(_job(c.PREVIOUS_PROVIDER, _ready(provider)))
     results = await _in_check_order(jobs, on_result)
@@ -171,17 +188,30 @@ def _job(check_id: str, job: Awaitable[CheckResult], sub: int = 0) -> Job:
 
 
 def _old_mx_jobs(
-    region: GatewayRegion, old_mx: Mapping[str, Sequence[str]], options: ProbeOptions, port: int
+    region: GatewayRegion,
+    old_mx: Mapping[str, Sequence[str]],
+    mx_now: Mapping[str, MxNow] | Awaitable[Mapping[str, MxNow]] | None,
+    options: ProbeOptions,
+    port: int,
+    egress: EgressProbe,
 ) -> list[Job]:
-    """One inbound.old_mx_retired check per domain, in the order of `old_mx`."""
-    return [
-        _job(
-            c.OLD_MX_RETIRED,
-            c.check_old_mx_retired(
-                domain, hosts, options, gateway_hosts=region.mx_hosts, port=port
-            ),
-            index,
+    """One inbound.old_mx_retired check per domain, in the order of `old_mx`; each waits for the
+    run's MX view first (the DNS report of the same run may still be reading it)."""
+
+    async def one(domain: str, hosts: Sequence[str]) -> CheckResult:
+        now = mx_now if mx_now is None or isinstance(mx_now, Mapping) else await mx_now
+        return await check_old_mx_retired(
+            domain,
+            hosts,
+            options,
+            region=region,
+            mx_now=(now or {}).get(domain),
+            port=port,
+            egress=egress,
         )
+
+    return [
+        _job(OLD_MX_RETIRED, one(domain, hosts), index)
         for index, (domain, hosts) in enumerate(old_mx.items())
     ]
 
@@ -190,6 +220,7 @@ def _journaling_jobs(
     region: GatewayRegion,
     options: ProbeOptions,
     port: int,
+    egress: EgressProbe,
     *,
     journaling_method: str | None,
     journal_address: str | None,
@@ -208,6 +239,7 @@ def _journaling_jobs(
             journal_address=journal_address,
             address_format=address_format,
             port=port,
+            egress=egress,
         )
         jobs.append(_job(c.JOURNALING_SMTP, smtp))
     if method == "pop" or (method is None and pop is not None):

@@ -2,6 +2,9 @@
 
 Verdict rules shared by all of them: a timeout is `unknown` (no answer could be had), never
 "missing"; a host the guard refuses is named with the reason; every probe in a check runs at once.
+A refused or silent port is read as a verdict (a firewall locked down) only when the gateway's
+own hosts answered the bot in the same run (egress.py): otherwise the bot's own network may be
+what refused, and the check says so once, plainly. inbound.old_mx_retired is in old_mx.py.
 """
 
 from __future__ import annotations
@@ -14,7 +17,16 @@ from datetime import datetime
 
 import dns.reversename
 
-from commands.checks.dns.names import BadDomainName, normalize_host, to_a_label
+from commands.checks.dns.names import normalize_host
+from commands.checks.probes.egress import (
+    NOT_ASKED,
+    Egress,
+    EgressProbe,
+    blocked,
+    egress_if_silent,
+    egress_of,
+    host_evidence,
+)
 from commands.checks.probes.guard import parse_ip, refusal
 from commands.checks.probes.pop import PopCredentials, PopProbe, probe_pop
 from commands.checks.probes.targets import HostProbe, ProbeOptions, cleared, probe_host
@@ -24,7 +36,6 @@ from commands.profiles import GatewayRegion
 SMART_HOSTS = "outbound.smart_hosts"
 AUTHORIZED_IPS = "outbound.authorized_ips"
 DELIVERY_ROUTES = "inbound.delivery_routes"
-OLD_MX_RETIRED = "inbound.old_mx_retired"
 JOURNALING_SMTP = "journaling.smtp"
 JOURNALING_POP = "journaling.pop"
 FIREWALL_LOCKDOWN = "firewall.lockdown"
@@ -44,17 +55,19 @@ def _names(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _evidence(hosts: Sequence[HostProbe]) -> tuple[str, ...]:
-    return tuple(line for host in hosts for line in host.evidence())
-
-
 def _gateway_hosts_verdict(
-    check_id: str, what: str, hosts: list[HostProbe], *, fix_owner: str
+    check_id: str,
+    what: str,
+    hosts: list[HostProbe],
+    *,
+    fix_owner: str,
+    egress: Egress = NOT_ASKED,
 ) -> CheckResult:
     """Smart hosts and journal hosts: all good = pass; some unreachable = warn (no resilience);
     all unreachable = fail (unknown when none answered in time: our own port 25 may be
-    blocked); a certificate or STARTTLS problem = fail."""
-    evidence = _evidence(hosts)
+    blocked, and when the gateway's other hosts did not answer either, it is); a certificate
+    or STARTTLS problem = fail."""
+    evidence = host_evidence(hosts)
     good = [h for h in hosts if h.state == "good"]
     tls = [h for h in hosts if h.state == "tls"]
     refused = [h for h in hosts if h.state == "refused"]
@@ -79,6 +92,8 @@ def _gateway_hosts_verdict(
             f"The {what} answer SMTP but TLS is not right: {problems}. {fix_owner}",
             evidence,
         )
+    if (stop := blocked(check_id, None, f"the {what}", hosts, egress)) is not None:
+        return stop
     if len(good) == len(hosts):
         until = min((h.not_after for h in good if h.not_after), default=None)
         count = "the" if len(hosts) == 1 else f"all {len(hosts)}"
@@ -121,7 +136,11 @@ def _gateway_hosts_verdict(
 
 
 async def check_smart_hosts(
-    region: GatewayRegion, options: ProbeOptions, *, port: int = 25
+    region: GatewayRegion,
+    options: ProbeOptions,
+    *,
+    port: int = 25,
+    egress: EgressProbe | None = None,
 ) -> CheckResult:
     """outbound.smart_hosts: each of the region's smart hosts resolves, accepts SMTP and offers
     STARTTLS with a valid certificate."""
@@ -134,12 +153,13 @@ async def check_smart_hosts(
             f"The gateway profile lists no outbound smart hosts for {region.name}: add them "
             "from the Connect Application (CONNECT_GATEWAY_PROFILE) to check them.",
         )
-    probes = await asyncio.gather(*(probe_host(h, port, options) for h in hosts))
+    probes = list(await asyncio.gather(*(probe_host(h, port, options) for h in hosts)))
     return _gateway_hosts_verdict(
         SMART_HOSTS,
         "smart hosts",
-        list(probes),
+        probes,
         fix_owner="If the bot's network is fine, tell the gateway's support which host.",
+        egress=await egress_if_silent(probes, egress),
     )
 
 
@@ -237,7 +257,9 @@ async def check_authorized_ips(ips: Sequence[str], options: ProbeOptions) -> Che
     )
 
 
-async def check_delivery_routes(routes: Sequence[Endpoint], options: ProbeOptions) -> CheckResult:
+async def check_delivery_routes(
+    routes: Sequence[Endpoint], options: ProbeOptions, *, egress: EgressProbe | None = None
+) -> CheckResult:
     """inbound.delivery_routes: each forwarding host accepts SMTP on its port and offers
     STARTTLS with a valid certificate."""
     if not routes:
@@ -248,7 +270,7 @@ async def check_delivery_routes(routes: Sequence[Endpoint], options: ProbeOption
             "No forwarding addresses yet: answer the forwarding question first.",
         )
     hosts = list(await asyncio.gather(*(probe_host(h, p, options) for h, p in routes)))
-    evidence = _evidence(hosts)
+    evidence = host_evidence(hosts)
     failing = [h for h in hosts if h.state in ("refused", "tls", "unresolved")]
     silent = [h for h in hosts if h.state in ("timeout", "down", "dns-timeout")]
     if failing:
@@ -262,6 +284,9 @@ async def check_delivery_routes(routes: Sequence[Endpoint], options: ProbeOption
             "correct the forwarding address in the answers.",
             evidence,
         )
+    seen = await egress_if_silent(hosts, egress)
+    if stop := blocked(DELIVERY_ROUTES, None, "the forwarding addresses", hosts, seen):
+        return stop
     if silent:
         listing = "; ".join(f"{h.label}: {h.problem}" for h in silent)
         return CheckResult(
@@ -284,111 +309,6 @@ async def check_delivery_routes(routes: Sequence[Endpoint], options: ProbeOption
     )
 
 
-async def check_old_mx_retired(
-    domain: str,
-    old_mx_hosts: Sequence[str],
-    options: ProbeOptions,
-    *,
-    gateway_hosts: Sequence[str] = (),
-    port: int = 25,
-) -> CheckResult:
-    """inbound.old_mx_retired for one domain: every MX host recorded before the switch (except
-    the gateway's own) must refuse mail for the domain. An accepted RCPT TO:<postmaster@domain>
-    is a fail; refused, closed or a rejected recipient is a pass; no answer is unknown."""
-    gateway = {normalize_host(h) for h in gateway_hosts}
-    hosts = [h for h in dict.fromkeys(normalize_host(h) for h in old_mx_hosts) if h not in gateway]
-    if not hosts:
-        return CheckResult(
-            OLD_MX_RETIRED,
-            CheckStatus.SKIPPED,
-            domain,
-            f"No MX host other than the gateway's was recorded for {domain} before the switch.",
-        )
-    try:
-        domain = to_a_label(domain)  # SMTP without SMTPUTF8 speaks A-labels only
-    except BadDomainName as exc:
-        return CheckResult(OLD_MX_RETIRED, CheckStatus.FAIL, domain, f"{exc}: correct the domain.")
-    probes = await _offer_mail_as_a_sender(hosts, port, options, rcpt=f"postmaster@{domain}")
-    evidence = _evidence(probes)
-    accepting, unknown, retired = _old_mx_answers(probes)
-    if accepting:
-        return CheckResult(
-            OLD_MX_RETIRED,
-            CheckStatus.FAIL,
-            domain,
-            f"{_names(accepting)} still {'accepts' if len(accepting) == 1 else 'accept'} mail "
-            f"for {domain}: senders with stale DNS (or spammers) bypass the gateway. Ask the "
-            "ISP or previous provider to stop accepting mail for the domain there.",
-            evidence,
-        )
-    if unknown:
-        return CheckResult(
-            OLD_MX_RETIRED,
-            CheckStatus.UNKNOWN,
-            domain,
-            f"Could not confirm that the old MX hosts of {domain} are retired "
-            f"({'; '.join(unknown)}). Ask the ISP to confirm it in writing, or check again.",
-            evidence,
-        )
-    return CheckResult(
-        OLD_MX_RETIRED,
-        CheckStatus.PASS,
-        domain,
-        f"The old MX hosts of {domain} no longer take its mail: {'; '.join(retired)}.",
-        evidence,
-    )
-
-
-async def _offer_mail_as_a_sender(
-    hosts: list[str], port: int, options: ProbeOptions, *, rcpt: str
-) -> list[HostProbe]:
-    """Each host asked to take mail for `rcpt` the way a sending MTA would ask."""
-    # Opportunistic TLS, as a sending MTA does: the question is acceptance, not certificates.
-    probes = list(
-        await asyncio.gather(
-            *(probe_host(h, port, options, tls_mode="opportunistic", rcpt=rcpt) for h in hosts)
-        )
-    )
-    # A sender whose STARTTLS fails retries in plain text, so the probe does too.
-    retry = [
-        i
-        for i, host in enumerate(probes)
-        if any(p.tls is not None and not p.tls.ok for p in host.probes)
-        and not any(p.rcpt is not None for p in host.probes)
-    ]
-    if retry:
-        again = await asyncio.gather(
-            *(probe_host(hosts[i], port, options, tls_mode="off", rcpt=rcpt) for i in retry)
-        )
-        for i, host in zip(retry, again, strict=True):
-            host.probes = probes[i].probes + host.probes
-            probes[i] = host
-    return probes
-
-
-def _old_mx_answers(probes: list[HostProbe]) -> tuple[list[str], list[str], list[str]]:
-    """(accepting, unknown, retired): which old MX hosts still take the domain's mail, which
-    could not be asked, and how each of the others turns it away."""
-    accepting: list[str] = []
-    unknown: list[str] = []
-    retired: list[str] = []
-    for host in probes:
-        if any(p.rcpt_accepted for p in host.probes):
-            accepting.append(host.label)
-        elif host.state == "unresolved":
-            retired.append(f"{host.label} no longer exists in DNS")
-        elif host.state in ("refused", "dns-timeout", "timeout"):
-            unknown.append(f"{host.label}: {host.problem}")
-        elif all(p.outcome in ("refused", "unreachable") for p in host.probes):
-            retired.append(f"{host.label} refuses connections")
-        elif any(p.rcpt is not None for p in host.probes):
-            reply = next(p.rcpt for p in host.probes if p.rcpt is not None)
-            retired.append(f"{host.label} rejects the recipient ({reply.describe()})")
-        else:
-            retired.append(f"{host.label} does not take mail ({host.problem or 'no RCPT'})")
-    return accepting, unknown, retired
-
-
 async def check_journaling_smtp(
     region: GatewayRegion,
     options: ProbeOptions,
@@ -396,10 +316,11 @@ async def check_journaling_smtp(
     journal_address: str | None = None,
     address_format: str | None = None,
     port: int = 25,
+    egress: EgressProbe | None = None,
 ) -> CheckResult:
-    """journaling.smtp: the journal address follows the profile's format (a regular expression;
-    skipped when the profile has none) and the region's journal hosts accept SMTP with
-    STARTTLS."""
+    """journaling.smtp: the journal address follows the profile's format (a regular expression)
+    and the region's journal hosts accept SMTP with STARTTLS. Without a format in the profile,
+    or without the address, the address is not checked and the result is at best a warning."""
     address_format = address_format or getattr(region, "journal_address_format", None)
     notes: list[str] = []
     if address_format is None:
@@ -427,15 +348,25 @@ async def check_journaling_smtp(
             "(CONNECT_GATEWAY_PROFILE) to check them.",
             tuple(notes),
         )
-    probes = await asyncio.gather(*(probe_host(h, port, options) for h in hosts))
+    probes = list(await asyncio.gather(*(probe_host(h, port, options) for h in hosts)))
     verdict = _gateway_hosts_verdict(
         JOURNALING_SMTP,
         "journal hosts",
-        list(probes),
+        probes,
         fix_owner="If the bot's network is fine, tell the gateway's support which host.",
+        egress=await egress_if_silent(probes, egress),
     )
     status, summary = verdict.status, verdict.summary
-    if address_format is not None and not journal_address and status is CheckStatus.PASS:
+    if address_format is None and status is CheckStatus.PASS:
+        # The hosts are fine, but the address cannot be judged: not done yet.
+        status = CheckStatus.WARN
+        summary = (
+            "The journal hosts accept mail with STARTTLS, but the gateway profile gives no "
+            f"journal address format for {region.name}, so the journal address was not "
+            "checked: confirm it with your gateway engineer (the profile's "
+            "journal_address_format checks it)."
+        )
+    elif address_format is not None and not journal_address and status is CheckStatus.PASS:
         # The hosts are fine, but half the check could not run: not done yet.
         status = CheckStatus.WARN
         summary = (
@@ -546,11 +477,12 @@ LOCKDOWN_WHY = (
 
 
 async def check_firewall_lockdown(
-    endpoints: Sequence[Endpoint], options: ProbeOptions
+    endpoints: Sequence[Endpoint], options: ProbeOptions, *, egress: EgressProbe | None = None
 ) -> CheckResult:
     """firewall.lockdown: from the bot's own (outside, non-gateway) address, nothing of the
     customer's may answer SMTP. A banner is a fail naming the address; refused or silent is a
-    pass, from one vantage point only."""
+    pass, from one vantage point only, and only when the gateway's own hosts answered the bot
+    in the same run (`egress`): otherwise the bot's network may be what refused."""
     if not endpoints:
         return CheckResult(
             FIREWALL_LOCKDOWN,
@@ -560,12 +492,14 @@ async def check_firewall_lockdown(
             "those questions first. " + LOCKDOWN_WHY,
         )
     unique = list(dict.fromkeys(endpoints))
-    hosts = list(
-        await asyncio.gather(
+    probed_hosts, seen = await asyncio.gather(
+        asyncio.gather(
             *(probe_host(h, p, options, tls_mode="off", banner_only=True) for h, p in unique)
-        )
+        ),
+        egress_of(egress),
     )
-    evidence = _evidence(hosts)
+    hosts = list(probed_hosts)
+    evidence = host_evidence(hosts)
     open_ones = [
         f"{p.endpoint} ({h.host})" if h.host != p.address else p.endpoint
         for h in hosts
@@ -589,6 +523,9 @@ async def check_firewall_lockdown(
             "Allow inbound port 25 only from the gateway's published ranges. " + LOCKDOWN_WHY,
             evidence,
         )
+    what = "the customer's firewall"
+    if (stop := blocked(FIREWALL_LOCKDOWN, None, what, hosts, seen)) is not None:
+        return stop
     if not probed:
         return CheckResult(
             FIREWALL_LOCKDOWN,
@@ -598,6 +535,17 @@ async def check_firewall_lockdown(
             evidence,
         )
     tried = sum(1 for h in probed for p in h.probes if p.outcome in ("refused", "timeout"))
+    if not seen.open:
+        return CheckResult(
+            FIREWALL_LOCKDOWN,
+            CheckStatus.UNKNOWN,
+            None,
+            f"None of the {tried} customer mail server addresses probed answered SMTP, but "
+            "that proves nothing yet: the bot could not show that it reaches port 25 at all "
+            f"({seen.reason}). Check again once the gateway's hosts answer the bot. "
+            + LOCKDOWN_WHY,
+            evidence + seen.evidence,
+        )
     summary = (
         f"None of the {tried} customer mail server addresses probed "
         "answered SMTP (refused or silent). The probe came from one outside address, the "
@@ -605,12 +553,18 @@ async def check_firewall_lockdown(
     )
     if not_probed:
         summary += f"Not probed: {'; '.join(not_probed)}. "
-    return CheckResult(FIREWALL_LOCKDOWN, CheckStatus.PASS, None, summary + LOCKDOWN_WHY, evidence)
+    return CheckResult(
+        FIREWALL_LOCKDOWN, CheckStatus.PASS, None, summary + LOCKDOWN_WHY, evidence + seen.evidence
+    )
 
 
-def check_previous_provider(provider: str | None, *, source: str | None = None) -> CheckResult:
+def check_previous_provider(
+    provider: str | None, *, source: str | None = None, notes: Sequence[str] = ()
+) -> CheckResult:
     """firewall.previous_provider: cannot be probed; a person confirms it. The result names the
-    provider recognised (from the old MX/SPF or the answers) so nobody forgets the contract."""
+    provider (recognised from the old MX/SPF records, or named in the answers) so nobody forgets
+    the contract. source: how it is known, e.g. "recognised from MX mx0a-1.pphosted.com of
+    acme.com"; notes: more evidence lines (an RFI answer naming another provider)."""
     if not provider:
         return CheckResult(
             PREVIOUS_PROVIDER,
@@ -618,13 +572,14 @@ def check_previous_provider(provider: str | None, *, source: str | None = None) 
             None,
             "No previous provider recognised or named: if there was one, cancel its service "
             "before the lockdown and confirm it here.",
+            tuple(notes),
         )
-    seen = f" (recognised from {source})" if source else ""
+    seen = f" ({source})" if source else ""
     return CheckResult(
         PREVIOUS_PROVIDER,
         CheckStatus.SKIPPED,
         None,
         f"Previous provider: {provider}{seen}. Cancel that contract before the lockdown and "
         "confirm it here (a person confirms this; it cannot be probed).",
-        (f"previous provider: {provider}{seen}",),
+        (f"previous provider: {provider}{seen}", *notes),
     )
