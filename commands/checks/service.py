@@ -188,7 +188,14 @@ class CheckService:
         dns_steps = steps & DNS_STEPS
         dns = (
             asyncio.create_task(
-                run_dns_report_async(plan.domains, region, resolver, dns_steps, on_result=on_domain)
+                run_dns_report_async(
+                    plan.domains,
+                    region,
+                    resolver,
+                    dns_steps,
+                    on_result=on_domain,
+                    other_includes=other_region_includes(self.profile, region),
+                )
             )
             if dns_steps
             else None

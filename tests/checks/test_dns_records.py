@@ -27,7 +27,8 @@ from commands.checks.dns.publish import (
     plan_records,
     records_to_publish,
 )
-from commands.checks.service import CheckService, DnsRecords
+from commands.checks.result import CheckStatus
+from commands.checks.service import CheckPlan, CheckService, DnsRecords
 from commands.checks.spf.outbound import GatewayRanges, check_spf
 from commands.core.context import Caller
 from commands.core.process import Service, Step, initial_state
@@ -368,3 +369,22 @@ def test_a_saved_directory_login_says_each_thing_on_its_own_line() -> None:
     assert lines[0].endswith("The password is stored encrypted.")
     assert lines[1].startswith("Base DN dc=acme. Next: ")
     assert lines[2].startswith("⚠️ Plain LDAP: ")
+
+
+def test_after_a_region_change_the_checks_fix_drops_the_old_include_too(
+    world: World, tmp_path: Path
+) -> None:
+    """`/connect check` asks to publish the same record as `/connect dns`: one answer."""
+    router = onboarding(world, tmp_path, "moved.test")
+    router.handle_text(ENGINEER, "set acme --region de")
+    plan = router.handle_text(ENGINEER, "check acme outbound")
+    assert isinstance(plan, CheckPlan), plan
+    report = router.services.checks.run(plan, "U0ENG")
+    (spf,) = [r for r in report.results if r.id == "outbound.spf"]
+    assert spf.status is CheckStatus.FAIL  # the DE ranges are not authorised yet
+    assert spf.fix is not None
+    assert DE_INCLUDE in spf.fix
+    assert EU_INCLUDE not in spf.fix
+    (published,) = dns(router)[0].domains
+    assert published.records is not None
+    assert published.records.spf in spf.fix

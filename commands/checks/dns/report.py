@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from commands.checks.dns.mx import (
@@ -96,6 +96,7 @@ async def _check_domain(
     steps: Collection[str],
     gateway: asyncio.Task[GatewayRanges] | None,
     gateway_key: str | None,
+    other_includes: Mapping[str, str],
 ) -> tuple[list[CheckResult], DomainFindings]:
     mx_task = asyncio.create_task(resolver.lookup(domain, "MX"))
     txt_task = asyncio.create_task(resolver.lookup(domain, "TXT"))
@@ -106,7 +107,9 @@ async def _check_domain(
     results: list[CheckResult] = []
     outbound: asyncio.Task[CheckResult] | None = None
     if "outbound" in steps and gateway is not None:
-        outbound = asyncio.create_task(_outbound(domain, txt, region, gateway, resolver))
+        outbound = asyncio.create_task(
+            _outbound(domain, txt, region, gateway, resolver, other_includes)
+        )
     if "inbound" in steps:
         hosts = mx_hosts_to_resolve(mx)
         answers = await asyncio.gather(
@@ -137,8 +140,11 @@ async def _outbound(
     region: GatewayRegion,
     gateway: asyncio.Task[GatewayRanges],
     resolver: DnsResolver,
+    other_includes: Mapping[str, str],
 ) -> CheckResult:
-    return await check_spf(domain, txt, region, await gateway, resolver)
+    return await check_spf(
+        domain, txt, region, await gateway, resolver, other_includes=other_includes
+    )
 
 
 def _bad_domain(domain: str, steps: Collection[str], why: str) -> list[CheckResult]:
@@ -160,7 +166,10 @@ async def run_dns_report_async(
     *,
     gateway_key: str | None = None,
     on_result: Callable[[str, list[CheckResult]], None] | None = None,
+    other_includes: Mapping[str, str] | None = None,
 ) -> DnsReport:
+    """`other_includes`: the gateway's SPF includes of its other regions (include -> region), so
+    the record outbound.spf asks to publish drops them, as `/connect dns` does."""
     unknown = set(steps) - STEPS
     if unknown:
         raise ValueError(f"unknown step(s): {', '.join(sorted(unknown))}")
@@ -182,7 +191,9 @@ async def run_dns_report_async(
                 None,
             )
         else:
-            found = await _check_domain(domain, region, resolver, steps, gateway, gateway_key)
+            found = await _check_domain(
+                domain, region, resolver, steps, gateway, gateway_key, other_includes or {}
+            )
         if on_result is not None:
             on_result(raw, found[0])
         return found
