@@ -1,9 +1,10 @@
 """Network probes (issue 5): SMTP and POP3 checks against real servers, behind the network-target
 guard. Plain inputs in, CheckResult values out; no Slack, no store.
 
-Entry points: `run_probe_checks` / `run_probe_checks_async` (commands/probes/run.py), the single
-checks in commands/probes/checks.py, `PopCredentials` for the journal mailbox, and the guard
-(`resolve_target`, `refusal`) for anything else that connects to a host a person typed.
+Entry points: `run_probe_checks` / `run_probe_checks_async` (run.py), the single checks in
+verdicts.py and old_mx.py, the per-run reachability probe in egress.py, `PopCredentials` for the
+journal mailbox, and the guard (`resolve_target`, `refusal`) for anything else that connects to a
+host a person typed.
 """
 
 from commands.checks.probes.guard import (
