@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from bot import logs
+from bot.coalesce import Coalescer
 from bot.render.renderer import Message, Renderable, render
 from bot.slack.files import Upload, UploadProblem
 from commands.checks.service import CheckPlan, CheckService
@@ -182,34 +183,38 @@ def run_checks(
         ts = surface.post(channel_id, render(plan), thread_ts if caller.channel_id else None)
     except CannotPost:
         ts = None
-    # Progress updates go out one at a time, in order, off the DNS event loop.
-    updates = ThreadPoolExecutor(1, thread_name_prefix="progress")
+    # Progress goes out off the DNS event loop, latest state winning, at most one update per
+    # message per interval; the report replaces it without waiting behind older progress.
+    updates = Coalescer(name="progress")
     done: list[str] = []
 
     def progress(domain: str, _results: object) -> None:
         done.append(domain)
         if ts is not None:
             snapshot = replace(plan, done_domains=tuple(done))
-            message = render(snapshot)
             # carry: the update's log lines still name the request (another thread runs it).
-            updates.submit(logs.carry(lambda: surface.update(channel_id, ts, message, final=False)))
+            updates.submit(
+                ts,
+                logs.carry(lambda: surface.update(channel_id, ts, render(snapshot), final=False)),
+            )
 
     try:
-        report: Renderable = checks.run(plan, caller.user_id, on_domain=progress)
-    except Refused as exc:
-        report = Refusal(exc.text)
-    except Exception:
-        updates.shutdown(wait=True)
-        if ts is not None:  # do not leave "Checking…" standing
-            surface.update(channel_id, ts, render(Refusal(CHECKS_FAILED)), final=True)
-        raise
+        try:
+            report: Renderable = checks.run(plan, caller.user_id, on_domain=progress)
+        except Refused as exc:
+            report = Refusal(exc.text)
+        except Exception:
+            if ts is not None:  # do not leave "Checking…" standing
+                failed = render(Refusal(CHECKS_FAILED))
+                updates.final(ts, lambda: surface.update(channel_id, ts, failed, final=True))
+            raise
+        message = render(report)
+        if ts is None:
+            surface.tell(message, public=True)
+        else:
+            updates.final(ts, lambda: surface.update(channel_id, ts, message, final=True))
     finally:
-        updates.shutdown(wait=True)
-    message = render(report)
-    if ts is None:
-        surface.tell(message, public=True)
-    else:
-        surface.update(channel_id, ts, message, final=True)
+        updates.close()
     return report
 
 
