@@ -33,6 +33,7 @@ from commands.core.views import OnboardingView
 from commands.credentials import KIND_TITLES, CredentialForm, CredentialsSaved
 from commands.history import History
 from commands.members import Members
+from commands.onboarding.welcome import Welcome
 from commands.recipients.importer import ImportReport
 from commands.recipients.sync import Synced, SyncFailed
 from commands.rfi import questions
@@ -179,6 +180,7 @@ Renderable = (
     | Members
     | History
     | replies.CustomerOpened
+    | Welcome
 )
 
 # Roles, members and the audit trail (issue 8).
@@ -187,6 +189,7 @@ _TEMPLATES.update(
         Members: "members.j2",
         History: "history.j2",
         replies.CustomerOpened: "customer_opened.j2",
+        Welcome: "welcome.j2",
     }
 )
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")

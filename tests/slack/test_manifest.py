@@ -33,8 +33,15 @@ EXPECTED_BOT_SCOPES = {
     "groups:history",
     "files:read",  # recipient spreadsheets uploaded into an RFI thread
     "users:read",  # roles (which organisation a person is in) and reminder time zones
+    "channels:read",  # member_joined_channel in public channels: the welcome
+    "groups:read",  # member_joined_channel in private (Slack Connect) channels
 }
-EXPECTED_BOT_EVENTS = {"app_mention", "message.channels", "message.groups"}
+EXPECTED_BOT_EVENTS = {
+    "app_mention",
+    "message.channels",
+    "message.groups",
+    "member_joined_channel",
+}
 # What in bot/ needs each scope and each event: a scope or an event nothing uses is one too many
 # (Slack shows every scope to whoever installs the app), and a listener without its event
 # subscription never hears anything.
@@ -46,11 +53,14 @@ SCOPE_USED_BY = {
     "groups:history": r'@app\.event\("message"\)',
     "files:read": r"\.files_info\(",
     "users:read": r"\.users_info\(",
+    "channels:read": r'@app\.event\("member_joined_channel"\)',
+    "groups:read": r'@app\.event\("member_joined_channel"\)',
 }
 EVENT_HEARD_BY = {
     "app_mention": r'@app\.event\("app_mention"\)',
     "message.channels": r'@app\.event\("message"\)',
     "message.groups": r'@app\.event\("message"\)',
+    "member_joined_channel": r'@app\.event\("member_joined_channel"\)',
 }
 
 
