@@ -292,6 +292,8 @@ class DnsProxy:
         }
         self.answered = 0
         self.dropped = 0
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most UDP questions ever waiting at once
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -367,6 +369,17 @@ class DnsProxy:
         if self._dropped(data):
             self.dropped += 1
             return
+        # Questions waiting for their answer at once (one event loop: no lock needed).
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await self._relay_one(transport, data, addr)
+        finally:
+            self.in_flight -= 1
+
+    async def _relay_one(
+        self, transport: asyncio.DatagramTransport, data: bytes, addr: tuple[str, int]
+    ) -> None:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[bytes] = loop.create_future()
 

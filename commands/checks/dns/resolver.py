@@ -10,6 +10,7 @@ serves pyspf, which runs in worker threads (see commands/checks/spf_eval.py).
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,9 @@ import dns.resolver
 DEFAULT_TIMEOUT = 2.0  # seconds for one try at one server
 DEFAULT_LIFETIME = 6.0  # seconds for a whole query, all servers and retries included
 CNAME_LOOP = "CNAME loop or chain too long"
+# Queries one check run has in flight at once. Unbounded, 200 domains opened well over a
+# thousand sockets together: past the process's descriptor limit, and past what select() takes.
+MAX_IN_FLIGHT = 64
 
 _Resolver = TypeVar("_Resolver", bound=dns.resolver.BaseResolver)  # the sync one or the async one
 
@@ -212,6 +216,7 @@ class DnsResolver:
         self._cache: dns.resolver.Cache | None = dns.resolver.Cache() if cache else None
         self._async = self._configure(dns.asyncresolver.Resolver(configure=not self.nameservers))
         self._sync = self._configure(dns.resolver.Resolver(configure=not self.nameservers))
+        self._gate_of: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     def with_fresh_cache(self) -> DnsResolver:
         """The same configuration with its own empty cache: one per check run."""
@@ -239,10 +244,18 @@ class DnsResolver:
             return "the system resolver"
         return ", ".join(str(ns) for ns in self.nameservers)
 
+    def _gate(self) -> asyncio.Semaphore:
+        """The cap on this event loop's queries in flight (each check run has its own loop)."""
+        loop = asyncio.get_running_loop()
+        if self._gate_of is None or self._gate_of[0] is not loop:
+            self._gate_of = (loop, asyncio.Semaphore(MAX_IN_FLIGHT))
+        return self._gate_of[1]
+
     async def lookup(self, name: str, rdtype: str) -> Lookup:
         """Ask the configured resolver(s); never raises for DNS outcomes."""
         try:
-            answer = await self._async.resolve(name, rdtype, search=False)
+            async with self._gate():
+                answer = await self._async.resolve(name, rdtype, search=False)
         except Exception as exc:  # every outcome becomes a Lookup status
             return _from_exception(name, rdtype, exc, None)
         return _from_answer(name, rdtype, answer, None)
@@ -265,9 +278,10 @@ class DnsResolver:
         try:
             query = dns.message.make_query(name, rdtype)
             query.flags &= ~dns.flags.RD
-            response, _ = await dns.asyncquery.udp_with_fallback(
-                query, server, timeout=self.lifetime, port=port
-            )
+            async with self._gate():
+                response, _ = await dns.asyncquery.udp_with_fallback(
+                    query, server, timeout=self.lifetime, port=port
+                )
         except Exception as exc:
             return _from_exception(name, rdtype, exc, label)
         rcode = response.rcode()
