@@ -173,4 +173,7 @@ def serve(
         # Waitress refuses at >= the bound (counting a chunked body with its framing), hence +1:
         # exactly MAX_BODY bytes still reach the app, as _read_body allows.
         max_request_body_size=MAX_BODY + 1,
+        # poll(), not select(): select() fails on any descriptor numbered 1024 or more, and a
+        # busy process (checks, imports, database connections) can hold that many.
+        asyncore_use_poll=True,
     )
