@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,7 +24,7 @@ from commands.core.context import Caller, Refused
 from commands.core.text import Text
 from commands.credentials import CredentialForm
 from commands.grammar import Command
-from commands.recipients.importer import RecipientImporter
+from commands.recipients.importer import ImportReport, RecipientImporter
 from commands.replies import CustomerOpened, Opened, Refusal
 from commands.rfi.service import Incoming, RfiBegin, RfiService, ThreadReply
 from commands.router import Router
@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from commands.replies import Reply
 
 log = logging.getLogger(__name__)
+
+
+# Import the files (path, name its owner gave it) of one upload into an onboarding.
+RunImport = Callable[[Caller, str, Sequence[tuple[Path, str]]], ImportReport]
 
 
 class CannotPost(Exception):
@@ -265,10 +269,12 @@ def import_upload(
     surface: Surface,
     upload: FileUpload,
     fetch: Callable[[str], Upload],
+    run_import: RunImport | None = None,
 ) -> None:
     """Files shared in an onboarding's RFI thread are its recipient list: the files of one
     message are one list. This claims the upload and hands it to the import pool, which
-    fetches the files, checks and stages them as one batch, and answers once in the thread
+    fetches the files, has `run_import` (a child process in Slack: bot/import_processes.py;
+    else the importer here) check and stage them as one batch, and answers once in the thread
     (imported, or the problems with one set of buttons)."""
     key = importer.upload_target(upload.channel_id, upload.thread_ts, upload.ts)
     if key is None:
@@ -281,7 +287,10 @@ def import_upload(
         # carry: the import's log lines still name the request.
         # Imports have their own small pool (bot/wiring.py): an upload's download and read
         # take seconds, and eight on the command pool would leave none to answer a status.
-        imports.submit(logs.carry(lambda: _import_upload(importer, surface, upload, key, fetch)))
+        run = run_import or importer.import_files
+        imports.submit(
+            logs.carry(lambda: _import_upload(importer, run, surface, upload, key, fetch))
+        )
     except RuntimeError:  # the interpreter is stopping
         log.warning("file upload arrived while stopping; asked to share it again")
         _answer(surface, upload, Refusal(IMPORT_STOPPED))
@@ -289,6 +298,7 @@ def import_upload(
 
 def _import_upload(
     importer: RecipientImporter,
+    run_import: RunImport,
     surface: Surface,
     upload: FileUpload,
     key: str,
@@ -298,17 +308,12 @@ def _import_upload(
     would be lost, and the person would wait for an answer that never comes."""
     caller = Caller(upload.user_id, upload.channel_id)
     fetched: list[Upload] = []
-
-    def downloads() -> Iterator[tuple[Path, str]]:
-        # One at a time, as the importer takes them; each to a temporary file, not memory.
-        for file_id in upload.file_ids:
-            got = fetch(file_id)
-            fetched.append(got)
-            yield got.path, got.name
-
     result: Renderable
     try:
-        result = importer.import_files(caller, key, downloads())
+        importer.check_target(caller, key)  # nothing is downloaded for an import refused anyway
+        for file_id in upload.file_ids:  # each to a temporary file, not memory
+            fetched.append(fetch(file_id))
+        result = run_import(caller, key, [(got.path, got.name) for got in fetched])
     except UploadProblem as exc:
         problem = Text("{problem}", problem=str(exc))
         if len(upload.file_ids) > 1:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from bot.import_processes import ImportProcesses
 from bot.settings import Settings, SettingsError
 from commands.checks.dns import DnsResolver
 from commands.core.roles import Role
@@ -27,6 +28,8 @@ class Core:
     db: Database
     services: Services
     router: Router
+    # The import threads wait here: the reading and checking run in child processes.
+    import_processes: ImportProcesses
     work: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="work")
     )
@@ -38,6 +41,7 @@ class Core:
         """Finish the work already acknowledged, then close the database."""
         self.work.shutdown(wait=True)
         self.imports.shutdown(wait=True)
+        self.import_processes.shutdown()
         self.db.dispose()
 
 
@@ -69,4 +73,9 @@ def build_core(settings: Settings, *, role_of: Callable[[str], Role] | None = No
         role_of=role_of,
         regions={key: region.name for key, region in profile.regions.items()},
     )
-    return Core(db=db, services=services, router=Router(services))
+    return Core(
+        db=db,
+        services=services,
+        router=Router(services),
+        import_processes=ImportProcesses(settings.database_url, workers=IMPORT_THREADS),
+    )

@@ -51,3 +51,7 @@ class Refused(Exception):
     def __init__(self, text: Text) -> None:
         super().__init__(text.template)
         self.text = text
+
+    def __reduce__(self) -> tuple[type[Refused], tuple[Text]]:
+        # Raised in an import's child process, it crosses back whole (args hold the template).
+        return (type(self), (self.text,))

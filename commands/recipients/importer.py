@@ -116,6 +116,12 @@ class RecipientImporter:
         """The onboarding a file uploaded in this thread is for (once per upload)."""
         return upload_target(self.db, channel_id, thread_ts, ts)
 
+    def check_target(self, caller: Caller, key: str | None) -> None:
+        """Refuse as an import into `key` would (closed, not theirs...), before anything is
+        downloaded for it."""
+        with self.db.session() as session:
+            _open_onboarding(session, caller, key)
+
     def import_path(
         self, caller: Caller, key: str | None, path: Path, *, filename: str | None = None
     ) -> ImportReport:

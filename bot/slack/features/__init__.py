@@ -40,6 +40,6 @@ def register_all(
     @app.event("message")
     def on_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         bot_user = context.bot_user_id
-        if recipients.on_message(services.importer, core.imports, runner, event, client, bot_user):
+        if recipients.on_message(core, runner, event, client, bot_user):
             return
         rfi.on_message(services.rfi, runner, event, client, bot_user)

@@ -4,7 +4,6 @@ and the Import / Discard buttons under a staged list finish or drop it."""
 from __future__ import annotations
 
 import re
-from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -16,13 +15,13 @@ from bot.slack import files
 from bot.slack.delivery import SlackSurface
 from bot.slack.payloads import file_upload, team_of
 from bot.slack.runner import Runner
+from bot.wiring import Core
 from commands.core.context import Caller
 from commands.recipients.importer import RecipientImporter
 
 
 def on_message(
-    importer: RecipientImporter,
-    imports: Executor,
+    core: Core,
     runner: Runner,
     event: dict[str, Any],
     client: WebClient,
@@ -36,7 +35,14 @@ def on_message(
     runner.later(
         "file upload",
         None,
-        lambda: import_upload(importer, imports, surface, upload, lambda f: files.fetch(client, f)),
+        lambda: import_upload(
+            core.services.importer,
+            core.imports,
+            surface,
+            upload,
+            lambda f: files.fetch(client, f),
+            core.import_processes.run,
+        ),
     )
     return True
 
