@@ -32,6 +32,7 @@ EXPECTED_BOT_SCOPES = {
     "channels:history",
     "groups:history",
     "files:read",  # recipient spreadsheets uploaded into an RFI thread
+    "files:write",  # the onboarding report, shared as a file in its channel
     "users:read",  # roles (which organisation a person is in) and reminder time zones
 }
 EXPECTED_BOT_EVENTS = {"app_mention", "message.channels", "message.groups"}
@@ -45,6 +46,7 @@ SCOPE_USED_BY = {
     "channels:history": r'@app\.event\("message"\)',
     "groups:history": r'@app\.event\("message"\)',
     "files:read": r"\.files_info\(",
+    "files:write": r"\.files_upload_v2\(",
     "users:read": r"\.users_info\(",
 }
 EVENT_HEARD_BY = {
