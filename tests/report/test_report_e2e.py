@@ -292,3 +292,18 @@ def test_a_guest_never_gets_another_customer_s_report(
     idle(bot)
     assert len(slack.calls("files.getUploadURLExternal")) == uploads  # nothing was made
     assert checked.key not in json.dumps([c.params for c in channel_wide(slack, channel)])
+
+
+def test_a_channel_the_bot_may_not_share_in_gets_a_hint_not_a_failure(
+    bot: BotProcess, slack: SlackStandIn, checked: Checked
+) -> None:
+    slack.fail_next("files.completeUploadExternal", "not_in_channel")
+
+    reply = send_ok(bot, f"report {checked.key}", channel_id=checked.channel)
+
+    (answer,) = slack.wait_for(
+        lambda c: c.method == "response_url" and c.name == reply.response_name, 1, WAIT
+    )
+    assert answer.params["response_type"] == "ephemeral"
+    assert "could not share the report" in answer.params["text"]
+    assert "/invite @connect" in answer.params["text"]
