@@ -10,6 +10,7 @@ check (commands/router.py), the access rule in the service, refusals told only t
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -62,7 +63,12 @@ def register(app: App, core: Core, identity: Identity) -> None:
     def on_report_command(
         ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
     ) -> None:
-        caller = slash_caller(command)
+        # The role guessed without a users.info call, as the general listener does: it only
+        # spells a usage error's door; the work on the pool asks Slack.
+        guessed = identity.guess(
+            command["user_id"], command.get("team_id"), command.get("enterprise_id")
+        )
+        caller = replace(slash_caller(command), role=guessed)
         parsed = router.parse(command_text(command.get("text", "")), caller.shown_door)
         logs.bind(verb=VERB)
         if isinstance(parsed, Refusal):  # a usage error: answered in the ack, as for any verb
