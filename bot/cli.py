@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot import cli_import
 
     cli_import.add_parsers(verbs)  # import
+    from bot import cli_report
+
+    cli_report.add_parsers(verbs)  # report
     return parser
 
 
@@ -82,6 +85,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot import cli_import
 
         return cli_import.run(args, settings)
+    if args.verb == "report":  # the database only: no Slack
+        return _report(args, settings)
     # Imported here so that `--help` and setting errors answer without loading Slack or SQL.
     from bot.wiring import build_core
     from commands.core.context import Caller
@@ -151,6 +156,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"database at head: {core.db.engine.url.render_as_string(hide_password=True)}")
         return 0
     raise AssertionError(args.verb)
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import cli_report
+
+    return cli_report.run(args, settings)
 
 
 def _socket_mode_url(client: WebClient, app_token: str) -> str:

@@ -385,3 +385,35 @@ VERBS = Registry(
         ),
     ]
 )
+
+
+# --- the onboarding report (issue 15): its handler and verb, kept together -------------------
+
+
+def _report(call: Call) -> Reply:
+    # Imported here so this verb's lines stay in one place; built per call, as it only reads
+    # the store (and the gateway profile the checks loaded).
+    from typing import cast
+
+    from commands.report.service import ReportService
+
+    report = ReportService(call.services.db, call.services.checks.profile)
+    # Reply (commands/replies.py) does not name the report; the doors that upload it know it.
+    return cast("Reply", report.report(call.caller, _first(call)))
+
+
+VERBS.add(
+    Verb(
+        name="report",
+        summary="Make the onboarding's report for the change board, as a file in the channel.",
+        usage="report [customer]",
+        examples=("report acme", "report"),
+        max_args=1,
+        handler=_report,
+        roles=EVERYONE,
+        details="An HTML page (print it to PDF) with every step, who completed it and when, "
+        "each check's latest result per domain with its evidence, the records asked for and "
+        "seen, the RFI's answers, reminders and confirmations, and the audit trail. Passwords "
+        "are never in it. On the server: connect-bot report <customer> --format md|html.",
+    )
+)

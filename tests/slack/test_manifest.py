@@ -32,6 +32,7 @@ EXPECTED_BOT_SCOPES = {
     "channels:history",
     "groups:history",
     "files:read",  # recipient spreadsheets uploaded into an RFI thread
+    "files:write",  # the onboarding report, shared as a file in its channel
     "users:read",  # roles (which organisation a person is in) and reminder time zones
     "channels:read",  # member_joined_channel in public channels: the welcome
     "groups:read",  # member_joined_channel in private (Slack Connect) channels
@@ -52,6 +53,7 @@ SCOPE_USED_BY = {
     "channels:history": r'@app\.event\("message"\)',
     "groups:history": r'@app\.event\("message"\)',
     "files:read": r"\.files_info\(",
+    "files:write": r"\.files_upload_v2\(",
     "users:read": r"\.users_info\(",
     "channels:read": r'@app\.event\("member_joined_channel"\)',
     "groups:read": r'@app\.event\("member_joined_channel"\)',

@@ -637,6 +637,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return
+        if parts.path.startswith(UPLOAD_PATH):
+            self._upload(standin, unquote(parts.path[len(UPLOAD_PATH) :]))
+            return
         if parts.path.startswith("/api/"):
             method, name = unquote(parts.path[len("/api/") :]), None
         elif parts.path.startswith("/response/"):
@@ -674,3 +677,116 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(payload)
+
+    # -- files.uploadV2's second step: the bytes, posted to the URL the first step gave --------
+
+    def _upload(self, standin: SlackStandIn, file_id: str) -> None:
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        content = self.rfile.read(length) if length > 0 else b""
+        status, text = _receive_upload(standin, file_id, content, headers)
+        payload = text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+# --- files.uploadV2 (files.getUploadURLExternal, the upload, files.completeUploadExternal) ------
+
+UPLOAD_PATH = "/upload/v1/"
+FILE_UPLOAD_METHOD = "files.upload"  # the POST of the bytes to the upload URL, recorded like a call
+
+
+@dataclass
+class Upload:
+    """A file announced by files.getUploadURLExternal; `content` once it is uploaded, `shared`
+    (the files.completeUploadExternal parameters) once it is completed."""
+
+    file_id: str
+    filename: str
+    length: int
+    content: bytes | None = None
+    shared: dict[str, Any] | None = None
+
+
+def _uploads(standin: SlackStandIn) -> dict[str, Upload]:
+    """The stand-in's uploads, kept on it (caller holds the lock)."""
+    found: dict[str, Upload] | None = getattr(standin, "_uploads", None)
+    if found is None:
+        found = {}
+        standin._uploads = found  # type: ignore[attr-defined]
+    return found
+
+
+def _get_upload_url_external(standin: SlackStandIn, params: dict[str, Any]) -> dict[str, Any]:
+    # Like Slack: a file name and a whole positive length are required.
+    filename = str(params.get("filename") or "")
+    length = str(params.get("length") or "")
+    if not filename or not length.isdigit() or int(length) <= 0:
+        return {"ok": False, "error": "invalid_arguments"}
+    file_id = "F" + standin._next_ts().replace(".", "")
+    _uploads(standin)[file_id] = Upload(file_id, filename, int(length))
+    return {"ok": True, "file_id": file_id, "upload_url": f"{standin.url}{UPLOAD_PATH}{file_id}"}
+
+
+def _receive_upload(
+    standin: SlackStandIn, file_id: str, content: bytes, headers: dict[str, str]
+) -> tuple[int, str]:
+    """The upload URL: the bytes must be as long as files.getUploadURLExternal was told."""
+    with standin._cond:
+        upload = _uploads(standin).get(file_id)
+        standin._calls.append(
+            Call(
+                method=FILE_UPLOAD_METHOD,
+                params={"file": file_id, "length": len(content)},
+                headers=headers,
+                at=time.monotonic(),
+            )
+        )
+        standin._cond.notify_all()
+        if upload is None:
+            return 404, "not found"
+        if len(content) != upload.length:
+            return 400, f"length mismatch: announced {upload.length}, sent {len(content)}"
+        upload.content = content
+    return 200, f"OK - {len(content)}"
+
+
+def _complete_upload_external(standin: SlackStandIn, params: dict[str, Any]) -> dict[str, Any]:
+    files = params.get("files")
+    files = json.loads(files) if isinstance(files, str) else files
+    if not isinstance(files, list) or not files:
+        return {"ok": False, "error": "invalid_arguments"}
+    channel = params.get("channel_id") or params.get("channels")
+    if channel is not None and not str(channel).startswith(("C", "G", "D")):
+        return {"ok": False, "error": "invalid_channel"}
+    shared = []
+    for item in files:
+        upload = _uploads(standin).get(str((item or {}).get("id")))
+        if upload is None or upload.content is None:  # never announced, or never uploaded
+            return {"ok": False, "error": "file_not_found"}
+        shared.append((upload, item))
+    out = []
+    for upload, item in shared:
+        upload.shared = dict(params)
+        out.append(
+            {
+                "id": upload.file_id,
+                "name": upload.filename,
+                "title": item.get("title") or upload.filename,
+                "size": upload.length,
+            }
+        )
+    return {"ok": True, "files": out}
+
+
+def uploaded(standin: SlackStandIn, file_id: str) -> Upload:
+    """An upload the bot made (announced, sent and perhaps completed)."""
+    with standin._cond:
+        return _uploads(standin)[file_id]
+
+
+_METHODS["files.getUploadURLExternal"] = _get_upload_url_external
+_METHODS["files.completeUploadExternal"] = _complete_upload_external

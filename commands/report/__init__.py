@@ -1,0 +1,1 @@
+"""The onboarding report for the customer's change board (`/connect report`)."""
