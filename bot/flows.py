@@ -17,15 +17,18 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot import logs
 from bot.coalesce import Coalescer
+from bot.render import mrkdwn
 from bot.render.renderer import Message, Renderable, render
+from bot.render.report import render_report
 from bot.slack.files import Upload, UploadProblem
 from commands.checks.service import CheckPlan, CheckService
 from commands.core.context import Caller, Refused
-from commands.core.text import Text
+from commands.core.text import ChannelRef, Code, Text
 from commands.credentials import CredentialForm
 from commands.grammar import Command
 from commands.recipients.importer import ImportReport, RecipientImporter
-from commands.replies import CustomerOpened, Opened, Refusal
+from commands.replies import CustomerOpened, Notice, Opened, Refusal
+from commands.report.model import OnboardingReport
 from commands.rfi.service import Incoming, RfiBegin, RfiService, ThreadReply
 from commands.router import Router
 from commands.services import Services
@@ -38,6 +41,16 @@ log = logging.getLogger(__name__)
 
 # Import the files (path, name its owner gave it) of one upload into an onboarding.
 RunImport = Callable[[Caller, str, Sequence[tuple[Path, str]]], ImportReport]
+
+
+@dataclass(frozen=True)
+class SharedFile:
+    """A file the bot shares in a channel: its bytes, name and title, and a comment (mrkdwn)."""
+
+    filename: str
+    content: bytes
+    title: str
+    comment: str
 
 
 class CannotPost(Exception):
@@ -55,6 +68,10 @@ class Surface(Protocol):
 
     def update(self, channel_id: str, ts: str, message: Message, *, final: bool) -> None:
         """Replace a posted message (progress, then the final result)."""
+        ...
+
+    def share_file(self, channel_id: str, file: SharedFile, thread_ts: str | None = None) -> None:
+        """Share a file in a channel (a thread); CannotPost where the bot may not."""
         ...
 
     def open_form(self, form: CredentialForm, caller: Caller) -> None:
@@ -94,6 +111,9 @@ def run_command(
     if isinstance(result, CredentialForm):
         surface.open_form(result, caller)
         return result
+    if isinstance(result, OnboardingReport):
+        share_report(surface, caller, result, thread_ts)
+        return result
     message = render(result)
     if not (message.public and caller.channel_id):
         surface.tell(message)
@@ -108,6 +128,38 @@ def run_command(
         begin = services.rfi.begin(caller, result.onboarding.key)
         start_rfi(services.rfi, surface, caller, begin)
     return result
+
+
+def share_report(
+    surface: Surface, caller: Caller, report: OnboardingReport, thread_ts: str | None
+) -> None:
+    """The report as an HTML file in the onboarding's channel (in the mention's thread when
+    asked there); the channel the person asked in when the onboarding has none."""
+    o = report.onboarding
+    channel = o.channel_id or caller.channel_id
+    if channel is None:
+        surface.tell(render(Refusal(Text(REPORT_NO_CHANNEL, key=o.key))))
+        return
+    page = render_report(report, "html").encode("utf-8")
+    comment = (
+        f"Onboarding report for {mrkdwn.escape(o.name)} ({mrkdwn.escape(o.key)}), asked for by "
+        f"{mrkdwn.user(caller.user_id)}: {o.done} of {o.applicable} steps done."
+    )
+    file = SharedFile(
+        f"{report.stem}.html", page, f"Onboarding report: {o.name} ({o.key})", comment
+    )
+    try:
+        # The thread only when the mention was in the onboarding's own channel.
+        surface.share_file(channel, file, thread_ts if channel == caller.channel_id else None)
+    except CannotPost as exc:
+        log.info("report for %s not shared in %s: %s", o.key, channel, exc)
+        refusal = Text(CANNOT_SHARE, error=str(exc), invite=Code("/invite @connect"))
+        surface.tell(render(Refusal(refusal)))
+        return
+    log.info("report for %s shared in %s (%d bytes)", o.key, channel, len(page))
+    if channel != caller.channel_id:  # asked elsewhere: say where it went (only they see it)
+        where = Text(REPORT_IS_THERE, key=o.key, channel=ChannelRef(channel))
+        surface.tell(render(Notice(where)))
 
 
 def tell_engineers(surface: Surface, opened: Opened, channel_id: str | None) -> None:
@@ -245,6 +297,12 @@ NOTHING_IMPORTED = Text(
 )
 IMPORT_STOPPED = Text(
     "connect-bot is restarting and did not import this upload; share it again in a minute."
+)
+REPORT_NO_CHANNEL = "{key} has no channel to share its report in: ask for it in a channel."
+REPORT_IS_THERE = "The report for {key} is in {channel}."
+CANNOT_SHARE = (  # Slack's error is filled in
+    "I could not share the report in the onboarding's channel ({error}). Invite me with "
+    "{invite}, then ask again."
 )
 IMPORT_FAILED = (  # a template: the reference is filled in
     "Something went wrong on our side while importing this upload (reference {ref}); nothing "

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import itertools
 import logging
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import TextIO
 
-from bot.flows import run_command, thread_message
+from bot.flows import SharedFile, run_command, thread_message
 from bot.render.mrkdwn import to_plain
 from bot.render.renderer import Message, render
 from commands.core.context import Caller
@@ -52,6 +54,12 @@ class ShellSurface:
     def update(self, channel_id: str, ts: str, message: Message, *, final: bool) -> None:
         if final:  # a terminal shows the result, not every step of progress
             self._print(to_plain(message.text), "")
+
+    def share_file(self, channel_id: str, file: SharedFile, thread_ts: str | None = None) -> None:
+        # No Slack to share it in: the file goes to a new folder of its own, never over another.
+        path = Path(tempfile.mkdtemp(prefix="connect-")) / file.filename
+        path.write_bytes(file.content)
+        self._print(f"{file.title}: written to {path}", "")
 
     def open_form(self, form: CredentialForm, caller: Caller) -> None:
         # A password typed into a terminal script would sit in shell history and files.

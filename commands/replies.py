@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from commands.history import History
     from commands.members import Members
     from commands.recipients.sync import Synced, SyncFailed
+    from commands.report.model import OnboardingReport
     from commands.rfi.service import RfiBegin, Summary
 
 
@@ -100,7 +101,15 @@ class Refusal:
     public = False
 
 
-Result = Opened | Status | StepChanged | Closed | Updated | Listing | Help | Refusal
+@dataclass(frozen=True)
+class Notice:
+    """A word to the person alone about what was done (e.g. where a file went)."""
+
+    text: Text
+    public = False
+
+
+Result = Opened | Status | StepChanged | Closed | Updated | Listing | Help | Refusal | Notice
 
 
 # --- reminders -----------------------------------------------------------------------------
@@ -195,4 +204,5 @@ if TYPE_CHECKING:
         | ReminderResult
         | Members
         | History
+        | OnboardingReport
     )

@@ -393,13 +393,10 @@ VERBS = Registry(
 def _report(call: Call) -> Reply:
     # Imported here so this verb's lines stay in one place; built per call, as it only reads
     # the store (and the gateway profile the checks loaded).
-    from typing import cast
-
     from commands.report.service import ReportService
 
     report = ReportService(call.services.db, call.services.checks.profile)
-    # Reply (commands/replies.py) does not name the report; the doors that upload it know it.
-    return cast("Reply", report.report(call.caller, _first(call)))
+    return report.report(call.caller, _first(call))
 
 
 VERBS.add(

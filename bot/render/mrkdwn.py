@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from commands.core.text import Code, Text, UserRef, Value, When
+from commands.core.text import ChannelRef, Code, Text, UserRef, Value, When
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 
@@ -62,6 +62,16 @@ def user(user_id: str) -> Mrkdwn:
     return Mrkdwn(f"<@{user_id}>") if _USER_ID.match(user_id) else Mrkdwn(escape(user_id))
 
 
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")
+
+
+def channel(channel_id: str) -> Mrkdwn:
+    """A link to a channel for a Slack channel id; anything else is shown escaped, as text."""
+    if _CHANNEL_ID.match(channel_id):
+        return Mrkdwn(f"<#{channel_id}>")
+    return Mrkdwn(escape(channel_id))
+
+
 def utc_fallback(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%-d %b %Y %H:%M UTC")
 
@@ -106,6 +116,8 @@ def value(item: Value) -> Mrkdwn:
             return Mrkdwn(f"{item:,}")
         case UserRef(user_id=uid):
             return user(uid)
+        case ChannelRef(channel_id=cid):
+            return channel(cid)
         case When(at=at):
             return when(at)
         case Code(text=literal):

@@ -7,7 +7,6 @@ the message's `text` (notifications, screen readers, and the shell's plain text)
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -143,6 +142,7 @@ _TEMPLATES: dict[type, str] = {
     replies.Listing: "listing.j2",
     replies.Help: "help.j2",
     replies.Refusal: "refusal.j2",
+    replies.Notice: "notice.j2",
     replies.Updated: "updated.j2",
     CheckPlan: "check_plan.j2",
     CheckReport: "check_report.j2",
@@ -192,17 +192,7 @@ _TEMPLATES.update(
         Welcome: "welcome.j2",
     }
 )
-_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")
-
-
-def _channel(channel_id: str) -> mrkdwn.Mrkdwn:
-    """A channel link for a Slack channel id; anything else is shown escaped, as text."""
-    if _CHANNEL_ID.match(channel_id):
-        return mrkdwn.Mrkdwn(f"<#{channel_id}>")
-    return mrkdwn.Mrkdwn(mrkdwn.escape(channel_id))
-
-
-_env.filters["channel"] = _channel
+_env.filters["channel"] = mrkdwn.channel
 _env.globals["Role"] = Role  # help marks the verbs for engineers only
 
 

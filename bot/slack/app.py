@@ -11,7 +11,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot import logs
 from bot.settings import Settings, SettingsError
-from bot.slack.features import register_all, report
+from bot.slack.features import register_all
 from bot.slack.identity import Home, Identity
 from bot.slack.runner import Runner
 from bot.slack.view_seal import ViewSeal
@@ -54,7 +54,6 @@ def build_app(settings: Settings) -> SlackApp:
 
 def register(slack: SlackApp, core: Core, settings: Settings) -> App:
     """Every feature's listeners, with the services they need; returns the app."""
-    report.register(slack.app, core, slack.identity)  # first: it takes `report` from the doors
     register_all(
         slack.app,
         core,

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
-from bot.flows import CannotPost
+from bot.flows import CannotPost, SharedFile
 from bot.render import limits, mrkdwn
 from bot.render import modals as forms
 from bot.render.renderer import Message, render
@@ -78,6 +78,24 @@ class SlackSurface:
                 raise CannotPost(error) from None
             raise
         return str(response["ts"])
+
+    def share_file(self, channel_id: str, file: SharedFile, thread_ts: str | None = None) -> None:
+        """files.uploadV2: files.getUploadURLExternal, the upload, files.completeUploadExternal."""
+        try:
+            self.client.files_upload_v2(
+                channel=channel_id,
+                content=file.content,
+                filename=file.filename,
+                title=file.title,
+                initial_comment=file.comment,
+                thread_ts=thread_ts,
+            )
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in _CANNOT_POST:
+                log.info("files.uploadV2 refused in %s: %s", channel_id, error)
+                raise CannotPost(error) from None
+            raise
 
     def update(self, channel_id: str, ts: str, message: Message, *, final: bool) -> None:
         try:

@@ -22,6 +22,13 @@ class When:
 
 
 @dataclass(frozen=True)
+class ChannelRef:
+    """A Slack channel, shown as a link to it."""
+
+    channel_id: str
+
+
+@dataclass(frozen=True)
 class Code:
     """A literal the user should type or look for, shown as inline code."""
 
@@ -39,4 +46,4 @@ class Text:
         return f"Text({self.template!r}, {self.values!r})"
 
 
-Value: TypeAlias = "str | int | UserRef | When | Code | Text"
+Value: TypeAlias = "str | int | UserRef | ChannelRef | When | Code | Text"

@@ -161,3 +161,21 @@ def test_a_bad_gateway_profile_stops_start_up_naming_the_key(tmp_path: Path) -> 
     assert done.stderr.startswith("connect-bot: CONNECT_GATEWAY_PROFILE: ")
     assert "regions.eu.inbound_mx[0].host" in done.stderr
     assert not (tmp_path / "p.db").exists()  # refused before anything was touched
+
+
+def test_report_in_the_shell_writes_the_html_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'report.db'}"
+    script = "/connect open acme --service both --region eu\n/connect report acme\n"
+    done = run_bot(["shell", "--channel", "C0ACME"], {"DATABASE_URL": url}, script)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "Something went wrong" not in done.stdout
+    line = next(x for x in done.stdout.splitlines() if "written to" in x)
+    path = Path(line.split("written to ", 1)[1])
+    try:
+        page = path.read_text(encoding="utf-8")
+        assert page.startswith("<!DOCTYPE html>")
+        assert "acme" in page
+    finally:
+        path.unlink()
+        path.parent.rmdir()

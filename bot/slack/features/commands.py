@@ -19,6 +19,7 @@ from bot.slack.runner import Runner
 from bot.slack.view_seal import ViewSeal
 from commands.credentials import CredentialForm
 from commands.replies import Refusal
+from commands.report.model import OnboardingReport
 from commands.router import Router
 from commands.services import Services
 
@@ -49,7 +50,8 @@ def register(
         if isinstance(parsed, Refusal) or router.is_pure(parsed):
             # No I/O needed: the answer goes back in the ack itself.
             result = parsed if isinstance(parsed, Refusal) else router.handle(caller, parsed)
-            assert not isinstance(result, CredentialForm)  # a pure verb opens no form
+            # A pure verb opens no form and shares no file.
+            assert not isinstance(result, CredentialForm | OnboardingReport)
             ack(**ack_payload(render(result)))
             logs.bind(outcome="refused" if isinstance(result, Refusal) else "ok")
             log.info("/connect %s -> %s", getattr(parsed, "verb", "?"), type(result).__name__)
