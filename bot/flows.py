@@ -99,7 +99,23 @@ def run_command(
 ) -> Reply | Renderable:
     """Run one command and deliver what it says; returns the result (for logs). `thread_ts`:
     the thread that answers go to (a mention's); None, the channel itself. An onboarding's
-    plan and its RFI message are the channel's, whichever door opened it."""
+    plan and its RFI message are the channel's, whichever door opened it. Commands in what it
+    says are spelled for the caller's door (a customer contact: `@connect`)."""
+    with mrkdwn.door(caller.shown_door.value):
+        return _run_command(
+            router, services, surface, caller, command, engineers_channel, thread_ts
+        )
+
+
+def _run_command(
+    router: Router,
+    services: Services,
+    surface: Surface,
+    caller: Caller,
+    command: Command,
+    engineers_channel: str | None,
+    thread_ts: str | None,
+) -> Reply | Renderable:
     result = router.handle(caller, command)
     if isinstance(result, Opened) and result.by_customer:
         tell_engineers(surface, result, engineers_channel)
@@ -172,7 +188,7 @@ def tell_engineers(surface: Surface, opened: Opened, channel_id: str | None) -> 
     if channel_id is None:
         return
     try:
-        surface.post(channel_id, render(CustomerOpened(o)))
+        surface.post(channel_id, render(CustomerOpened(o), door="/connect"))  # engineers read it
     except Exception:  # the customer's own command must not fail for this
         log.exception("could not tell the engineers' channel %s of %s", channel_id, o.key)
 

@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from commands.core.text import ChannelRef, Code, Text, UserRef, Value, When
+from commands.core.text import ChannelRef, Code, Command, Text, UserRef, Value, When
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+
+# How the reader of what is being rendered reaches the bot: "/connect" (an engineer's slash
+# command) or "@connect" (a mention: the only door a customer contact of another organisation
+# has). Set for one rendering by `door()`; commands are shown with it.
+_DOOR: ContextVar[str] = ContextVar("door", default="/connect")
+
+
+@contextmanager
+def door(spelled: str | None) -> Iterator[None]:
+    """Render the commands inside as `spelled` ("/connect" or "@connect"; None: unchanged)."""
+    if spelled is None:
+        yield
+        return
+    token = _DOOR.set(spelled)
+    try:
+        yield
+    finally:
+        _DOOR.reset(token)
+
+
+def command(verb: str) -> Mrkdwn:
+    """A command to type, with the reader's door in front, as inline code."""
+    return code(f"{_DOOR.get()} {verb}".rstrip())
 
 
 class Mrkdwn(str):
@@ -122,6 +148,8 @@ def value(item: Value) -> Mrkdwn:
             return when(at)
         case Code(text=literal):
             return code(literal)
+        case Command(text=verb):
+            return command(verb)
         case Text():
             return text(item)
     raise TypeError(f"cannot render {type(item).__name__}")

@@ -120,6 +120,7 @@ _env.filters.update(
     text=mrkdwn.text,
 )
 _env.globals.update(
+    cmd=mrkdwn.command,  # cmd("check acme"): a command to type, behind the reader's door
     icons=STATE_ICONS,
     check_icons=CHECK_ICONS,
     status_words=STATUS_WORDS,
@@ -196,7 +197,14 @@ _env.filters["channel"] = mrkdwn.channel
 _env.globals["Role"] = Role  # help marks the verbs for engineers only
 
 
-def render(result: Renderable) -> Message:
+def render(result: Renderable, *, door: str | None = None) -> Message:
+    """`door`: how the reader types a command ("/connect" or "@connect"); None keeps the one
+    in force (the slash command's, unless a caller set another)."""
+    with mrkdwn.door(door):
+        return _render(result)
+
+
+def _render(result: Renderable) -> Message:
     template = _env.get_template(_TEMPLATES[type(result)])
     # Blocks are rendered one by one, so everything they use comes in through the context.
     context = template.new_context({"r": result, "o": getattr(result, "onboarding", None)})

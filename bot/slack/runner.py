@@ -66,7 +66,7 @@ class Runner:
                 done = job()
             except Refused as exc:
                 logs.finished("refused")
-                _answer(respond, render(Refusal(exc.text, door=door)))
+                _answer(respond, render(Refusal(exc.text, door=door), door=door.value))
             except Exception:
                 ref = uuid.uuid4().hex[:12]
                 log.exception("%s failed (ref %s)", what, ref)

@@ -29,6 +29,14 @@ class ChannelRef:
 
 
 @dataclass(frozen=True)
+class Command:
+    """A verb form the person can type, without its door ("check acme"): the renderer puts
+    the door in front, `/connect` or `@connect`, as whoever reads it can use it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Code:
     """A literal the user should type or look for, shown as inline code."""
 
@@ -46,4 +54,4 @@ class Text:
         return f"Text({self.template!r}, {self.values!r})"
 
 
-Value: TypeAlias = "str | int | UserRef | ChannelRef | When | Code | Text"
+Value: TypeAlias = "str | int | UserRef | ChannelRef | When | Code | Command | Text"
