@@ -17,7 +17,7 @@ from commands.checks.directory.stages import DIRECTORY_TYPES, DirectoryInputErro
 from commands.core import audit
 from commands.core.access import find_onboarding
 from commands.core.context import Caller, Refused
-from commands.core.text import Code, Text
+from commands.core.text import Code, Command, Text
 from commands.core.views import OnboardingView, view_of
 from commands.rfi.validators import Invalid, forwarding_hosts
 from commands.secrets import SecretBox, SecretsUnavailable
@@ -336,8 +336,8 @@ def _kind(kind: str | None) -> str:
             Text(
                 "Say which credentials: {pop} (the POP journal mailbox) or {ldap} (the "
                 "directory the recipients are read from).",
-                pop=Code("/connect credentials acme pop"),
-                ldap=Code("/connect credentials acme ldap"),
+                pop=Command("credentials acme pop"),
+                ldap=Command("credentials acme ldap"),
             )
         )
     return kind.lower()

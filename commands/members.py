@@ -13,7 +13,7 @@ from commands.core import audit
 from commands.core.access import find_onboarding
 from commands.core.context import Caller, Refused
 from commands.core.roles import Role
-from commands.core.text import Code, Text
+from commands.core.text import Command, Text
 from commands.core.views import OnboardingView, view_of
 from store import members as store
 from store.db import Database
@@ -130,14 +130,14 @@ def _key_and_users(args: Sequence[str]) -> tuple[str | None, list[str]]:
                 Text(
                     "{word} is not a person. Mention them: {example}.",
                     word=word[:80],
-                    example=Code("/connect invite acme @jane"),
+                    example=Command("invite acme @jane"),
                 )
             )
         if user_id not in users:
             users.append(user_id)
     if not users:
         raise Refused(
-            Text("Say whom to invite: {example}.", example=Code("/connect invite acme @jane"))
+            Text("Say whom to invite: {example}.", example=Command("invite acme @jane"))
         )
     if len(users) > MAX_INVITES:
         raise Refused(Text("Invite at most {n} people at a time.", n=MAX_INVITES))
