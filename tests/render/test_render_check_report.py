@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.render import limits
 from bot.render.renderer import Message, render
+from commands.checks.details import CheckDetails
 from commands.checks.result import CheckResult, CheckStatus
 from commands.checks.service import CheckReport
 from commands.core.process import Service, Step
@@ -18,7 +19,12 @@ from commands.core.views import OnboardingView
 AT = datetime(2026, 11, 28, 10, 42, tzinfo=UTC)
 PASS, FAIL, WARN = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.WARN
 UNKNOWN, SKIPPED = CheckStatus.UNKNOWN, CheckStatus.SKIPPED
-DNS_CHECKS = ("inbound.mx_gateway", "inbound.mx_leftovers", "inbound.mx_propagation", "outbound.spf")
+DNS_CHECKS = (
+    "inbound.mx_gateway",
+    "inbound.mx_leftovers",
+    "inbound.mx_propagation",
+    "outbound.spf",
+)
 
 
 def view() -> OnboardingView:
@@ -82,9 +88,7 @@ def sections(message: Message) -> list[str]:
 
 
 def buttons(message: Message) -> list[dict[str, Any]]:
-    return [
-        e for b in message.blocks_json() if b["type"] == "actions" for e in b["elements"]
-    ]
+    return [e for b in message.blocks_json() if b["type"] == "actions" for e in b["elements"]]
 
 
 def three_domains() -> list[CheckResult]:
@@ -105,7 +109,8 @@ def test_a_three_domain_report_starts_with_its_grid() -> None:
     blocks = message.blocks_json()
     assert [b["type"] for b in blocks[:3]] == ["header", "context", "section"]
     grid = blocks[2]["text"]["text"]
-    assert grid.startswith("```") and grid.endswith("```"), grid
+    assert grid.startswith("```"), grid
+    assert grid.endswith("```"), grid
     rows = grid.strip("`").strip("\n").split("\n")
     assert rows[0].split() == ["MX", "leftovers", "propagation", "SPF"]
     assert [row.split()[0] for row in rows[1:]] == ["acme.com", "acme.co.uk", "acme.de"]
@@ -115,7 +120,9 @@ def test_a_three_domain_report_starts_with_its_grid() -> None:
     # Then only what needs doing, worst first, each with its fix; no pass is listed again.
     body = "\n".join(sections(message)[1:])
     assert "acme.com" not in body
-    assert body.index("`inbound.mx_gateway` · *acme.co.uk*") < body.index("`inbound.mx_propagation`")
+    assert body.index("`inbound.mx_gateway` · *acme.co.uk*") < body.index(
+        "`inbound.mx_propagation`"
+    )
     assert "Publish: `acme.co.uk. MX 10 mx1.gateway.test.`" in body
     assert 'Publish: `acme.co.uk. TXT "v=spf1 include:eu._spf.gateway.test ~all"`' in body
     assert "`inbound.mx_leftovers` · *acme.de*" in body
@@ -152,8 +159,12 @@ def ten_domains() -> list[CheckResult]:
         result("inbound.delivery_routes", SKIPPED, None),
         result("firewall.lockdown", UNKNOWN, None),
         result("firewall.previous_provider", SKIPPED, None),
-        result("recipients.coverage", FAIL, "domain-0.example.com, domain-1.example.com",
-               fix="Add the domain's users to the directory"),
+        result(
+            "recipients.coverage",
+            FAIL,
+            "domain-0.example.com, domain-1.example.com",
+            fix="Add the domain's users to the directory",
+        ),
     ]
     return results
 
@@ -175,18 +186,23 @@ def test_a_ten_domain_report_is_under_forty_lines_and_hides_no_problem() -> None
 
 def test_every_problem_is_named_even_when_every_domain_fails() -> None:
     results = [
-        result(check, FAIL if check != "inbound.mx_propagation" else UNKNOWN, f"d{n}.test",
-               fix=spf_fix(f"d{n}.test") if check == "outbound.spf" else None)
+        result(
+            check,
+            FAIL if check != "inbound.mx_propagation" else UNKNOWN,
+            f"d{n}.test",
+            fix=spf_fix(f"d{n}.test") if check == "outbound.spf" else None,
+        )
         for n in range(25)
         for check in DNS_CHECKS
     ]
     message = render(report(results))
     assert limits.message_problems(message.blocks_json(), message.text) == []
     shown = "\n".join(texts_of(message))
+    grid = "\n".join(x.strip("`") for x in sections(message) if x.startswith("```"))
     for n in range(25):
-        for check in DNS_CHECKS:
-            # Each failing pair is named: its row in the grid, and the check with the domain.
-            assert f"d{n}.test" in shown
+        # Each failing domain has its row in the grid and is named in the list below it.
+        (row,) = [x for x in grid.split("\n") if x.startswith(f"d{n}.test ")]
+        assert row.split()[1:] == ["❌", "❌", "❓", "❌"], row
         assert f"*d{n}.test*" in shown, n
     for check in DNS_CHECKS:
         assert f"`{check}`" in shown
@@ -195,9 +211,7 @@ def test_every_problem_is_named_even_when_every_domain_fails() -> None:
 def test_the_grid_and_the_items_escape_what_dns_and_people_typed() -> None:
     hostile = "<!here>*x*.test"
     results = [
-        result(check, FAIL, subject)
-        for subject in (hostile, "b&c.test")
-        for check in DNS_CHECKS
+        result(check, FAIL, subject) for subject in (hostile, "b&c.test") for check in DNS_CHECKS
     ]
     message = render(report(results))
     shown = "\n".join(texts_of(message))
@@ -219,3 +233,23 @@ def test_a_single_domain_report_lists_each_check_without_its_evidence() -> None:
 def test_a_report_without_stored_runs_has_no_details_button() -> None:
     message = render(report(three_domains(), run_ids=()))
     assert buttons(message) == []
+
+
+def test_the_details_reply_shows_every_result_with_its_evidence_escaped() -> None:
+    results = (
+        result("outbound.spf", FAIL, "acme.com", fix=spf_fix("acme.com")),
+        CheckResult(
+            "inbound.mx_gateway",
+            PASS,
+            "acme.com",
+            "Every MX record points at the gateway.",
+            ("acme.com MX: 10 <!here>.acme.com.",),
+        ),
+    )
+    message = render(CheckDetails(view(), AT, "U0ENG", results))
+    assert message.public
+    assert "EVIDENCE outbound.spf acme.com: 10 mx.acme.com." in message.text
+    assert "✅ `inbound.mx_gateway` · *acme.com*" in message.text
+    assert "10 &lt;!here&gt;.acme.com." in message.text
+    assert 'Publish: `acme.com. TXT "v=spf1 include:eu._spf.gateway.test ~all"`' in message.text
+    assert limits.message_problems(message.blocks_json(), message.text) == []

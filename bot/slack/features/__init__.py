@@ -9,11 +9,20 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.slack.features import commands, credentials, mentions, recipients, reminders, rfi
+from bot.slack.features import (
+    commands,
+    credentials,
+    details,
+    mentions,
+    recipients,
+    reminders,
+    rfi,
+)
 from bot.slack.runner import Runner
 from bot.slack.submissions import Submissions
 from bot.slack.view_seal import ViewSeal
 from bot.wiring import Core
+from commands.checks.details import CheckDetailsService
 
 
 def register_all(
@@ -27,6 +36,7 @@ def register_all(
     credentials.register(app, services.credentials, runner, forms)
     recipients.register(app, services.importer, runner)
     reminders.register(app, services.reminders, runner)
+    details.register(app, CheckDetailsService(services.checks.db), runner)
 
     @app.event("message")
     def on_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
