@@ -270,3 +270,22 @@ def test_details_for_someone_elses_report_are_refused(bot: BotProcess, slack: Sl
         if c.params.get("thread_ts") == report.params["ts"]
     ]
     assert threads == []
+
+
+def test_the_history_reads_as_sentences(bot: BotProcess, slack: SlackStandIn) -> None:
+    key, channel = onboarding_with_domains(bot, slack, ("good.test",))
+    run_check(bot, slack, key, channel)
+    reply = bot.send(f"history {key}", channel_id=channel, user_id="U0ENG")
+    (answer,) = slack.wait_for(
+        lambda c: c.method == "response_url" and c.name == reply.response_name, 1, WAIT
+    )
+    text = answer.params["text"]
+    # The question's title, not its id; the run in words; every time a Slack date.
+    assert "<@U0CUST> answered *Sending IP addresses*: 127.0.0.40" in text
+    assert "outbound_ips" not in text
+    assert (
+        "ran the Outbound, Recipient validation, Journaling, Inbound and Firewall lockdown" in text
+    )
+    lines = [line for line in text.splitlines() if " · " in line and "<@" in line]
+    assert lines
+    assert all(line.startswith("<!date^") for line in lines), lines
