@@ -60,14 +60,15 @@ def layout(report: CheckReport, icons: Mapping[str, str], dns_command: str) -> L
     """The grid and the list of `report`. `dns_command` is the mrkdwn that shows the records
     to publish (said once when the list is too long to repeat every record)."""
     domains = _domains(report.results)
+    room = LINE_BUDGET - FIXED_LINES
     if len(domains) < 2:  # one domain: no grid, every result on its line (passes too)
-        items = [_item(r, icons) for r in _worst_first(report.results)]
-        return Layout(len(domains), "", "\n".join(_lines(_fit(items, [], icons, dns_command, 0))))
+        todo = _worst_first(report.results)
+        lines = _fit([_item(r, icons) for r in todo], todo, icons, dns_command, room)
+        return Layout(len(domains), "", "\n".join(_lines(lines)))
     columns = _columns(report.results, domains)
     in_grid = {(r.id, r.subject) for r in report.results if r.subject in domains}
     grid = _grid(report.results, domains, columns, icons)
-    rows = len(domains) + 1
-    room = LINE_BUDGET - FIXED_LINES - rows
+    room -= len(domains) + 1  # the grid's rows, and its header
     todo = [r for r in _worst_first(report.results) if r.status is not CheckStatus.PASS]
     passed = [
         r
@@ -174,7 +175,7 @@ def _fit(
         lambda xs: _merged(xs, results, icons, dns_command),
     ]
     for step in steps:
-        if room <= 0 or len(_lines(items)) <= room:
+        if len(_lines(items)) <= room:
             return items
         items = step(items)
     return items
@@ -202,10 +203,8 @@ def _records_left_to_dns(items: list[_Item], dns_command: str) -> list[_Item]:
         return items
     kept = [_Item(x.status, x.line) if x.dns_fix else x for x in items]
     note = f"📋 The records to publish for each domain: {dns_command} (or *Details*)."
-    first_skipped = next(
-        (i for i, x in enumerate(kept) if x.status is CheckStatus.SKIPPED), len(kept)
-    )
-    return [*kept[:first_skipped], _Item(CheckStatus.FAIL, note), *kept[first_skipped:]]
+    last = max(i for i, x in enumerate(items) if x.dns_fix)
+    return [*kept[: last + 1], _Item(CheckStatus.FAIL, note), *kept[last + 1 :]]
 
 
 def _merged(

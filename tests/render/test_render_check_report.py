@@ -8,7 +8,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.render import limits
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.render import limits, mrkdwn
 from bot.render.renderer import Message, render
 from commands.checks.details import CheckDetails
 from commands.checks.result import CheckResult, CheckStatus
@@ -253,3 +256,44 @@ def test_the_details_reply_shows_every_result_with_its_evidence_escaped() -> Non
     assert "10 &lt;!here&gt;.acme.com." in message.text
     assert 'Publish: `acme.com. TXT "v=spf1 include:eu._spf.gateway.test ~all"`' in message.text
     assert limits.message_problems(message.blocks_json(), message.text) == []
+
+
+HOSTILE_PARTS = ["<!here>", "<@U0BOSS>", "*b*", "_i_", "`c`", "&amp;", "~s~", "ü", "a" * 45]
+domain_names = st.lists(st.sampled_from(HOSTILE_PARTS), min_size=1, max_size=3).map(
+    lambda parts: "".join(parts) + ".test"
+)
+
+
+@st.composite
+def grid_reports(draw: st.DrawFn) -> CheckReport:
+    domains = draw(st.lists(domain_names, min_size=2, max_size=10, unique=True))
+    statuses = st.sampled_from(list(CheckStatus))
+    results = [
+        result(check, draw(statuses), domain, fix=draw(st.none() | st.just(spf_fix(domain))))
+        for domain in domains
+        for check in DNS_CHECKS
+    ]
+    others = ["outbound.smart_hosts", "journaling.smtp", "firewall.lockdown", "recipients.coverage"]
+    results += [
+        result(check, draw(statuses), draw(st.none() | domain_names))
+        for check in draw(st.lists(st.sampled_from(others), max_size=6))
+    ]
+    return report(draw(st.permutations(results)))
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(grid_reports())
+def test_any_grid_report_is_short_names_every_problem_and_keeps_text_inert(r: CheckReport) -> None:
+    message = render(r)
+    assert limits.message_problems(message.blocks_json(), message.text) == []
+    assert lines_in_channel(message) < 40, "\n".join(texts_of(message))
+    assert sections(message)[0].startswith("```")
+    shown = "\n".join(texts_of(message))
+    for token in ("<!here>", "<@U0BOSS>"):
+        assert token not in shown
+    listed = "\n".join(s for s in sections(message) if not s.startswith("```"))
+    for res in r.results:
+        if res.status in (FAIL, UNKNOWN):
+            assert f"`{res.id}`" in listed, res
+            if res.subject:
+                assert f"*{mrkdwn.escape(res.subject)}*" in listed, res
