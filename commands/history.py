@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from commands.checks.probes.old_mx import OLD_MX_RETIRED
+from commands.checks.probes.verdicts import PREVIOUS_PROVIDER
 from commands.core import audit
 from commands.core.access import find_onboarding
 from commands.core.context import Caller, Refused
@@ -21,7 +23,13 @@ from store.db import Database
 PER_PAGE = 20
 BOT_ACTOR = "connect-bot"
 # History names a question by the title people see in the RFI, not by its id (`outbound_ips`).
-NAMES = audit.Names({q.id: q.title for q in QUESTIONS})
+NAMES = audit.Names(
+    {q.id: q.title for q in QUESTIONS},
+    {
+        OLD_MX_RETIRED: "that the old MX hosts no longer take mail",
+        PREVIOUS_PROVIDER: "that the previous provider is cancelled",
+    },
+)
 
 
 @dataclass(frozen=True)

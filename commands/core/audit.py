@@ -33,6 +33,8 @@ class Names:
     in commands/rfi, which core does not import, so the history fills them in."""
 
     questions: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # What confirming a manual check item means, in words ("the previous provider is cancelled").
+    confirmed: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def question(self, question_id: str) -> str:
         return self.questions.get(question_id, question_id)
@@ -352,7 +354,10 @@ class ReminderDone(Event):
         return Text(
             "completed reminder #{id}{confirms}",
             id=_short(self.id),
-            confirms=Text(" (confirms {item})", item=_short(self.confirms))
+            confirms=Text(
+                ", confirming {item}",
+                item=_short(names.confirmed.get(self.confirms, self.confirms)),
+            )
             if self.confirms
             else "",
         )

@@ -107,3 +107,9 @@ def test_the_history_message_shows_each_time_as_a_slack_date() -> None:
     stamp = int(AT.timestamp())
     assert f"<!date^{stamp}^{{date_short_pretty}} {{time}}|28 Nov 2026 10:42 UTC>" in message.text
     assert "<@U0JANE> started the RFI thread" in message.text
+
+
+def test_a_done_reminder_says_what_it_confirmed_in_words() -> None:
+    line = said("reminder.done", {"id": 4, "confirms": "firewall.previous_provider"})
+    assert line == "completed reminder #4, confirming that the previous provider is cancelled"
+    assert said("reminder.done", {"id": 5, "confirms": None}) == "completed reminder #5"
