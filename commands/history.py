@@ -9,16 +9,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from commands.checks.probes.old_mx import OLD_MX_RETIRED
+from commands.checks.probes.verdicts import PREVIOUS_PROVIDER
 from commands.core import audit
 from commands.core.access import find_onboarding
 from commands.core.context import Caller, Refused
 from commands.core.text import Code, Text
 from commands.core.views import OnboardingView, view_of
+from commands.rfi.questions import QUESTIONS
 from store import audit as audit_store
 from store.db import Database
 
 PER_PAGE = 20
 BOT_ACTOR = "connect-bot"
+# History names a question by the title people see in the RFI, not by its id (`outbound_ips`).
+NAMES = audit.Names(
+    {q.id: q.title for q in QUESTIONS},
+    {
+        OLD_MX_RETIRED: "that the old MX hosts no longer take mail",
+        PREVIOUS_PROVIDER: "that the previous provider is cancelled",
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -84,4 +95,4 @@ def _page_number(page: str | None) -> int:
 def describe(action: str, detail: object) -> Text:
     """One stored audit event as a line of text, said by its event class; an action or a detail
     no class reads (old data) still shows what it recorded."""
-    return audit.parse(action, detail).describe()
+    return audit.parse(action, detail).describe(NAMES)

@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ButtonElement
 
+from commands.checks.service import CheckReport
 from commands.credentials import KIND_TITLES, CredentialForm
 from commands.recipients.importer import ImportReport
 from commands.rfi.service import RfiBegin, ThreadReply
@@ -39,6 +40,10 @@ class ReminderAction(StrEnum):
     DONE = "reminder_done"
     SNOOZE_DAY = "reminder_snooze_1d"
     SNOOZE_WEEK = "reminder_snooze_1w"
+
+
+class CheckAction(StrEnum):
+    DETAILS = "check_details"  # posts the report's evidence, read from the stored runs
 
 
 MAX_VALUE_CHARS = 2_000  # Slack's limit for a button's value
@@ -66,6 +71,9 @@ def buttons_for(result: object) -> list[ButtonElement]:
         batch = {"key": result.key, "batch": str(result.batch_id)}
         valid = [_button(f"Import the {result.valid:,} valid rows", ImportAction.VALID, batch)]
         return [*(valid if result.valid else []), _button("Discard", ImportAction.DISCARD, batch)]
+    if isinstance(result, CheckReport) and result.run_ids:
+        runs = {"runs": ",".join(str(i) for i in result.run_ids)}
+        return [_button("🔎 Details", CheckAction.DETAILS, runs)]
     return []
 
 

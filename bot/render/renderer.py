@@ -23,8 +23,9 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.render import buttons as actions
-from bot.render import limits, mrkdwn
+from bot.render import check_report, limits, mrkdwn
 from commands import replies
+from commands.checks.details import CheckDetails
 from commands.checks.service import CheckPlan, CheckReport, DnsRecords
 from commands.core.process import STEP_ACTIONS, StepState
 from commands.core.roles import Role
@@ -60,6 +61,7 @@ CHECK_ICONS: dict[str, str] = {
     "unknown": "❓",
     "skipped": "➖",  # noqa: RUF001 (the emoji, not a minus sign)
 }
+MAX_EVIDENCE = 20  # lines of evidence per result in the Details reply
 STATUS_WORDS = {
     "pass": "passed",
     "warn": "warned",
@@ -95,6 +97,11 @@ def _rfi_progress(view: OnboardingView) -> tuple[int, int]:
     return len(view.rfi_answers & asked), len(asked)
 
 
+def _report_layout(report: CheckReport) -> check_report.Layout:
+    dns = _code(f"/connect dns {report.onboarding.key}")
+    return check_report.layout(report, CHECK_ICONS, dns)
+
+
 def _region(code: str | None) -> str:
     return code.upper() if code else "region not set"
 
@@ -126,6 +133,8 @@ _env.globals.update(
     status_words=STATUS_WORDS,
     actions=STEP_ACTIONS,
     region=_region,
+    report_layout=_report_layout,
+    max_evidence=MAX_EVIDENCE,
     rfi_progress=_rfi_progress,
     StepState=StepState,
     kind_titles=KIND_TITLES,
@@ -147,6 +156,7 @@ _TEMPLATES: dict[type, str] = {
     replies.Updated: "updated.j2",
     CheckPlan: "check_plan.j2",
     CheckReport: "check_report.j2",
+    CheckDetails: "check_details.j2",
     DnsRecords: "dns_records.j2",
     CredentialsSaved: "credentials_saved.j2",
     CredentialForm: "credentials_form.j2",  # its button opens the form (a mention's way)
@@ -171,6 +181,7 @@ Renderable = (
     | Summary
     | CheckPlan
     | CheckReport
+    | CheckDetails
     | DnsRecords
     | Synced
     | SyncFailed
@@ -210,7 +221,7 @@ def _render(result: Renderable) -> Message:
     context = template.new_context({"r": result, "o": getattr(result, "onboarding", None)})
     parts = {
         name: "".join(template.blocks[name](context)).strip()
-        for name in ("header", "context", "body", "footer")
+        for name in ("header", "context", "grid", "body", "footer")
         if name in template.blocks
     }
     fixed: list[Block] = []  # header and context first; footer, note and buttons after
@@ -220,6 +231,10 @@ def _render(result: Renderable) -> Message:
         fixed.append(HeaderBlock(text=PlainTextObject(text=title, emoji=True)))
     if parts.get("context"):
         fixed.append(_context(parts["context"]))
+    # A grid (the check report's) comes whole, one section per fenced part, before the body.
+    for grid in parts.get("grid", "").split("\n\n"):
+        if grid.strip() and len(fixed) < MAX_BLOCKS // 2:
+            fixed.append(SectionBlock(text=_mrkdwn(limits.cut_mrkdwn(grid, SECTION_TEXT_LIMIT))))
     closing: list[Block] = []
     if parts.get("footer"):
         closing.append(_context(parts["footer"]))
@@ -275,6 +290,11 @@ MORE_HINTS: dict[type, Callable[[Any], str]] = {
     ),
     CheckReport: lambda r: (
         "run one step at a time, e.g. " + _code(f"/connect check {_key_of(r)} outbound")
+    ),
+    CheckDetails: lambda r: (
+        "run one step at a time, e.g. "
+        + _code(f"/connect check {_key_of(r)} outbound")
+        + ", then *Details* on its report"
     ),
     CheckPlan: lambda r: (
         "run one step at a time, e.g. " + _code(f"/connect check {_key_of(r)} outbound")

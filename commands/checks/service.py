@@ -90,6 +90,7 @@ class CheckReport:
     elapsed: float
     moves: tuple[StepMove, ...] = ()
     previous_provider: str | None = None  # recognised by this run, for the first time
+    run_ids: tuple[int, ...] = ()  # the check_run rows that keep this report's evidence
     public = True
 
     def count(self, status: CheckStatus) -> int:
@@ -249,6 +250,7 @@ class CheckService:
                 results = tuple(provider if r.id == PREVIOUS_PROVIDER else r for r in results)
             _remember_old_mx(onboarding, findings, region)
             moves = []
+            run_ids: list[int] = []
             kept: list[CheckResult] = []
             for step in plan.steps:
                 # A manual item confirmed with a reminder's Done counts as passed.
@@ -257,7 +259,7 @@ class CheckService:
                 )
                 kept += mine
                 verdict = worst(mine) if mine else CheckStatus.SKIPPED
-                check_store.add_run(
+                run = check_store.add_run(
                     session,
                     CheckRun(
                         onboarding_id=onboarding.id,
@@ -269,6 +271,8 @@ class CheckService:
                         results=[r.as_dict() for r in mine],
                     ),
                 )
+                assert run.id is not None
+                run_ids.append(run.id)
                 move = follow(session, onboarding, step, mine, user_id, delays=self.delays)
                 if move is not None:
                     moves.append(move)
@@ -284,6 +288,7 @@ class CheckService:
                 elapsed,
                 tuple(moves),
                 recognised[1].name if recognised else None,
+                tuple(run_ids),
             )
 
     def records(self, caller: Caller, key: str | None) -> DnsRecords:

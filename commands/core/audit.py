@@ -10,20 +10,52 @@ recorded. Secrets never go into a detail: store.audit refuses a key that names o
 
 from __future__ import annotations
 
+import dataclasses
 import types
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Self, Union, get_args, get_origin, get_type_hints
 
 from sqlmodel import Session
 
 from commands.core import process
-from commands.core.text import Text, UserRef
+from commands.core.text import Code, Text, UserRef, When
 from store import audit as store
 from store.models import AuditEvent
 
 MAX_VALUE_CHARS = 200  # one value in a history line; the full answer is in `rfi show`
+
+
+@dataclass(frozen=True)
+class Names:
+    """What a history line calls things the trail stores by id. The RFI's question titles live
+    in commands/rfi, which core does not import, so the history fills them in."""
+
+    questions: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # What confirming a manual check item means, in words ("the previous provider is cancelled").
+    confirmed: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def question(self, question_id: str) -> str:
+        return self.questions.get(question_id, question_id)
+
+
+NO_NAMES = Names()
+# How an answer came in, as the end of a history sentence ("" for a plain reply in the thread).
+_ANSWERED_HOW = {"form": " (in the form)", "edited": " (by editing the reply)"}
+# How a step moved, likewise; a verb not listed here is named as the command that did it.
+_MOVED_HOW = {
+    "check": "after a check",
+    "rfi": "as the RFI was answered",
+    "reminder": "with a reminder",
+}
+_STATUS_WORDS = (
+    ("pass", "passed"),
+    ("warn", "warned"),
+    ("fail", "failed"),
+    ("unknown", "inconclusive"),
+    ("skipped", "skipped"),
+)
 
 
 class Malformed(ValueError):
@@ -61,7 +93,7 @@ class Event:
                 raise Malformed(f"{cls.action}: no {key!r}")
         return cls(**values)
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         raise NotImplementedError
 
 
@@ -77,7 +109,7 @@ class OnboardingOpened(Event):
     name: str
     role: str | None = None  # the opener's; events stored before roles have none
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         return Text(
             "opened it ({service}, region {region})",
             service=_short(self.service),
@@ -89,7 +121,7 @@ class OnboardingOpened(Event):
 class OnboardingClosed(Event):
     action: ClassVar[str] = "onboarding.closed"
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         return Text("closed it")
 
 
@@ -120,15 +152,27 @@ class OnboardingChanged(Event):
             changes.append(FieldChange(str(field), old, new))
         return cls(tuple(changes))
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
+        # A field set to what it already was is no change: it is left out, or said as confirmed.
+        changed = [c for c in self.changes if c.old != c.new]
+        if not changed and self.changes:
+            confirmed = [
+                Text(
+                    "the {field} unchanged: {value}",
+                    field=_short(c.field),
+                    value=_short(c.new or "none"),
+                )
+                for c in self.changes
+            ]
+            return Text("confirmed {parts}", parts=_join(confirmed))
         parts = [
             Text(
-                "{field} from {old} to {new}",
+                "the {field} from {old} to {new}",
                 field=_short(c.field),
                 old=_short(c.old or "none"),
                 new=_short(c.new or "none"),
             )
-            for c in self.changes
+            for c in changed
         ]
         return Text("changed {parts}", parts=_join(parts))
 
@@ -141,13 +185,14 @@ class StepChanged(Event):
     to: str
     by: str  # how: the verb, "rfi", "check", "reminder", ...
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
+        how = _MOVED_HOW.get(self.by)
         return Text(
-            "{step}: {old} → {new} (by {how})",
+            "marked *{step}* {new} (was {old}) {how}",
             step=_step(self.step),
             old=_state(self.from_),
             new=_state(self.to),
-            how=_short(self.by),
+            how=how if how else Text("with {verb}", verb=Code(_short(self.by))),
         )
 
 
@@ -157,7 +202,7 @@ class MemberAdded(Event):
     user: str
     role: str
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         return Text("invited {user} as {role}", user=UserRef(self.user), role=_short(self.role))
 
 
@@ -170,7 +215,7 @@ class RfiStarted(Event):
     channel: str
     thread_ts: str
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         return Text("started the RFI thread")
 
 
@@ -183,20 +228,29 @@ class RfiAnswered(Event):
     how: str  # "added", "replaced", "edited", "form"
     before: tuple[str, ...] | None = None  # what a changed answer was
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
+        question = names.question(self.question)
+        how = _ANSWERED_HOW.get(self.how, "")
+        if self.before is not None and tuple(self.before) == tuple(self.values):
+            return Text(
+                "confirmed *{question}* unchanged: {values}{how}",
+                question=_short(question),
+                values=_values(self.values),
+                how=how,
+            )
         if self.before is not None:
             return Text(
-                "changed the answer to {question} from {before} to {values} ({how})",
-                question=_short(self.question),
+                "changed *{question}* from {before} to {values}{how}",
+                question=_short(question),
                 before=_values(self.before),
                 values=_values(self.values),
-                how=_short(self.how),
+                how=how,
             )
         return Text(
-            "answered {question}: {values} ({how})",
-            question=_short(self.question),
+            "answered *{question}*: {values}{how}",
+            question=_short(question),
             values=_values(self.values),
-            how=_short(self.how),
+            how=how,
         )
 
 
@@ -206,12 +260,17 @@ class ChecksRun(Event):
     steps: tuple[str, ...]
     results: Mapping[str, int]  # status -> how many checks ended so
 
-    def describe(self) -> Text:
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(self.results.items())) or "no results"
+    def describe(self, names: Names = NO_NAMES) -> Text:
+        said = [f"{self.results[s]} {word}" for s, word in _STATUS_WORDS if self.results.get(s)]
+        said += [
+            f"{n} {s}" for s, n in sorted(self.results.items()) if s not in dict(_STATUS_WORDS)
+        ]
+        steps = [_step(s) for s in self.steps]
+        named = ", ".join(steps[:-1]) + " and " + steps[-1] if len(steps) > 1 else "".join(steps)
         return Text(
             "ran the {steps} checks: {counts}",
-            steps=_short(", ".join(self.steps)),
-            counts=_short(counts),
+            steps=_short(named),
+            counts=_short(", ".join(said) or "no results"),
         )
 
 
@@ -221,7 +280,7 @@ class ProviderRecognised(Event):
     provider: str
     matched_by: tuple[str, ...]
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         return Text("recognised the previous provider: {p}", p=_short(self.provider))
 
 
@@ -252,7 +311,7 @@ class CredentialsSet(Event):
     def parse(cls, detail: Mapping[str, Any]) -> Self:
         return super().parse({**detail, "ca_given": detail.get("ca_pem") == "given"})
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         return Text(
             "set the {kind} login: {user} at {host}:{port}{secret}",
             kind=_short(self.kind),
@@ -272,8 +331,8 @@ class ReminderAdded(Event):
     id: int
     due_at: str  # ISO 8601
 
-    def describe(self) -> Text:
-        return Text("set reminder #{id}, due {due}", id=_short(self.id), due=_short(self.due_at))
+    def describe(self, names: Names = NO_NAMES) -> Text:
+        return Text("set reminder #{id}, due {due}", id=_short(self.id), due=_time(self.due_at))
 
 
 @dataclass(frozen=True)
@@ -281,7 +340,7 @@ class ReminderCancelled(Event):
     action: ClassVar[str] = "reminder.cancelled"
     id: int
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         return Text("cancelled reminder #{id}", id=_short(self.id))
 
 
@@ -291,11 +350,14 @@ class ReminderDone(Event):
     id: int
     confirms: str | None  # the manual item the Done confirms
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         return Text(
             "completed reminder #{id}{confirms}",
             id=_short(self.id),
-            confirms=Text(" (confirms {item})", item=_short(self.confirms))
+            confirms=Text(
+                ", confirming {item}",
+                item=_short(names.confirmed.get(self.confirms, self.confirms)),
+            )
             if self.confirms
             else "",
         )
@@ -307,9 +369,9 @@ class ReminderSnoozed(Event):
     id: int
     until: str  # ISO 8601
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         return Text(
-            "snoozed reminder #{id} until {until}", id=_short(self.id), until=_short(self.until)
+            "snoozed reminder #{id} until {until}", id=_short(self.id), until=_time(self.until)
         )
 
 
@@ -323,7 +385,7 @@ class RecipientsSynced(Event):
     replaced: int
     users: int
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         return Text(
             "read the directory: {stored} recipients stored (replacing {replaced})",
             stored=_short(self.stored),
@@ -338,7 +400,7 @@ class RecipientsStaged(Event):
     filename: str | None
     errors: int
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         return Text(
             "uploaded {file}: {errors} rows with problems, nothing imported yet",
             file=_short(self.filename or "a spreadsheet"),
@@ -355,7 +417,7 @@ class RecipientsImported(Event):
     replaced: int
     errors: int
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         return Text(
             "imported {n} recipients from {file} (replacing {replaced}; {errors} rows left out)",
             n=_short(self.imported),
@@ -371,7 +433,7 @@ class RecipientsDiscarded(Event):
     batch: int
     filename: str | None
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         return Text("discarded {file}", file=_short(self.filename or "a spreadsheet"))
 
 
@@ -407,7 +469,7 @@ class Unrecognised:
     action: str
     detail: object
 
-    def describe(self) -> Text:
+    def describe(self, names: Names = NO_NAMES) -> Text:
         if isinstance(self.detail, Mapping):
             items = sorted(self.detail.items(), key=lambda item: str(item[0]))
             shown = ", ".join(f"{k}: {_short(v)}" for k, v in items)
@@ -500,6 +562,16 @@ def _not_bool_for_int(hint: Any, value: Any) -> bool:
 def _short(value: object) -> str:
     text = value if isinstance(value, str) else str(value)
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
+def _time(stored: str) -> When | str:
+    """A stored ISO 8601 time as a date each reader sees in their own time zone; a value that
+    is not one (old data) as the text it is."""
+    try:
+        at = datetime.fromisoformat(stored)
+    except ValueError:
+        return _short(stored)
+    return When(at if at.tzinfo else at.replace(tzinfo=UTC))
 
 
 def _values(values: tuple[str, ...]) -> str:

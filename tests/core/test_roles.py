@@ -397,7 +397,7 @@ def test_history_is_newest_first_and_paged(database: Database) -> None:
     assert isinstance(first, History)
     assert (first.page, first.pages, first.total, len(first.lines)) == (1, 2, 25, PER_PAGE)
     assert first.lines[0].at >= first.lines[-1].at
-    assert "Journaling: done → in progress (by reopen)" in to_plain(
+    assert "marked Journaling in progress (was done) with `reopen`" in to_plain(
         render_text(first.lines[0].text)
     )
     message = render(first)

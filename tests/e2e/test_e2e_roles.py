@@ -268,7 +268,7 @@ def test_history_is_paged_newest_first(bot: BotProcess, slack: SlackStandIn) -> 
     lines = [line for line in page_one.splitlines() if "<!date^" in line]
     assert len(lines) == 20
     assert "21 changes recorded · page 1 of 2 · newest first" in page_one
-    assert "Outbound: done → in progress (by reopen)" in lines[0]
+    assert "marked *Outbound* in progress (was done) with `reopen`" in lines[0]
     assert f"`/connect history {key} --page 2`" in page_one
 
     guest, team = customer(slack, "history")

@@ -29,6 +29,7 @@ from bot.render import modals as forms
 from bot.render.renderer import _TEMPLATES, Message, render
 from bot.slack.view_seal import ViewSeal
 from commands import replies
+from commands.checks.details import CheckDetails
 from commands.checks.directory.stages import Recipient as DirectoryRecipient
 from commands.checks.dns.publish import MxLine, RecordsToPublish
 from commands.checks.result import CheckResult, CheckStatus
@@ -356,6 +357,14 @@ RESULTS: dict[type, st.SearchStrategy[Any]] = {
             max_size=3,
         ).map(tuple),
         previous_provider=st.none() | user_text,
+        run_ids=st.lists(st.integers(1, 10**9), max_size=5).map(tuple),
+    ),
+    CheckDetails: st.builds(
+        CheckDetails,
+        onboarding=onboardings(),
+        run_at=dates,
+        run_by=user_ids,
+        results=st.lists(check_results, max_size=40).map(tuple),
     ),
     DnsRecords: st.builds(
         DnsRecords,

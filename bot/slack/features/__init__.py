@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.slack.features import (
     commands,
     credentials,
+    details,
     mentions,
     recipients,
     reminders,
@@ -22,6 +23,7 @@ from bot.slack.runner import Runner
 from bot.slack.submissions import Submissions
 from bot.slack.view_seal import ViewSeal
 from bot.wiring import Core
+from commands.checks.details import CheckDetailsService
 
 
 def register_all(
@@ -36,6 +38,7 @@ def register_all(
     recipients.register(app, services.importer, runner)
     reminders.register(app, services.reminders, runner)
     welcome.register(app, services, runner)
+    details.register(app, CheckDetailsService(services.checks.db), runner)
 
     @app.event("message")
     def on_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
