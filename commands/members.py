@@ -136,9 +136,7 @@ def _key_and_users(args: Sequence[str]) -> tuple[str | None, list[str]]:
         if user_id not in users:
             users.append(user_id)
     if not users:
-        raise Refused(
-            Text("Say whom to invite: {example}.", example=Command("invite acme @jane"))
-        )
+        raise Refused(Text("Say whom to invite: {example}.", example=Command("invite acme @jane")))
     if len(users) > MAX_INVITES:
         raise Refused(Text("Invite at most {n} people at a time.", n=MAX_INVITES))
     return key, users
