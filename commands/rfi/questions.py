@@ -62,8 +62,8 @@ QUESTIONS: tuple[Question, ...] = (
         prompt="Who are the main points of contact? One per line: name, email, role "
         "(primary, technical or billing), and a phone number if you like. We need at least "
         "one primary and one technical contact.",
-        example="Jane Smith, jane@acme.com, primary, +44 20 7946 0000\n"
-        "Raj Patel, raj@acme.com, technical",
+        example="Jane Smith, jane@example.com, primary, +44 20 7946 0000\n"
+        "Raj Patel, raj@example.com, technical",
         required=True,
         multi=True,
         needs=(Step.RFI,),
@@ -77,7 +77,7 @@ QUESTIONS: tuple[Question, ...] = (
         prompt="Which public IP addresses do your mail servers send from? The gateway accepts "
         "outbound mail and journal reports only from these. Single addresses (IPv4 or IPv6), "
         "one per line or separated by commas.",
-        example="203.0.113.25, 2001:db8::25",
+        example=v.EXAMPLE_IPS,
         required=True,
         multi=True,
         needs=(Step.RFI,),
@@ -92,7 +92,7 @@ QUESTIONS: tuple[Question, ...] = (
         title="Domains",
         prompt="Which domains will the gateway handle mail for? One per line or separated by "
         "commas.",
-        example="acme.com, acme.co.uk",
+        example=v.EXAMPLE_DOMAINS,
         required=True,
         multi=True,
         needs=(Step.RFI,),
@@ -107,7 +107,7 @@ QUESTIONS: tuple[Question, ...] = (
         title="Forwarding addresses",
         prompt="Where should the gateway deliver inbound mail after scanning it? Your mail "
         "servers' host names or IP addresses, with a port if it is not 25.",
-        example="mail.acme.com, 203.0.113.26:2525",
+        example=v.EXAMPLE_HOSTS,
         required=True,
         multi=True,
         needs=(Step.INBOUND,),
