@@ -38,6 +38,8 @@ class Question:
     aliases: tuple[str, ...] = ()
     # The model the stored JSON loads back into (None: plain strings).
     model: type[Answer] | None = None
+    # What a given answer still lacks (None: nothing), e.g. contacts without a technical one.
+    lacks: Callable[[list[Any]], str | None] | None = None
 
     def applies_to(self, service: Service) -> bool:
         return any(applies(service, step) for step in self.needs)
@@ -45,6 +47,10 @@ class Question:
     def load(self, stored: list[Any]) -> list[Any]:
         """Stored JSON values back into the validators' types."""
         return [self.model.model_validate(x) for x in stored] if self.model else list(stored)
+
+    def missing(self, values: list[Any]) -> str | None:
+        """What this answer still lacks before it counts as answered; None when it is whole."""
+        return self.lacks(values) if self.lacks is not None and values else None
 
     def dump(self, values: tuple[Any, ...] | list[Any]) -> list[Any]:
         return [x.model_dump(mode="json") if isinstance(x, BaseModel) else x for x in values]
@@ -70,6 +76,7 @@ QUESTIONS: tuple[Question, ...] = (
         parse=lambda text, _private: v.contacts(text),
         aliases=("contact", "people"),
         model=v.Contact,
+        lacks=v.contacts_complete,
     ),
     Question(
         id="outbound_ips",
