@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from commands.core.process import STEP_ALIASES
+from commands.core.process import STEP_ALIASES, Step
 from commands.core.roles import Role
 from commands.core.text import Text
 from commands.grammar import UsageError
@@ -57,7 +57,12 @@ def _done(call: Call) -> Reply:
 
 def _reopen(call: Call) -> Reply:
     key, step = _step_args(call)
-    return call.services.onboardings.reopen(call.caller, key, step)
+    changed = call.services.onboardings.reopen(call.caller, key, step)
+    if changed.step is Step.RFI:
+        # The RFI's thread says what is left to do: the missing answer asked again, or how to
+        # change one and finish; never "in progress" with nothing asked.
+        return call.services.rfi.reopened(call.caller, changed)
+    return changed
 
 
 def _close(call: Call) -> Reply:

@@ -44,11 +44,6 @@ def answers(session: Session, onboarding_id: int) -> list[RfiAnswer]:
     return list(session.exec(query))
 
 
-def answered_questions(session: Session, onboarding_id: int) -> set[str]:
-    query = select(RfiAnswer.question).where(RfiAnswer.onboarding_id == onboarding_id).distinct()
-    return set(session.exec(query))
-
-
 def answer_from(session: Session, channel_id: str, ts: str) -> RfiAnswer | None:
     query = select(RfiAnswer).where(
         RfiAnswer.source_channel == channel_id, RfiAnswer.source_ts == ts

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlmodel import Session
 
 from commands.core.process import Service, Step, StepState
+from commands.rfi import answers as rfi_answers
 from store import checks as check_store
 from store import onboardings
-from store import rfi as rfi_store
 from store.models import Onboarding
 
 
@@ -45,7 +45,7 @@ class OnboardingView:
     closed_by: str | None
     closed_at: datetime | None
     steps: tuple[StepView, ...]
-    # The RFI questions answered so far (ids); how many are asked is the RFI's business, so
+    # The RFI questions answered in full so far (ids); how many are asked is the RFI's business, so
     # whoever shows the count asks commands.rfi.questions.
     rfi_answers: frozenset[str] = frozenset()
     previous_provider: str | None = None
@@ -102,7 +102,7 @@ def view_of(session: Session, onboarding: Onboarding) -> OnboardingView:
         closed_by=onboarding.closed_by,
         closed_at=onboarding.closed_at,
         steps=steps,
-        rfi_answers=frozenset(rfi_store.answered_questions(session, onboarding.id)),
+        rfi_answers=rfi_answers.answered(session, onboarding.id),
         previous_provider=onboarding.previous_provider,
         last_checks=tuple(
             LastCheck(Step(run.step), run.worst, run.run_at)

@@ -38,6 +38,8 @@ class Question:
     aliases: tuple[str, ...] = ()
     # The model the stored JSON loads back into (None: plain strings).
     model: type[Answer] | None = None
+    # What a given answer still lacks (None: nothing), e.g. contacts without a technical one.
+    lacks: Callable[[list[Any]], str | None] | None = None
 
     def applies_to(self, service: Service) -> bool:
         return any(applies(service, step) for step in self.needs)
@@ -45,6 +47,10 @@ class Question:
     def load(self, stored: list[Any]) -> list[Any]:
         """Stored JSON values back into the validators' types."""
         return [self.model.model_validate(x) for x in stored] if self.model else list(stored)
+
+    def missing(self, values: list[Any]) -> str | None:
+        """What this answer still lacks before it counts as answered; None when it is whole."""
+        return self.lacks(values) if self.lacks is not None and values else None
 
     def dump(self, values: tuple[Any, ...] | list[Any]) -> list[Any]:
         return [x.model_dump(mode="json") if isinstance(x, BaseModel) else x for x in values]
@@ -62,14 +68,15 @@ QUESTIONS: tuple[Question, ...] = (
         prompt="Who are the main points of contact? One per line: name, email, role "
         "(primary, technical or billing), and a phone number if you like. We need at least "
         "one primary and one technical contact.",
-        example="Jane Smith, jane@acme.com, primary, +44 20 7946 0000\n"
-        "Raj Patel, raj@acme.com, technical",
+        example="Jane Smith, jane@example.com, primary, +44 20 7946 0000\n"
+        "Raj Patel, raj@example.com, technical",
         required=True,
         multi=True,
         needs=(Step.RFI,),
         parse=lambda text, _private: v.contacts(text),
         aliases=("contact", "people"),
         model=v.Contact,
+        lacks=v.contacts_complete,
     ),
     Question(
         id="outbound_ips",
@@ -77,7 +84,7 @@ QUESTIONS: tuple[Question, ...] = (
         prompt="Which public IP addresses do your mail servers send from? The gateway accepts "
         "outbound mail and journal reports only from these. Single addresses (IPv4 or IPv6), "
         "one per line or separated by commas.",
-        example="203.0.113.25, 2001:db8::25",
+        example=v.EXAMPLE_IPS,
         required=True,
         multi=True,
         needs=(Step.RFI,),
@@ -92,7 +99,7 @@ QUESTIONS: tuple[Question, ...] = (
         title="Domains",
         prompt="Which domains will the gateway handle mail for? One per line or separated by "
         "commas.",
-        example="acme.com, acme.co.uk",
+        example=v.EXAMPLE_DOMAINS,
         required=True,
         multi=True,
         needs=(Step.RFI,),
@@ -107,7 +114,7 @@ QUESTIONS: tuple[Question, ...] = (
         title="Forwarding addresses",
         prompt="Where should the gateway deliver inbound mail after scanning it? Your mail "
         "servers' host names or IP addresses, with a port if it is not 25.",
-        example="mail.acme.com, 203.0.113.26:2525",
+        example=v.EXAMPLE_HOSTS,
         required=True,
         multi=True,
         needs=(Step.INBOUND,),

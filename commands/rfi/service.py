@@ -22,8 +22,11 @@ from commands.core.text import Code, Text
 from commands.core.views import OnboardingView, view_of
 from commands.reminders import rules
 from commands.reminders.rules import DEFAULT_DELAYS, ReminderDelays
+from commands.replies import StepChanged
+from commands.rfi import answers
 from commands.rfi import questions as q
-from commands.rfi.validators import Invalid, contacts_complete
+from commands.rfi.pieces import read
+from commands.rfi.validators import Invalid
 from store import onboardings
 from store import rfi as store
 from store.db import Database
@@ -54,14 +57,18 @@ class Ask:
     of: int
     current: tuple[str, ...] = ()
     has_values: bool = False
+    # The next reply replaces the answer (after `back`, `change`, or for a one-value question);
+    # otherwise it adds to a list still being given.
+    replacing: bool = True
 
 
 @dataclass(frozen=True)
 class AnswerLine:
     title: str
     values: tuple[str, ...]
-    state: str  # "answered", "skipped", "missing"
+    state: str  # "answered", "skipped", "incomplete" (a required part missing), "missing"
     required: bool
+    lacking: str = ""  # for "incomplete": what is still needed
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ class Summary:
 
     @property
     def answered(self) -> int:
-        return sum(1 for line in self.lines if line.state != "missing")
+        return sum(1 for line in self.lines if line.state in ("answered", "skipped"))
 
 
 @dataclass(frozen=True)
@@ -165,12 +172,32 @@ class RfiService:
             audit.record(session, onboarding.id, user_id, audit.RfiStarted(channel_id, thread_ts))
             return self._advance(session, onboarding, thread, said=())
 
+    def reopened(self, caller: Caller, changed: StepChanged) -> RfiBegin | StepChanged:
+        """The RFI step was reopened: go back to its thread, which asks what is missing or says
+        how to change an answer (a new thread when it had none). Without a channel to run it
+        in, the step change is all there is to say."""
+        try:
+            return self.begin(caller, changed.onboarding.key)
+        except Refused:
+            return changed
+
     def ask_again(self, key: str) -> ThreadReply:
-        """Re-post the question the RFI is waiting for (or the summary when all are in)."""
+        """Re-post the question the RFI is waiting for: the open one, else the first answer still
+        missing (after a reopen); when every answer is in, the summary and how to change one."""
         with self.db.session(write=True) as session:
             onboarding = _by_key(session, key)
             thread = self._thread(session, onboarding)
-            return self._current(session, onboarding, thread, said=())
+            if thread.current_question is None:
+                complete = answers.complete_ids(current_answers(session, onboarding))
+                asked = q.for_service(Service(onboarding.service))
+                missing = next((x for x in asked if x.id not in complete), None)
+                thread.current_question = missing.id if missing else None
+                thread.replacing = False
+            said: tuple[Text, ...] = ()
+            reopened = step_state(session, onboarding, Step.RFI) is not StepState.DONE
+            if reopened and thread.completed_at is not None and thread.current_question is None:
+                said = (_reopened_text(),)
+            return self._current(session, onboarding, thread, said=said)
 
     # --- the thread ----------------------------------------------------------------------
 
@@ -340,7 +367,7 @@ class RfiService:
                 except Invalid as exc:
                     errors[question.id] = f"{exc.problem} For example: {exc.example}"
                     continue
-                if question.id == "contacts" and (missing := contacts_complete(values)):
+                if missing := question.missing(values):
                     errors[question.id] = missing
                     continue
                 parsed[question.id] = values
@@ -419,15 +446,7 @@ class RfiService:
             thread.current_question, thread.replacing = asked[index - 1].id, True
             return self._current(session, onboarding, thread, said=())
         if current is None:
-            return self._say(
-                thread,
-                Text(
-                    "Every question is answered. To change an answer, say "
-                    "{change}; {show} lists them all.",
-                    change=Code("change domains"),
-                    show=Code("show"),
-                ),
-            )
+            return self._all_answered(session, onboarding, thread, text)
         if text.lower() == "skip":
             if current.required:
                 return self._say(
@@ -454,13 +473,31 @@ class RfiService:
                         example=Code(current.example),
                     ),
                 )
-            if current.id == "contacts" and (missing := contacts_complete(have or [])):
+            if missing := current.missing(have or []):
                 return self._say(thread, Text("{missing}", missing=missing))
             if have is None:  # an optional question passed over: recorded as skipped
                 self._store(session, onboarding, thread, current, [], message, replace=True)
             thread.replacing = False
             return self._advance(session, onboarding, thread, said=())
         return self._answer(session, onboarding, thread, current, message)
+
+    def _all_answered(
+        self, session: Session, onboarding: Onboarding, thread: RfiThread, text: str
+    ) -> ThreadReply:
+        """A reply when no question is open: `done` finishes a reopened RFI again."""
+        if text.lower() in NEXT_WORDS and (
+            step_state(session, onboarding, Step.RFI) is not StepState.DONE
+        ):
+            return self._advance(session, onboarding, thread, said=())
+        return self._say(
+            thread,
+            Text(
+                "Every question is answered. To change an answer, say {change}; {show} lists "
+                "them all.",
+                change=Code("change domains"),
+                show=Code("show"),
+            ),
+        )
 
     def _answer(
         self,
@@ -471,7 +508,7 @@ class RfiService:
         message: Incoming,
     ) -> ThreadReply:
         try:
-            parsed = question.parse(message.text, self.allow_private)
+            parsed = read(question, message.text, self.allow_private)
         except Invalid as exc:
             return self._say(
                 thread,
@@ -492,14 +529,17 @@ class RfiService:
             self._store(session, onboarding, thread, question, fresh, message, replace=replace)
         thread.replacing = False
         understood = Text(
-            "Got it, *{title}*: {values}",
+            "{got} *{title}*: {values}",
+            got="Kept for" if parsed.refused else "Got it,",
             title=question.title,
             values="; ".join(q.shown(x) for x in fresh) or ("none" if replace else "nothing new"),
         )
+        if parsed.refused:
+            notes += _refusals(parsed.refused, parsed.example)
         if not question.multi:
             return self._advance(session, onboarding, thread, said=(understood, *notes))
         everything = [*existing, *fresh]
-        if question.id == "contacts" and (missing := contacts_complete(everything)):
+        if missing := question.missing(everything):
             notes.append(Text("{missing} Add them in another reply.", missing=missing))
             return self._say(thread, understood, *notes)
         self._nudge(session, onboarding, thread)
@@ -552,7 +592,7 @@ class RfiService:
     ) -> ThreadReply:
         """Move to the next unanswered question after the current one; finish when none is."""
         asked = q.for_service(Service(onboarding.service))
-        answered = current_answers(session, onboarding).keys()
+        answered = answers.complete_ids(current_answers(session, onboarding))
         current = q.BY_ID.get(thread.current_question or "")
         start = asked.index(current) + 1 if current in asked else 0
         order = [*asked[start:], *asked[:start]]
@@ -615,6 +655,7 @@ class RfiService:
             of=len(asked),
             current=tuple(q.shown(x) for x in values or []),
             has_values=values is not None,
+            replacing=thread.replacing or not question.multi,
         )
         return ThreadReply(thread.channel_id, thread.thread_ts, said=said, ask=ask)
 
@@ -671,10 +712,7 @@ def current_answers(session: Session, onboarding: Onboarding) -> dict[str, list[
 
     Later steps read the RFI through this (the checks take the domains from it)."""
     assert onboarding.id is not None
-    values: dict[str, list[Any]] = {}
-    for row in store.answers(session, onboarding.id):
-        values.setdefault(row.question, []).extend(q.BY_ID[row.question].load(row.values))
-    return values
+    return answers.current_answers(session, onboarding.id)
 
 
 def rfi_domains(session: Session, onboarding: Onboarding) -> tuple[str, ...]:
@@ -697,13 +735,13 @@ def _summary(session: Session, onboarding: Onboarding) -> Summary:
     lines = []
     for question in q.for_service(Service(onboarding.service)):
         values = current.get(question.id)
+        lacking = question.missing(values or [])
         state = "missing" if values is None else ("answered" if values else "skipped")
-        lines.append(
-            AnswerLine(
-                question.title, tuple(q.shown(x) for x in values or []), state, question.required
-            )
-        )
-    complete = all(line.state != "missing" or not line.required for line in lines)
+        if lacking:
+            state = "incomplete"
+        shown = tuple(q.shown(x) for x in values or [])
+        lines.append(AnswerLine(question.title, shown, state, question.required, lacking or ""))
+    complete = all(line.state in ("answered", "skipped") or not line.required for line in lines)
     return Summary(view_of(session, onboarding), tuple(lines), complete)
 
 
@@ -721,6 +759,28 @@ def _audit_answer(
         question.id, tuple(values), how, tuple(before) if before is not None else None
     )
     audit.record(session, onboarding.id, actor, answered)
+
+
+def _refusals(refused: tuple[str, ...], example: str) -> list[Text]:
+    """Every value a reply gave that was not kept, and why; then how to send them again."""
+    return [
+        Text("Not kept:"),
+        *(Text("• {line}", line=line) for line in refused),
+        Text(
+            "Send those again, corrected, in another reply. For example: {example}",
+            example=Code(example),
+        ),
+    ]
+
+
+def _reopened_text() -> Text:
+    return Text(
+        "The RFI is reopened and every question is answered. To change an answer, say "
+        "{change} here (any question: {show} lists them); say {done} when the answers are right.",
+        change=Code("change domains"),
+        show=Code("show"),
+        done=Code("done"),
+    )
 
 
 def _help_text() -> Text:

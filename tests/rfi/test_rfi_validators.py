@@ -574,7 +574,7 @@ def test_forwarding_hosts_ambiguous_ipv6_port_noted() -> None:
         ("mail.acme.com:99999999999", ["outside 1 to 65535"]),
         ("mail.acme.com:smtp", ["not a number"]),
         ("mail.acme.com:", ["not a number"]),
-        ("mail.acme.com 25", ['"25"', "mail.acme.com:2525"]),
+        ("mail.acme.com 25", ['"25"', "mail.example.com:2525"]),
         ("exchange01", ["short internal name"]),
         ("mail.acme.local", ["public top-level domain"]),
         ("localhost:25", ["short internal name"]),
@@ -937,6 +937,9 @@ def test_package_exports_only_what_its_users_import() -> None:
 
     assert sorted(package.__all__) == sorted(
         [
+            "EXAMPLE_DOMAINS",  # the questions show the validators' own examples
+            "EXAMPLE_HOSTS",
+            "EXAMPLE_IPS",
             "MAX_TEXT_CHARS",
             "MAX_VALUES",
             "Contact",

@@ -19,7 +19,7 @@ would hide the module as an attribute of this package, for `import ... as` and `
 This module re-exports only what the rest of the bot and the tests import from it.
 """
 
-from commands.rfi.validators.addresses import OutboundIP, outbound_ips
+from commands.rfi.validators.addresses import EXAMPLE_IPS, OutboundIP, outbound_ips
 from commands.rfi.validators.common import (
     MAX_TEXT_CHARS,
     MAX_VALUES,
@@ -28,13 +28,16 @@ from commands.rfi.validators.common import (
     split_values,
 )
 from commands.rfi.validators.directory import directory_type
-from commands.rfi.validators.hosts import Host, forwarding_hosts
+from commands.rfi.validators.hosts import EXAMPLE_HOSTS, Host, forwarding_hosts
 from commands.rfi.validators.journaling import journaling_method
-from commands.rfi.validators.mail_domains import Domain, domains
+from commands.rfi.validators.mail_domains import EXAMPLE_DOMAINS, Domain, domains
 from commands.rfi.validators.platforms import Platform, platform, previous_provider
 from commands.rfi.validators.points_of_contact import Contact, contacts, contacts_complete
 
 __all__ = [
+    "EXAMPLE_DOMAINS",
+    "EXAMPLE_HOSTS",
+    "EXAMPLE_IPS",
     "MAX_TEXT_CHARS",
     "MAX_VALUES",
     "Contact",

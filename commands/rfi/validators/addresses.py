@@ -37,7 +37,25 @@ from commands.rfi.validators.common import (
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-EXAMPLE_IPS = "81.2.69.160, 81.2.69.161"
+# The examples' addresses come from IANA's AS112 sink (RFC 7534): public, so the validator takes
+# them as a customer's own address would be taken, yet they answer only stray DNS queries and no
+# mail server sends from them. The documentation ranges (RFC 5737, RFC 3849) would be refused, and
+# any other public address is someone's real server. An answer that copies them is told so.
+EXAMPLE_IPS = "192.175.48.1, 2620:4f:8000::1"
+_EXAMPLE_NETWORKS = (
+    ipaddress.ip_network("192.175.48.0/24"),
+    ipaddress.ip_network("2620:4f:8000::/48"),
+)
+
+
+def example_note(address: IPAddress) -> str | None:
+    """A note when an answer gives one of the examples' addresses, which no mail server has."""
+    if any(address in network for network in _EXAMPLE_NETWORKS):
+        return (
+            f"{address} is an example address (the AS112 DNS sink, RFC 7534): no mail server "
+            "has it. Replace it with your own."
+        )
+    return None
 
 
 # One address that sends outbound mail through the gateway.
@@ -49,7 +67,7 @@ class OutboundIP(Answer):
     @field_validator("address", mode="after")
     @classmethod
     def _unmap(cls, value: IPAddress) -> IPAddress:
-        # ::ffff:81.2.69.160 is 81.2.69.160: one form, so that stored values compare alike.
+        # ::ffff:192.175.48.1 is 192.175.48.1: one form, so that stored values compare alike.
         if isinstance(value, ipaddress.IPv6Address) and value.ipv4_mapped is not None:
             return value.ipv4_mapped
         return value
@@ -131,7 +149,7 @@ def ip_literal(token: str, example: str) -> IPAddress | None:
         if re.fullmatch(r"[\d.]+", token) and "." in token:
             raise Invalid(
                 f"{quote(token)} is not a valid IPv4 address: it has four numbers 0 to 255 "
-                "separated by dots, like 81.2.69.160.",
+                "separated by dots, like 192.175.48.1.",
                 example,
             ) from None
         return None
@@ -197,6 +215,8 @@ def outbound_ips(text: str, *, allow_private: bool = False) -> Parsed[OutboundIP
     )
     for address in found:
         check_policy(address, allow_private, advice, example)
+        if (note := example_note(address)) is not None:
+            notes.append(note)
     values = [OutboundIP(address=address) for address in found]
     kept, dup_notes = dedupe(values, lambda v: v.address, lambda v: v.display())
     return Parsed(tuple(kept), tuple(notes + dup_notes))

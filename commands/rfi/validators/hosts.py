@@ -8,7 +8,7 @@ import re
 
 from pydantic import ConfigDict, Field
 
-from commands.rfi.validators.addresses import check_policy, ip_literal, is_plain_ip
+from commands.rfi.validators.addresses import check_policy, example_note, ip_literal, is_plain_ip
 from commands.rfi.validators.common import (
     Answer,
     Invalid,
@@ -21,7 +21,7 @@ from commands.rfi.validators.common import (
 )
 from commands.rfi.validators.names import URL_SCHEME, dns_name, public_suffix
 
-EXAMPLE_HOSTS = "mail.acme.com, mail2.acme.com:2525"
+EXAMPLE_HOSTS = "mail.example.com, 192.175.48.6:2525"
 
 
 class Host(Answer):
@@ -51,6 +51,8 @@ def _host(item: str, allow_private: bool, example: str, notes: list[str]) -> Hos
     address = ip_literal(host, example)
     if address is not None:
         check_policy(address, allow_private, advice, example)
+        if (note := example_note(address)) is not None:
+            notes.append(note)
         last = host.rpartition(":")[2]
         # Unbracketed, a trailing :25 is part of the IPv6 address; say so, in case it was a port.
         if not bracketed and isinstance(address, ipaddress.IPv6Address) and last in _PORTS:
@@ -81,7 +83,7 @@ def _refuse_not_a_host(item: str, example: str) -> None:
     if item.isdigit():
         raise Invalid(
             f"{quote(item)} is a number, not a host; to give a port, write it after the host: "
-            "mail.acme.com:2525.",
+            "mail.example.com:2525.",
             example,
         )
 
@@ -139,7 +141,7 @@ def _host_name(item: str, host: str, allow_private: bool, example: str) -> str:
     if len(labels) == 1:
         raise Invalid(
             f"{quote(item)} is a short internal name; give the full name that resolves on "
-            "the Internet, such as mail.acme.com, or the public IP address.",
+            "the Internet, such as mail.example.com, or the public IP address.",
             example,
         )
     suffix = public_suffix(ascii_name)

@@ -19,7 +19,7 @@ from commands.rfi.validators.common import (
 )
 from commands.rfi.validators.names import URL_SCHEME, dns_name, public_suffix
 
-EXAMPLE_DOMAINS = "acme.com, acme.co.uk"
+EXAMPLE_DOMAINS = "example.com, example.net"
 
 
 class Domain(Answer):
@@ -65,7 +65,7 @@ def _domain(item: str, example: str, notes: list[str]) -> Domain:
     if len(labels) == 1 or suffix == stripped:
         raise Invalid(
             f"{quote(raw)} is a public suffix (like com or co.uk) that anyone registers names "
-            "under, not a domain of its own; give your domain, such as acme.co.uk.",
+            "under, not a domain of its own; give your domain, such as example.com.",
             example,
         )
     unicode_name = ".".join(idna.ulabel(label) for label in stripped.split("."))

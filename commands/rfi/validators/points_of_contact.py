@@ -28,7 +28,7 @@ from commands.rfi.validators.common import (
 Role = Literal["primary", "technical", "billing"]
 
 EXAMPLE_CONTACTS = (
-    "Jane Smith, jane@acme.com, primary, +44 20 7946 0000\nRaj Patel <raj@acme.com> technical"
+    "Jane Smith, jane@example.com, primary, +44 20 7946 0000\nRaj Patel <raj@example.com> technical"
 )
 
 
