@@ -58,7 +58,8 @@ DNS_CAVEAT = "seen in public DNS answers"
 CONFIRM = "with your gateway engineer"
 
 # "eu": every host fact below official, the standard and the Microsoft 365 smart hosts apart
-# (good.probe.test and good2.probe.test of smtp_world); "bare": the region's MX only.
+# (good.probe.test and good2.probe.test of smtp_world); "bare": an official MX only; "none":
+# no fact at all.
 PROFILE = """
 gateway: Test Gateway
 version: 1
@@ -82,6 +83,8 @@ regions:
     name: Test Bare
     inbound_mx:
       - {host: mx1.facts-gw.test, preference: 10, confidence: official, source: *page}
+  none:
+    name: Test Nothing
 """
 
 
@@ -324,6 +327,21 @@ def test_the_smart_hosts_follow_the_rfi_mail_platform(
     assert "public configurations" in render(world.service(database).run(plan, "U0ENG")).text
 
 
+def test_exchange_hybrid_is_judged_on_premises_and_told_of_the_other_pair(
+    world: World, database: Database
+) -> None:
+    router = onboarding(
+        world, database, region="eu", domains="acme.test", platform="Exchange 2019 hybrid"
+    )
+    result = run_checks(world, router, database, "outbound")["outbound.smart_hosts"]
+    assert result.status is CheckStatus.PASS, result
+    assert result.evidence[1].startswith("judged against the smart hosts of Test Europe")
+    assert result.evidence[2] == (
+        "Exchange hybrid: mail that Exchange Online sends through its own outbound connector "
+        "goes to the Microsoft 365 smart hosts instead (good2.probe.test), not checked here"
+    )
+
+
 # --- missing facts: skipped, naming the gap, advice for whoever can act ------------------------
 
 
@@ -357,19 +375,27 @@ def test_missing_smart_and_journal_hosts_are_skipped_naming_the_gap(world: World
 
 def test_a_customer_is_not_told_to_edit_the_profile(world: World, database: Database) -> None:
     router = onboarding(
-        world, database, region="bare", domains="acme.test", platform="Microsoft 365"
+        world, database, region="none", domains="acme.test", platform="Microsoft 365"
     )
+    gaps = {
+        ("outbound.spf", "acme.test"): "SPF include",
+        ("outbound.smart_hosts", None): "Microsoft 365 smart hosts",
+        ("journaling.smtp", None): "journal hosts",
+        ("inbound.mx_gateway", "acme.test"): "inbound MX hosts",
+        ("inbound.mx_leftovers", "acme.test"): "inbound MX hosts",
+    }
     for caller in (CUSTOMER, ENGINEER):
-        results = run_checks(world, router, database, "outbound", caller=caller)
-        results |= run_checks(world, router, database, "journaling", caller=caller)
-        for check_id, what in (
-            ("outbound.smart_hosts", "Microsoft 365 smart hosts"),
-            ("journaling.smtp", "journal hosts"),
-        ):
-            result = results[check_id]
+        results: dict[tuple[str, str | None], CheckResult] = {}
+        for step in ("outbound", "journaling", "inbound"):
+            plan = router.handle_text(caller, f"check acme {step}")
+            assert isinstance(plan, CheckPlan), plan
+            report = world.service(database).run(plan, caller.user_id)
+            results |= {(r.id, r.subject): r for r in report.results}
+        for key, what in gaps.items():
+            result = results[key]
             assert result.status is CheckStatus.SKIPPED, result
-            assert what in result.summary
-            assert "region bare (Test Bare)" in result.summary
+            assert what in result.summary, result.summary
+            assert "region none (Test Nothing)" in result.summary
             if caller is CUSTOMER:
                 assert "nothing is needed from you" in result.summary, result.summary
                 assert "Connect engineer" in result.summary

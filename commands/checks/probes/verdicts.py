@@ -182,6 +182,7 @@ async def check_smart_hosts(
             ),
             (basis, *((region.notes,) if region.notes else ())),
         )
+    notes = _hybrid_note(region, platform_kind, platform)
     probes = list(await asyncio.gather(*(probe_host(h, port, options) for h in hosts)))
     verdict = _gateway_hosts_verdict(
         SMART_HOSTS,
@@ -190,7 +191,21 @@ async def check_smart_hosts(
         fix_owner="If the bot's network is fine, tell the gateway's support which host.",
         egress=await egress_if_silent(probes, egress),
     )
-    return replace(verdict, evidence=(*caveats(facts), basis, *verdict.evidence))
+    return replace(verdict, evidence=(*caveats(facts), basis, *notes, *verdict.evidence))
+
+
+def _hybrid_note(
+    region: GatewayRegion, platform_kind: str | None, platform: str | None
+) -> tuple[str, ...]:
+    """Exchange in hybrid with Microsoft 365: the on-premises servers send through the smart
+    hosts checked; mail that Exchange Online sends by its own connector uses the other pair."""
+    if platform_kind != "exchange" or "hybrid" not in (platform or "").lower():
+        return ()
+    m365 = ", ".join(f.host for f in region.m365_smart_hosts) or "none known for the region"
+    return (
+        "Exchange hybrid: mail that Exchange Online sends through its own outbound connector "
+        f"goes to the Microsoft 365 smart hosts instead ({m365}), not checked here",
+    )
 
 
 async def _reverse_confirmed(ip: str, options: ProbeOptions) -> tuple[str, str, list[str]]:
