@@ -170,16 +170,12 @@ async def check_smart_hosts(
     )
     if not hosts:
         judged = f"whether the {what} accept the customer's mail"
+        missing = "outbound smart hosts" if what == "smart hosts" else what
         return CheckResult(
             SMART_HOSTS,
             CheckStatus.SKIPPED,
             None,
-            not_checked(
-                region,
-                judged,
-                f"{'outbound ' if what == 'smart hosts' else ''}{what}",
-                options.audience,
-            ),
+            not_checked(region, judged, missing, options.audience),
             (basis, *((region.notes,) if region.notes else ())),
         )
     notes = _hybrid_note(region, platform_kind, platform)
