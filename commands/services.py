@@ -63,7 +63,10 @@ class Services:
         credentials = credentials or CredentialService(
             db, SecretBox(secret_key), allow_private=private
         )
-        names = regions or REGIONS
+        # The regions people may choose are the profile's (CONNECT_GATEWAY_PROFILE may add some).
+        names = regions or (
+            {key: r.name for key, r in profile.regions.items()} if profile.regions else REGIONS
+        )
         return cls(
             db=db,
             onboardings=OnboardingService(db, regions=names, delays=delays),

@@ -34,6 +34,7 @@ from commands.core import audit
 from commands.core.access import find_onboarding
 from commands.core.context import Caller, Refused
 from commands.core.process import STEP_ALIASES, Service, Step, StepState, applies
+from commands.core.roles import Role
 from commands.core.steps import change_step, step_state
 from commands.core.text import Code, Text
 from commands.core.views import OnboardingView, view_of
@@ -72,6 +73,8 @@ class CheckPlan:
     domains: tuple[str, ...]
     region: str
     done_domains: tuple[str, ...] = ()
+    # The role of whoever asked: the advice for a missing gateway fact speaks to them.
+    audience: Role = Role.ENGINEER
     public = True
 
 
@@ -150,7 +153,8 @@ class CheckService:
             # Journaling and firewall do without the domains; the others need them.
             needs_domains = any(s.value in DOMAIN_STEPS for s in steps)
             domains = rfi_domains(session, onboarding) if needs_domains else ()
-            return CheckPlan(view_of(session, onboarding), steps, domains, region.key)
+            view = view_of(session, onboarding)
+            return CheckPlan(view, steps, domains, region.key, audience=caller.role)
 
     def run(
         self,
@@ -196,6 +200,7 @@ class CheckService:
                     dns_steps,
                     on_result=on_domain,
                     other_includes=other_region_includes(self.profile, region),
+                    audience=plan.audience,
                 )
             )
             if dns_steps
@@ -210,6 +215,7 @@ class CheckService:
             ports=self.ports,
             ca_file=self.ca_file,
             timeout=self.timeout,
+            audience=plan.audience,
             **inputs,
         )
         directory = recipients.checks(resolver) if recipients else _nothing()
@@ -338,6 +344,7 @@ class CheckService:
             journaling_method=method[0] if method else None,
             journal_address=journal_address,
             platform=platform[0].display() if platform else None,
+            platform_kind=platform[0].kind if platform else None,
             # The form stores only a POP mode for "pop", and PopCredentials checks it again.
             pop=PopCredentials(
                 login.host,

@@ -1,21 +1,24 @@
 """Gateway profiles: the gateway's hosts and SPF include per region, as data (YAML), with sources.
 
 The shipped profile is Mimecast's (mimecast.yml beside this file); CONNECT_GATEWAY_PROFILE points
-at another file (the lead passes that path to `load_profile`). Every fact carries the public page
-it was taken from and the date, so that a reader can re-check it when the vendor moves things.
+at another file (the lead passes that path to `load_profile`). Every fact carries where it was
+taken from, the date and how sure it is (`Confidence`), so that a reader can re-check it when the
+vendor moves things, and a check that relies on a fact below `official` says so in its evidence.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from datetime import date
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from commands.checks.dns.names import normalize_host
 
@@ -33,10 +36,40 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Confidence(StrEnum):
+    """How sure a fact is, by the kind of source it was found in (best first)."""
+
+    OFFICIAL = "official"  # the gateway vendor's own support pages
+    MIRROR = "mirror"  # a published copy of the vendor's own material
+    DNS = "dns"  # seen in public DNS answers (customers' MX records, the SPF include's expansion)
+    CODE = "code"  # seen in public configurations or code (connector scripts, scanners)
+
+    @property
+    def caveat(self) -> str:
+        """Where a fact below `official` comes from, for the evidence of a check that uses it."""
+        return _CAVEATS[self]
+
+
+_CAVEATS = {
+    Confidence.OFFICIAL: "from the gateway's own documentation",
+    Confidence.MIRROR: "from a published copy of the gateway's own instructions",
+    Confidence.DNS: "seen in public DNS answers, not in the gateway's documentation",
+    Confidence.CODE: "host name from public configurations, not in the gateway's documentation",
+}
+
+
 class Source(_Strict):
-    url: str = Field(pattern=r"^https?://")
-    taken: date  # when the fact was read from `url`
+    # A page to re-read the fact on; a fact seen in DNS answers or in many public scripts may
+    # have none, and then `note` says where it was seen.
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    taken: date  # when the fact was read
     note: str | None = None  # e.g. "seen in public DNS, not on a vendor page"
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Source:
+        if self.url is None and not self.note:
+            raise ValueError("a source needs a url or a note saying where the fact was seen")
+        return self
 
 
 def _host(value: str) -> str:
@@ -46,10 +79,20 @@ def _host(value: str) -> str:
     return host
 
 
-class HostFact(_Strict):
+class _Fact(_Strict):
+    source: Source
+    # None: the profile's author gives the fact as their own (e.g. from the account's Connect
+    # Application); the shipped profile states it for every fact (tests/checks hold it to that).
+    confidence: Confidence | None = None
+
+    @property
+    def below_official(self) -> bool:
+        return self.confidence is not None and self.confidence is not Confidence.OFFICIAL
+
+
+class HostFact(_Fact):
     host: str
     preference: int | None = Field(default=None, ge=0, le=65535)  # for MX hosts
-    source: Source
 
     @field_validator("host")
     @classmethod
@@ -57,9 +100,8 @@ class HostFact(_Strict):
         return _host(value)
 
 
-class IncludeFact(_Strict):
+class IncludeFact(_Fact):
     include: str  # the domain in `include:` (e.g. eu._netblocks.mimecast.com)
-    source: Source
 
     @field_validator("include")
     @classmethod
@@ -67,9 +109,8 @@ class IncludeFact(_Strict):
         return _host(value)
 
 
-class RangeFact(_Strict):
+class RangeFact(_Fact):
     network: str
-    source: Source
 
     @field_validator("network")
     @classmethod
@@ -89,6 +130,8 @@ class GatewayRegion(_Strict):
     inbound_mx: tuple[HostFact, ...] = ()
     spf_include: IncludeFact | None = None
     smart_hosts: tuple[HostFact, ...] = ()
+    # The smart hosts for a Microsoft 365 tenant's outbound connector (Mimecast has its own pair).
+    m365_smart_hosts: tuple[HostFact, ...] = ()
     journal_hosts: tuple[HostFact, ...] = ()
     published_ranges: tuple[RangeFact, ...] = ()
     # A regular expression the account's journal address matches (journaling.smtp checks it).
@@ -141,6 +184,28 @@ class GatewayProfile(_Strict):
             raise ProfileError(
                 f"region {key!r} is not in the {self.gateway} profile (known: {known})"
             ) from None
+
+
+def caveats(facts: Iterable[HostFact | IncludeFact]) -> tuple[str, ...]:
+    """One evidence line per kind of source below `official` among `facts`, naming the facts and
+    asking for them to be confirmed; () when every fact is official (or stated by the profile's
+    author). E.g. "eu-smtp-outbound-1.mimecast.com, eu-smtp-outbound-2.mimecast.com: host name
+    from public configurations, not in the gateway's documentation; confirm it with your gateway
+    engineer"."""
+    by_level: dict[Confidence, list[str]] = {}
+    for fact in facts:
+        if fact.below_official and fact.confidence is not None:
+            name = fact.host if isinstance(fact, HostFact) else f"include:{fact.include}"
+            by_level.setdefault(fact.confidence, []).append(name)
+    lines = []
+    for level, names in by_level.items():
+        caveat, it = (level.caveat, "it") if len(names) == 1 else (_plural(level.caveat), "them")
+        lines.append(f"{', '.join(names)}: {caveat}; confirm {it} with your gateway engineer")
+    return tuple(lines)
+
+
+def _plural(caveat: str) -> str:
+    return caveat.replace("host name ", "host names ", 1)
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -200,6 +265,7 @@ def load_profile(path: Path | None = None) -> GatewayProfile:
 
 
 __all__ = [
+    "Confidence",
     "GatewayProfile",
     "GatewayRegion",
     "HostFact",
@@ -207,6 +273,7 @@ __all__ = [
     "ProfileError",
     "RangeFact",
     "Source",
+    "caveats",
     "load_profile",
     "parse_profile",
 ]

@@ -258,7 +258,7 @@ def test_the_shipped_profile_is_used_when_none_is_set(tmp_path: Path, slack: Sla
             lambda c: c.method == "response_url" and c.name == reply.response_name, 1, WAIT
         )
         assert (
-            "gateway is not a region; use one of eu, de, us, usb, ca, za, au"
+            "gateway is not a region; use one of eu, de, us, usb, ca, za, au, je, uspcom"
             in (answer.params["text"])
         )
     finally:
@@ -281,7 +281,7 @@ def test_dns_says_when_todays_records_cannot_be_read(bot: BotProcess, slack: Sla
 def test_a_region_without_mx_hosts_never_ticks_the_leftovers(
     bot: BotProcess, slack: SlackStandIn
 ) -> None:
-    # The test profile's "bare" region lists no inbound MX hosts (like the shipped usb and ca).
+    # The test profile's "bare" region lists no inbound MX hosts (like the shipped ca and uspcom).
     key, channel = onboarding_with_domains(bot, slack, "good.test", region="bare")
     _, final = run_check(bot, slack, key, channel, "inbound")
     text = final.params["text"]

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from commands.checks.dns.common import mx_records, shown, unanswered
 from commands.checks.dns.names import normalize_host
 from commands.checks.dns.resolver import Lookup
+from commands.checks.gaps import fact_gap
 from commands.checks.result import CheckResult, CheckStatus
-from commands.profiles import GatewayRegion
+from commands.core.roles import Role
+from commands.profiles import GatewayRegion, caveats
 from commands.providers import recognise
 
 MX_GATEWAY = "inbound.mx_gateway"
@@ -20,21 +22,19 @@ def gateway_mx_lines(domain: str, region: GatewayRegion) -> str:
     return "\n".join(f"{domain}. MX {pref} {host}." for pref, host in region.mx_lines())
 
 
-def profile_gap(region: GatewayRegion) -> str:
+def profile_gap(region: GatewayRegion, audience: Role = Role.ENGINEER) -> str:
     """What is missing when a region has no inbound MX hosts, and who can fill it in."""
-    return (
-        f"the gateway profile lists no inbound MX hosts for region {region.key} ({region.name}); "
-        "confirm them with your gateway engineer and add them to the profile "
-        "(CONNECT_GATEWAY_PROFILE)"
-    )
+    return fact_gap(region, "inbound MX hosts", audience)
 
 
-def _no_profile_hosts(check_id: str, domain: str, region: GatewayRegion, what: str) -> CheckResult:
+def _no_profile_hosts(
+    check_id: str, domain: str, region: GatewayRegion, what: str, audience: Role
+) -> CheckResult:
     return CheckResult(
         check_id,
         CheckStatus.SKIPPED,
         domain,
-        f"Not checked: {what} cannot be told, because {profile_gap(region)}.",
+        f"Not checked: {what} cannot be told, because {profile_gap(region, audience)}.",
         (region.notes,) if region.notes else (),
     )
 
@@ -54,8 +54,11 @@ class MxNow:
         return self.gateway.status is CheckStatus.PASS
 
 
-def check_mx_gateway(domain: str, mx: Lookup, region: GatewayRegion) -> CheckResult:
-    """Every MX host of the domain is one of the region's gateway hosts."""
+def check_mx_gateway(
+    domain: str, mx: Lookup, region: GatewayRegion, *, audience: Role = Role.ENGINEER
+) -> CheckResult:
+    """Every MX host of the domain is one of the region's gateway hosts. The evidence says when
+    those hosts are known from a source below `official`."""
     if (early := unanswered(MX_GATEWAY, domain, mx, "MX records")) is not None:
         return early
     if not region.mx_hosts:
@@ -64,10 +67,11 @@ def check_mx_gateway(domain: str, mx: Lookup, region: GatewayRegion) -> CheckRes
             domain,
             region,
             f"whether the MX records of {shown(domain)} point at the gateway",
+            audience,
         )
     fix = gateway_mx_lines(domain, region)
     records = mx_records(mx)
-    evidence = (mx.describe(),)
+    evidence = (mx.describe(), *caveats(region.inbound_mx))
     if not records:
         return CheckResult(
             MX_GATEWAY,
@@ -109,6 +113,7 @@ def check_mx_leftovers(
     region: GatewayRegion,
     *,
     exclude_providers: tuple[str, ...] = (),
+    audience: Role = Role.ENGINEER,
 ) -> CheckResult:
     """Names each MX host that is not the gateway's (mail can bypass the gateway through it) and
     each MX host that is a CNAME (RFC 2181 10.3) or has no address.
@@ -130,7 +135,7 @@ def check_mx_leftovers(
             (mx.describe(),),
         )
     gateway = set(region.mx_hosts)
-    evidence = [mx.describe()]
+    evidence = [mx.describe(), *caveats(region.inbound_mx)]
     fails = _bypassing(records, gateway, exclude_providers) if gateway else []
     warns: list[str] = []
     unknowns: list[str] = []
@@ -164,6 +169,7 @@ def check_mx_leftovers(
             domain,
             region,
             f"whether an MX host of {shown(domain)} other than the gateway's is left",
+            audience,
         )
     else:
         return CheckResult(
@@ -177,7 +183,8 @@ def check_mx_leftovers(
     summary = "; ".join(problems) + "."
     summary = summary[0].upper() + summary[1:]
     if not gateway:
-        summary += f" Whether any other MX host is left over cannot be told: {profile_gap(region)}."
+        gap = profile_gap(region, audience)
+        summary += f" Whether any other MX host is left over cannot be told: {gap}."
     return CheckResult(MX_LEFTOVERS, status, domain, summary, tuple(evidence))
 
 

@@ -32,7 +32,7 @@ from commands.checks.spf.record import (
     target_of,
     walk,
 )
-from commands.profiles import GatewayProfile, GatewayRegion
+from commands.profiles import GatewayProfile, GatewayRegion, caveats
 
 DEFAULT_TTL = 3600
 TXT_CHUNK = 255  # one TXT string holds at most 255 bytes; longer records are split
@@ -260,27 +260,22 @@ def records_to_publish(
         current = tuple(r for r in (current_spf or ()) if is_spf(r))
     mx = _mx_lines(region)
     notes = _mx_notes(region)
-    if region.include is None:
+    if region.spf_include is None:
         return RecordsToPublish(
-            domain,
-            mx,
-            None,
-            current,
-            False,
-            None,
-            (*notes, f"the profile has no SPF include for region {region.key}"),
+            domain, mx, None, current, False, None, (*notes, _no_include(region))
         )
     record, lookups, merge_notes = merge_spf(
         domain,
         current,
-        region.include,
+        region.spf_include.include,
         tree=tree,
         include_lookups=include_lookups,
         drop_includes=drop_includes,
         other_includes=other_includes,
     )
     changed = not (len(current) == 1 and current[0] == record)
-    return RecordsToPublish(domain, mx, record, current, changed, lookups, notes + merge_notes)
+    notes = (*notes, *caveats((region.spf_include,)), *merge_notes)
+    return RecordsToPublish(domain, mx, record, current, changed, lookups, notes)
 
 
 def _mx_lines(region: GatewayRegion) -> tuple[MxLine, ...]:
@@ -288,9 +283,22 @@ def _mx_lines(region: GatewayRegion) -> tuple[MxLine, ...]:
 
 
 def _mx_notes(region: GatewayRegion) -> tuple[str, ...]:
+    """What to know about the MX lines: none known, or known from a source below `official`."""
     if not region.mx_hosts:
-        return (f"the profile has no inbound MX hosts for region {region.key}",)
-    return ()
+        return (
+            f"no inbound MX hosts are known for region {region.key} ({region.name}): no public "
+            "source gives them; take them from the gateway (the account's Connect Application) "
+            "before you change the MX records",
+        )
+    return caveats(region.inbound_mx)
+
+
+def _no_include(region: GatewayRegion) -> str:
+    return (
+        f"no SPF include is known for region {region.key} ({region.name}): the gateway "
+        "publishes none that could be found; ask your gateway engineer which addresses to "
+        "authorise before you change the SPF record"
+    )
 
 
 async def plan_records(

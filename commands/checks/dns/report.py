@@ -33,6 +33,7 @@ from commands.checks.spf.outbound import (
     resolve_gateway_ranges,
 )
 from commands.checks.spf.record import spf_records
+from commands.core.roles import Role
 from commands.profiles import GatewayRegion
 from commands.providers import Provider, recognise
 
@@ -97,6 +98,7 @@ async def _check_domain(
     gateway: asyncio.Task[GatewayRanges] | None,
     gateway_key: str | None,
     other_includes: Mapping[str, str],
+    audience: Role,
 ) -> tuple[list[CheckResult], DomainFindings]:
     mx_task = asyncio.create_task(resolver.lookup(domain, "MX"))
     txt_task = asyncio.create_task(resolver.lookup(domain, "TXT"))
@@ -108,7 +110,7 @@ async def _check_domain(
     outbound: asyncio.Task[CheckResult] | None = None
     if "outbound" in steps and gateway is not None:
         outbound = asyncio.create_task(
-            _outbound(domain, txt, region, gateway, resolver, other_includes)
+            _outbound(domain, txt, region, gateway, resolver, other_includes, audience)
         )
     if "inbound" in steps:
         hosts = mx_hosts_to_resolve(mx)
@@ -117,8 +119,12 @@ async def _check_domain(
         )
         addresses = {h: (answers[2 * i], answers[2 * i + 1]) for i, h in enumerate(hosts)}
         exclude = (gateway_key,) if gateway_key else ()
-        results.append(check_mx_gateway(domain, mx, region))
-        results.append(check_mx_leftovers(domain, mx, addresses, region, exclude_providers=exclude))
+        results.append(check_mx_gateway(domain, mx, region, audience=audience))
+        results.append(
+            check_mx_leftovers(
+                domain, mx, addresses, region, exclude_providers=exclude, audience=audience
+            )
+        )
         assert propagation is not None
         results.append(await propagation)
     if outbound is not None:
@@ -141,9 +147,11 @@ async def _outbound(
     gateway: asyncio.Task[GatewayRanges],
     resolver: DnsResolver,
     other_includes: Mapping[str, str],
+    audience: Role,
 ) -> CheckResult:
+    ranges = await gateway
     return await check_spf(
-        domain, txt, region, await gateway, resolver, other_includes=other_includes
+        domain, txt, region, ranges, resolver, other_includes=other_includes, audience=audience
     )
 
 
@@ -167,9 +175,11 @@ async def run_dns_report_async(
     gateway_key: str | None = None,
     on_result: Callable[[str, list[CheckResult]], None] | None = None,
     other_includes: Mapping[str, str] | None = None,
+    audience: Role = Role.ENGINEER,
 ) -> DnsReport:
     """`other_includes`: the gateway's SPF includes of its other regions (include -> region), so
-    the record outbound.spf asks to publish drops them, as `/connect dns` does."""
+    the record outbound.spf asks to publish drops them, as `/connect dns` does. `audience`: the
+    role of whoever ran the checks, to whom a missing gateway fact's advice speaks."""
     unknown = set(steps) - STEPS
     if unknown:
         raise ValueError(f"unknown step(s): {', '.join(sorted(unknown))}")
@@ -192,7 +202,14 @@ async def run_dns_report_async(
             )
         else:
             found = await _check_domain(
-                domain, region, resolver, steps, gateway, gateway_key, other_includes or {}
+                domain,
+                region,
+                resolver,
+                steps,
+                gateway,
+                gateway_key,
+                other_includes or {},
+                audience,
             )
         if on_result is not None:
             on_result(raw, found[0])

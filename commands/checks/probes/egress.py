@@ -26,7 +26,8 @@ def host_evidence(hosts: Sequence[HostProbe]) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Egress:
     """Whether the bot can open SMTP connections at all, told by hosts that must answer anyone:
-    the gateway's own (its inbound MX hosts, and its smart and journal hosts).
+    the gateway's own (its inbound MX hosts, and its smart hosts, Microsoft 365 ones included,
+    and journal hosts).
 
     open: one of them answered with a banner. closed: they were dialled and none answered
     (refused, silent or unreachable: the bot's network blocks port 25, or has no route out).
@@ -44,8 +45,8 @@ class Egress:
 
 def egress_hosts(region: GatewayRegion) -> tuple[str, ...]:
     """The hosts that tell whether the bot can reach port 25: every gateway host of the region."""
-    hosts = [*region.mx_hosts, *(f.host for f in region.smart_hosts)]
-    return tuple(dict.fromkeys([*hosts, *(f.host for f in region.journal_hosts)]))
+    smart = (*region.smart_hosts, *region.m365_smart_hosts, *region.journal_hosts)
+    return tuple(dict.fromkeys([*region.mx_hosts, *(f.host for f in smart)]))
 
 
 async def probe_egress(hosts: Sequence[str], port: int, options: ProbeOptions) -> Egress:

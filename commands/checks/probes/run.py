@@ -25,6 +25,7 @@ from commands.checks.probes.old_mx import OLD_MX_RETIRED, check_old_mx_retired
 from commands.checks.probes.pop import PopCredentials
 from commands.checks.probes.targets import DEFAULT_TIMEOUT, ProbeOptions
 from commands.checks.result import CheckResult, CheckStatus
+from commands.core.roles import Role
 from commands.profiles import GatewayRegion
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class ProbeInputs(TypedDict, total=False):
     journal_address_format: str | None
     pop: PopCredentials | None
     platform: str | None
+    platform_kind: str | None  # the RFI's platform kind ("m365", "exchange", ...)
     previous_provider: str | None
     previous_provider_source: str | None
 
@@ -75,6 +77,7 @@ class ProbeKeywords(ProbeInputs, total=False):
     ca_file: str | None
     timeout: float
     helo_name: str | None
+    audience: Role
     ports: ProbePorts | None
     on_result: Callable[[CheckResult], None] | None
 
@@ -117,12 +120,14 @@ async def run_probe_checks_async(
     journal_address_format: str | None = None,
     pop: PopCredentials | None = None,
     platform: str | None = None,
+    platform_kind: str | None = None,
     previous_provider: str | None = None,
     previous_provider_source: str | None = None,
     allow_private: bool = False,
     ca_file: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     helo_name: str | None = None,
+    audience: Role = Role.ENGINEER,
     ports: ProbePorts | None = None,
     on_result: Callable[[CheckResult], None] | None = None,
 ) -> ProbeReport:
@@ -134,12 +139,12 @@ async def run_probe_checks_async(
     report still running; awaited once per domain). inbound.old_mx_retired judges nothing
     until the domain's MX points at the gateway, so without it those checks are skipped.
     journaling_method: "smtp" or "pop" from the RFI; None runs whichever has its input.
+    platform_kind "m365": the Microsoft 365 smart hosts. audience: who a gap's advice is for.
 
     The checks that read a refused or silent port as a verdict share one probe of the region's
     gateway hosts on the gateway port (can the bot reach port 25 at all?), asked once per run.
     """
-    unknown = set(steps) - PROBE_STEPS
-    if unknown:
+    if unknown := set(steps) - PROBE_STEPS:
         raise ValueError(f"unknown step(s): {', '.join(sorted(unknown))}")
     started = time.monotonic()
     ports = ports or ProbePorts()
@@ -149,14 +154,14 @@ async def run_probe_checks_async(
         ca_file=ca_file,
         timeout=timeout,
         helo_name=helo_name,
+        audience=audience,
     )
     routes = [parse_endpoint(item, ports.forwarding_default) for item in forwarding]
     egress = EgressProbe(egress_hosts(region), ports.gateway, options)
     jobs: list[Job] = []
     if "outbound" in steps:
-        smart = c.check_smart_hosts(region, options, port=ports.gateway, egress=egress)
-        jobs.append(_job(c.SMART_HOSTS, smart))
-        jobs.append(_job(c.AUTHORIZED_IPS, c.check_authorized_ips(outbound_ips, options)))
+        platform_of = (platform, platform_kind)
+        jobs += _outbound_jobs(region, options, ports.gateway, egress, outbound_ips, platform_of)
     if "inbound" in steps:
         routes_check = c.check_delivery_routes(routes, options, egress=egress)
         jobs.append(_job(c.DELIVERY_ROUTES, routes_check))
@@ -185,6 +190,26 @@ async def run_probe_checks_async(
 
 def _job(check_id: str, job: Awaitable[CheckResult], sub: int = 0) -> Job:
     return (CHECK_ORDER.index(check_id), sub), job
+
+
+def _outbound_jobs(
+    region: GatewayRegion,
+    options: ProbeOptions,
+    port: int,
+    egress: EgressProbe,
+    outbound_ips: Sequence[str],
+    platform: tuple[str | None, str | None],
+) -> list[Job]:
+    """The smart hosts (the Microsoft 365 pair for a Microsoft 365 platform; `platform` is the
+    RFI's answer as shown and its kind) and the sending addresses."""
+    shown, kind = platform
+    smart = c.check_smart_hosts(
+        region, options, port=port, egress=egress, platform_kind=kind, platform=shown
+    )
+    return [
+        _job(c.SMART_HOSTS, smart),
+        _job(c.AUTHORIZED_IPS, c.check_authorized_ips(outbound_ips, options)),
+    ]
 
 
 def _old_mx_jobs(

@@ -13,6 +13,7 @@ from datetime import datetime
 from commands.checks.dns.resolver import DnsResolver
 from commands.checks.probes.guard import Target, TargetRefused, TargetUnresolved, resolve_target
 from commands.checks.probes.smtp import SmtpProbe, TlsMode, probe_smtp
+from commands.core.roles import Role
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -20,13 +21,16 @@ DEFAULT_TIMEOUT = 10.0
 @dataclass(frozen=True)
 class ProbeOptions:
     """How probes run: the resolver, the private-target setting (CONNECT_ALLOW_PRIVATE_TARGETS),
-    the roots to trust (None: the system store), the per-step timeout, the EHLO name."""
+    the roots to trust (None: the system store), the per-step timeout, the EHLO name, and who
+    the results are for (the role of whoever ran the checks: a missing gateway fact's advice
+    speaks to them)."""
 
     resolver: DnsResolver
     allow_private: bool = False
     ca_file: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     helo_name: str | None = None
+    audience: Role = Role.ENGINEER
 
 
 @dataclass

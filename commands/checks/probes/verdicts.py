@@ -13,11 +13,13 @@ import asyncio
 import ipaddress
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import dns.reversename
 
 from commands.checks.dns.names import normalize_host
+from commands.checks.gaps import not_checked
 from commands.checks.probes.egress import (
     NOT_ASKED,
     Egress,
@@ -31,7 +33,7 @@ from commands.checks.probes.guard import parse_ip, refusal
 from commands.checks.probes.pop import PopCredentials, PopProbe, probe_pop
 from commands.checks.probes.targets import HostProbe, ProbeOptions, cleared, probe_host
 from commands.checks.result import CheckResult, CheckStatus
-from commands.profiles import GatewayRegion
+from commands.profiles import GatewayRegion, HostFact, caveats
 
 SMART_HOSTS = "outbound.smart_hosts"
 AUTHORIZED_IPS = "outbound.authorized_ips"
@@ -135,31 +137,70 @@ def _gateway_hosts_verdict(
     )
 
 
+def smart_hosts_for(
+    region: GatewayRegion, platform_kind: str | None
+) -> tuple[str, tuple[HostFact, ...]]:
+    """(what they are called, the facts) of the smart hosts a customer's mail server sends
+    through: a Microsoft 365 tenant (the RFI's platform kind "m365") has its own pair."""
+    if platform_kind == "m365":
+        return "Microsoft 365 smart hosts", region.m365_smart_hosts
+    return "smart hosts", region.smart_hosts
+
+
 async def check_smart_hosts(
     region: GatewayRegion,
     options: ProbeOptions,
     *,
     port: int = 25,
     egress: EgressProbe | None = None,
+    platform_kind: str | None = None,
+    platform: str | None = None,
 ) -> CheckResult:
     """outbound.smart_hosts: each of the region's smart hosts resolves, accepts SMTP and offers
-    STARTTLS with a valid certificate."""
-    hosts = [fact.host for fact in region.smart_hosts]
+    STARTTLS with a valid certificate. A Microsoft 365 customer (platform_kind "m365", from the
+    RFI's mail platform answer; `platform` is that answer as shown) is judged against the
+    region's Microsoft 365 smart hosts, never the others in their place. The evidence says
+    which set was used, and when the host names come from a source below `official`."""
+    what, facts = smart_hosts_for(region, platform_kind)
+    hosts = [fact.host for fact in facts]
+    basis = (
+        f"judged against the {what} of {region.name}"
+        + (f": the mail platform in the answers is {platform}" if platform else "")
+        + f" ({', '.join(hosts) or 'none known'})"
+    )
     if not hosts:
+        judged = f"whether the {what} accept the customer's mail"
+        missing = "outbound smart hosts" if what == "smart hosts" else what
         return CheckResult(
             SMART_HOSTS,
             CheckStatus.SKIPPED,
             None,
-            f"The gateway profile lists no outbound smart hosts for {region.name}: add them "
-            "from the Connect Application (CONNECT_GATEWAY_PROFILE) to check them.",
+            not_checked(region, judged, missing, options.audience),
+            (basis, *((region.notes,) if region.notes else ())),
         )
+    notes = _hybrid_note(region, platform_kind, platform)
     probes = list(await asyncio.gather(*(probe_host(h, port, options) for h in hosts)))
-    return _gateway_hosts_verdict(
+    verdict = _gateway_hosts_verdict(
         SMART_HOSTS,
-        "smart hosts",
+        what,
         probes,
         fix_owner="If the bot's network is fine, tell the gateway's support which host.",
         egress=await egress_if_silent(probes, egress),
+    )
+    return replace(verdict, evidence=(*caveats(facts), basis, *notes, *verdict.evidence))
+
+
+def _hybrid_note(
+    region: GatewayRegion, platform_kind: str | None, platform: str | None
+) -> tuple[str, ...]:
+    """Exchange in hybrid with Microsoft 365: the on-premises servers send through the smart
+    hosts checked; mail that Exchange Online sends by its own connector uses the other pair."""
+    if platform_kind != "exchange" or "hybrid" not in (platform or "").lower():
+        return ()
+    m365 = ", ".join(f.host for f in region.m365_smart_hosts) or "none known for the region"
+    return (
+        "Exchange hybrid: mail that Exchange Online sends through its own outbound connector "
+        f"goes to the Microsoft 365 smart hosts instead ({m365}), not checked here",
     )
 
 
@@ -340,13 +381,14 @@ async def check_journaling_smtp(
         notes.append(f"journal address {journal_address} has the expected format")
     hosts = [fact.host for fact in region.journal_hosts]
     if not hosts:
+        judged = "whether the gateway's journal hosts accept the journal mail"
+        extra = (region.notes,) if region.notes else ()
         return CheckResult(
             JOURNALING_SMTP,
             CheckStatus.SKIPPED,
             None,
-            f"The gateway profile lists no journal hosts for {region.name}: add them "
-            "(CONNECT_GATEWAY_PROFILE) to check them.",
-            tuple(notes),
+            not_checked(region, judged, "journal hosts", options.audience),
+            (*notes, *extra),
         )
     probes = list(await asyncio.gather(*(probe_host(h, port, options) for h in hosts)))
     verdict = _gateway_hosts_verdict(
@@ -374,7 +416,8 @@ async def check_journaling_smtp(
             "gave the account (/connect set <customer> --journal-address ...) so that it is "
             "checked too."
         )
-    return CheckResult(verdict.id, status, None, summary, tuple(notes) + verdict.evidence)
+    evidence = (*caveats(region.journal_hosts), *notes, *verdict.evidence)
+    return CheckResult(verdict.id, status, None, summary, evidence)
 
 
 LEGACY_POP_PLATFORMS = re.compile(r"exchange\s*(5\.5|2000|2003)\b", re.IGNORECASE)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from commands.checks.dns.common import shown, unanswered
 from commands.checks.dns.publish import records_to_publish, txt_strings
 from commands.checks.dns.resolver import DnsResolver, Lookup
+from commands.checks.gaps import not_checked
 from commands.checks.result import CheckResult, CheckStatus
 from commands.checks.spf.evaluate import SpfVerdict, check_host
 from commands.checks.spf.record import (
@@ -26,7 +27,8 @@ from commands.checks.spf.record import (
     spf_records,
     walk,
 )
-from commands.profiles import GatewayRegion
+from commands.core.roles import Role
+from commands.profiles import GatewayRegion, caveats
 
 OUTBOUND_SPF = "outbound.spf"
 PARALLEL_EVALUATIONS = 8  # pyspf runs in threads; enough to overlap the DNS waits
@@ -72,11 +74,39 @@ async def check_spf(
     resolver: DnsResolver,
     *,
     other_includes: Mapping[str, str] | None = None,
+    audience: Role = Role.ENGINEER,
 ) -> CheckResult:
     """`other_includes`: the gateway's includes for its other regions (include -> region, from
-    publish.other_region_includes), which the record to publish drops."""
+    publish.other_region_includes), which the record to publish drops. Without the region's
+    include nothing can be judged: skipped, naming the gap (`audience`: who the advice is for).
+    A verdict or fix that relies on an include below `official` says so in its evidence."""
     if (early := unanswered(OUTBOUND_SPF, domain, txt, "TXT records")) is not None:
         return early
+    if region.spf_include is None:
+        judged = f"whether the gateway may send as {shown(domain)}"
+        return CheckResult(
+            OUTBOUND_SPF,
+            CheckStatus.SKIPPED,
+            domain,
+            not_checked(region, judged, "SPF include", audience, plural=False),
+            tuple(f"SPF record: {r}" for r in spf_records(txt)) or (txt.describe(),),
+        )
+    result = await _judge(domain, txt, region, gateway, resolver, other_includes)
+    used = f"include:{region.spf_include.include}"
+    if any(used in line for line in (result.fix or "", *result.evidence)):
+        result = replace(result, evidence=(*caveats((region.spf_include,)), *result.evidence))
+    return result
+
+
+async def _judge(
+    domain: str,
+    txt: Lookup,
+    region: GatewayRegion,
+    gateway: GatewayRanges,
+    resolver: DnsResolver,
+    other_includes: Mapping[str, str] | None,
+) -> CheckResult:
+    """outbound.spf once the TXT records and the region's include are known."""
     records = spf_records(txt)
     if len(records) != 1:
         return _not_one_record(domain, txt, records, region, other_includes)
