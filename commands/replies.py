@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from commands.members import Members
     from commands.recipients.sync import Synced, SyncFailed
     from commands.rfi.service import RfiBegin, Summary
+    from commands.watch.views import WatchShown
 
 
 @dataclass(frozen=True)
@@ -195,4 +196,5 @@ if TYPE_CHECKING:
         | ReminderResult
         | Members
         | History
+        | WatchShown
     )

@@ -37,6 +37,8 @@ from commands.recipients.importer import ImportReport
 from commands.recipients.sync import Synced, SyncFailed
 from commands.rfi import questions
 from commands.rfi.service import RfiBegin, Summary, ThreadReply
+from commands.watch.conclude import Notice
+from commands.watch.views import WatchShown
 
 # Slack's limits (bot/limits.py has them all, and the cutting that keeps mrkdwn whole).
 SECTION_TEXT_LIMIT = limits.SECTION_TEXT
@@ -179,6 +181,8 @@ Renderable = (
     | Members
     | History
     | replies.CustomerOpened
+    | WatchShown
+    | Notice
 )
 
 # Roles, members and the audit trail (issue 8).
@@ -189,6 +193,8 @@ _TEMPLATES.update(
         replies.CustomerOpened: "customer_opened.j2",
     }
 )
+# The DNS watch (issue 15, section 3).
+_TEMPLATES.update({WatchShown: "watch_status.j2", Notice: "watch_notice.j2"})
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")
 
 
