@@ -56,9 +56,13 @@ class WatcherConfig:
 
 
 def watch_config(settings: Settings) -> WatchConfig:
+    lease = settings.connect_watch_lease_seconds
     return WatchConfig(
         interval=settings.connect_watch_interval,
         regression_interval=settings.connect_watch_regression_interval,
+        lease_seconds=lease,
+        # A run and its posts fit well inside the lease, or another worker could take it over.
+        run_seconds=min(WatchConfig.run_seconds, lease / 4),
     )
 
 
