@@ -6,6 +6,7 @@ and a domain not answered within it is `unknown`, like a timeout."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from commands.checks.spf.outbound import (
 )
 from commands.profiles import GatewayRegion
 from commands.watch.schedule import Mode
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,9 @@ async def observe(
         if task.done() and not task.cancelled() and task.exception() is None:
             looks[domain] = task.result()
         else:
+            if task.done() and not task.cancelled():
+                # A check that raised: said as unknown, like a timeout, and logged for us.
+                log.warning("watching %s failed", domain, exc_info=task.exception())
             task.cancel()
             looks[domain] = _out_of_time(domain, mode, budget)
     if gateway is not None and not gateway.done():
