@@ -159,12 +159,16 @@ class Watcher:
         assert watch.id is not None
         channel = self._channel_of(notice)
         if channel is None:
+            # Always a log line (ids only), as tell_engineers does, so nothing is lost unsaid.
             log.warning(
-                "watch %d: %s for %s not told to the engineers: "
-                "CONNECT_ENGINEERS_CHANNEL is not set",
+                "watch %d: %s for %s (%s) not posted: %s",
                 watch.id,
                 notice.kind,
                 notice.key,
+                notice.domain,
+                "CONNECT_ENGINEERS_CHANNEL is not set"
+                if notice.audience == ENGINEERS
+                else "the onboarding has no channel",
             )
             self.service.posted(watch.id, self.worker, notice.seq)
             return None

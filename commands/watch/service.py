@@ -30,7 +30,6 @@ from commands.watch.schedule import (
     mode_for,
     next_run,
 )
-from store import onboardings
 from store import watches as store
 from store.db import Database
 from store.models import Onboarding, Watch, utcnow
@@ -175,7 +174,7 @@ class WatchService:
         assert watch.id is not None
         due, streak = next_run(mode, watch.streak, conclusion.changed, now, self.config)
         with self.db.session(write=True) as session:
-            onboarding = onboardings.get_by_key(session, _key_of(session, watch), for_update=True)
+            onboarding = session.get(Onboarding, watch.onboarding_id, with_for_update=True)
             row = store.record_run(
                 session,
                 watch.id,
@@ -211,11 +210,6 @@ class WatchService:
     def release(self, watch_id: int, worker: str, retry_at: datetime | None = None) -> None:
         with self.db.session(write=True) as session:
             store.release(session, watch_id, worker=worker, retry_at=retry_at)
-
-
-def _key_of(session: Session, watch: Watch) -> str:
-    onboarding = session.get(Onboarding, watch.onboarding_id)
-    return onboarding.key if onboarding is not None else ""
 
 
 def _notices(watch: Watch) -> tuple[Notice, ...]:
