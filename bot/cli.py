@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.slack.dispatcher import Dispatcher
+    from bot.slack.watcher import Watcher
     from bot.wiring import Core
 
 
@@ -107,7 +108,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         # Ask for the WebSocket URL here, so that a refused app token stops start-up with one
         # line (as build_app does for the bot token) instead of a traceback.
         handler.client.wss_uri = _socket_mode_url(app.client, app_token)
-        with _drained(core, _dispatcher(settings, core, app.client)):
+        with _drained(core, *_background(settings, core, app.client)):
             handler.start()
         return 0
     if args.verb == "serve":
@@ -118,7 +119,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         slack = build_app(settings)
         core = build_core(settings, role_of=slack.identity.role)
         app = register(slack, core, settings)
-        with _drained(core, _dispatcher(settings, core, app.client)):
+        with _drained(core, *_background(settings, core, app.client)):
             serve(
                 app,
                 core.db,
@@ -218,18 +219,28 @@ def _worker(settings: Settings) -> int:
     return 0
 
 
+def _background(
+    settings: Settings, core: Core, client: WebClient
+) -> tuple[Dispatcher | None, Watcher | None]:
+    """What runs beside the requests: the reminder dispatcher and the DNS watcher."""
+    from bot.slack.watcher import build_watcher
+
+    return _dispatcher(settings, core, client), build_watcher(settings, core, client)
+
+
 @contextmanager
-def _drained(core: Core, dispatcher: Dispatcher | None = None) -> Iterator[None]:
+def _drained(core: Core, *background: Dispatcher | Watcher | None) -> Iterator[None]:
     """On SIGTERM or Ctrl-C, stop taking requests but finish the work already acked."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    if dispatcher is not None:
-        dispatcher.start()
+    running = [item for item in background if item is not None]
+    for item in running:
+        item.start()
     try:
         yield
     finally:
         logging.getLogger(__name__).info("stopping: finishing the work already acknowledged")
-        if dispatcher is not None:
-            dispatcher.stop()
+        for item in reversed(running):
+            item.stop()
         core.shutdown()
 
 

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     connect_reminder_batch: int = Field(default=100, ge=1, le=1000)
     connect_reminder_channel_interval: float = Field(default=1.0, ge=0, le=60)
     connect_reminder_channel_threads: int = Field(default=8, ge=1, le=64)
+    # The DNS watch (commands/watch, bot/slack/watcher.py): seconds between cut-over runs
+    # (backing off when nothing changes), and between the regression runs after inbound.
+    connect_watch: bool = True  # run the watcher inside `run` and `serve`
+    connect_watch_interval: float = Field(default=900, ge=0.1, le=86_400)
+    connect_watch_regression_interval: float = Field(default=86_400, ge=0.1, le=7 * 86_400)
+    # A worker's claim on a watch; a dead worker's watches are taken over after it.
+    connect_watch_lease_seconds: float = Field(default=120, ge=2, le=3600)
     # Delays of the automatic reminders (commands/reminders/rules.py).
     connect_outbound_period_days: int = Field(default=5, ge=1, le=60)
     connect_old_mx_after_days: int = Field(default=3, ge=0, le=60)

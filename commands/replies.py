@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from commands.recipients.sync import Synced, SyncFailed
     from commands.report.model import OnboardingReport
     from commands.rfi.service import RfiBegin, Summary
+    from commands.watch.views import WatchShown
 
 
 @dataclass(frozen=True)
@@ -205,4 +206,5 @@ if TYPE_CHECKING:
         | Members
         | History
         | OnboardingReport
+        | WatchShown
     )

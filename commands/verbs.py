@@ -16,6 +16,7 @@ from commands.grammar import UsageError
 from commands.registry import EVERYONE, Call, Registry, Verb
 from commands.reminders.when import looks_like_time
 from commands.replies import Help, Refusal
+from commands.watch.views import ACTIONS, watch
 
 if TYPE_CHECKING:
     from commands.replies import Reply
@@ -146,6 +147,17 @@ def _members(call: Call) -> Reply:
 
 def _history(call: Call) -> Reply:
     return call.services.history.history(call.caller, _first(call), _flag(call, "page"))
+
+
+def _watch(call: Call) -> Reply:
+    """`watch [customer] [pause|resume]`: the DNS watch, shown; paused or resumed."""
+    args = list(call.command.args)
+    action = args.pop().lower() if args and args[-1].lower() in ACTIONS else None
+    if len(args) > 1:
+        raise UsageError(
+            Text("Say the customer, then optionally pause or resume."), call.verbs["watch"]
+        )
+    return watch(call.services.db, call.caller, args[0] if args else None, action)
 
 
 def _help(call: Call) -> Reply:
@@ -377,6 +389,19 @@ VERBS = Registry(
             roles=EVERYONE,
             flags={"page": True},
             details="Twenty changes a page. Passwords are never recorded, only that one was set.",
+        ),
+        Verb(
+            name="watch",
+            summary="Show the bot's own DNS watch (the MX switch, then regressions); pause it.",
+            usage="watch [customer] [pause|resume]",
+            examples=("watch acme", "watch acme pause", "watch acme resume"),
+            max_args=2,
+            handler=_watch,
+            roles=EVERYONE,
+            details="While the inbound step is in progress the bot re-checks the MX and every "
+            "name server on its own and says in the channel when the switch is seen; once the "
+            "step is done it checks daily that the MX still points at the gateway and the SPF "
+            "still authorises it. Only engineers may pause or resume it.",
         ),
         Verb(
             name="help",

@@ -336,3 +336,29 @@ class Member(SQLModel, table=True):
     role: str = Field(max_length=20)
     added_by: str = Field(max_length=32)
     added_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+
+
+class Watch(SQLModel, table=True):
+    """The bot's own watch on an onboarding's DNS (the MX switch, then regressions), run by the
+    watcher under a claim with a lease, like reminders, so that several workers share them."""
+
+    __tablename__ = "watch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = Field(foreign_key="onboarding.id", ondelete="CASCADE", unique=True)
+    mode: str = Field(max_length=20)  # commands/watch says what the modes mean
+    due_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    streak: int = 0  # runs in a row that saw nothing new (the back-off)
+    runs: int = 0
+    paused_by: str | None = Field(default=None, max_length=32)
+    paused_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    claimed_by: str | None = Field(default=None, max_length=80)
+    claim_expires_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    last_run_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # Domain -> what the last run saw (plain JSON the watch rules write and read).
+    seen: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Notices a run decided on and not yet posted: written with the run's conclusion, so that a
+    # worker that dies before posting leaves them for the next one.
+    outbox: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    pending: int = 0  # len(outbox): the claim query reads it
+    next_seq: int = 0  # numbers the notices (their Slack metadata names watch and number)

@@ -38,6 +38,8 @@ from commands.recipients.importer import ImportReport
 from commands.recipients.sync import Synced, SyncFailed
 from commands.rfi import questions
 from commands.rfi.service import RfiBegin, Summary, ThreadReply
+from commands.watch.conclude import Notice as WatchNotice
+from commands.watch.views import WatchShown
 
 # Slack's limits (bot/limits.py has them all, and the cutting that keeps mrkdwn whole).
 SECTION_TEXT_LIMIT = limits.SECTION_TEXT
@@ -193,6 +195,8 @@ Renderable = (
     | History
     | replies.CustomerOpened
     | Welcome
+    | WatchShown
+    | WatchNotice
 )
 
 # Roles, members and the audit trail (issue 8).
@@ -204,6 +208,8 @@ _TEMPLATES.update(
         Welcome: "welcome.j2",
     }
 )
+# The DNS watch (issue 15, section 3).
+_TEMPLATES.update({WatchShown: "watch_status.j2", WatchNotice: "watch_notice.j2"})
 _env.filters["channel"] = mrkdwn.channel
 _env.globals["Role"] = Role  # help marks the verbs for engineers only
 

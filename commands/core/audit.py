@@ -437,6 +437,57 @@ class RecipientsDiscarded(Event):
         return Text("discarded {file}", file=_short(self.filename or "a spreadsheet"))
 
 
+# --- the watch on DNS (commands/watch) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WatchSwitchSeen(Event):
+    action: ClassVar[str] = "watch.switch_seen"
+    domain: str
+    name_servers: int
+    caches_expire_at: str | None  # ISO 8601
+
+    def describe(self, names: Names = NO_NAMES) -> Text:
+        return Text(
+            "saw the MX of {domain} point at the gateway on all {n} name servers",
+            domain=_short(self.domain),
+            n=_short(self.name_servers),
+        )
+
+
+@dataclass(frozen=True)
+class WatchRegression(Event):
+    action: ClassVar[str] = "watch.regression"
+    domain: str
+    problem: str  # "mx" | "spf"
+
+    def describe(self, names: Names = NO_NAMES) -> Text:
+        what = (
+            "its MX moved away from the gateway"
+            if self.problem == "mx"
+            else ("its SPF no longer authorises the gateway")
+        )
+        return Text(
+            "raised a regression for {domain}: {what}", domain=_short(self.domain), what=what
+        )
+
+
+@dataclass(frozen=True)
+class WatchPaused(Event):
+    action: ClassVar[str] = "watch.paused"
+
+    def describe(self, names: Names = NO_NAMES) -> Text:
+        return Text("paused the DNS watch")
+
+
+@dataclass(frozen=True)
+class WatchResumed(Event):
+    action: ClassVar[str] = "watch.resumed"
+
+    def describe(self, names: Names = NO_NAMES) -> Text:
+        return Text("resumed the DNS watch")
+
+
 EVENTS: dict[str, type[Event]] = {
     cls.action: cls
     for cls in (
@@ -458,6 +509,10 @@ EVENTS: dict[str, type[Event]] = {
         RecipientsStaged,
         RecipientsImported,
         RecipientsDiscarded,
+        WatchSwitchSeen,
+        WatchRegression,
+        WatchPaused,
+        WatchResumed,
     )
 }
 

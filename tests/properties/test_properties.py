@@ -51,6 +51,9 @@ from commands.rfi.service import AnswerLine, Ask, Form, FormField, RfiBegin, Sum
 from commands.router import Router
 from commands.services import Services
 from commands.verbs import VERBS
+from commands.watch.conclude import Notice
+from commands.watch.schedule import Mode
+from commands.watch.views import WatchedDomain, WatchShown
 from store.db import Database
 
 PROPERTY = settings(
@@ -521,6 +524,47 @@ RESULTS: dict[type, st.SearchStrategy[Any]] = {
         total=small,
     ),
 }
+
+
+# The DNS watch (issue 15): what `watch` shows, and the notices the watcher posts.
+watched_domains = st.builds(
+    WatchedDomain,
+    domain=user_text,
+    status=st.sampled_from([s.value for s in CheckStatus]),
+    summary=long_text,
+    switched_at=st.none() | dates,
+    alerted=st.lists(user_text, max_size=2).map(tuple),
+)
+RESULTS.update(
+    {
+        WatchShown: st.builds(
+            WatchShown,
+            onboarding=onboardings(),
+            mode=st.none() | st.sampled_from(list(Mode)),
+            reason=user_text,
+            due_at=st.none() | dates,
+            last_run_at=st.none() | dates,
+            paused_by=st.none() | user_ids,
+            paused_at=st.none() | dates,
+            domains=st.lists(watched_domains, max_size=60).map(tuple),
+            changed=st.booleans(),
+            action=st.none() | st.sampled_from(["pause", "resume"]),
+        ),
+        Notice: st.builds(
+            Notice,
+            kind=st.sampled_from(["switch", "regression"]),
+            audience=st.sampled_from(["channel", "engineers"]),
+            key=user_text,
+            name=long_text,
+            domain=user_text,
+            name_servers=small,
+            caches_expire_at=st.none() | dates,
+            problem=st.none() | st.sampled_from(["mx", "spf"]),
+            summary=long_text,
+            channel_id=st.none() | st.just(CHANNEL) | user_text,
+        ),
+    }
+)
 
 
 # --- checks ----------------------------------------------------------------------------------
