@@ -26,6 +26,7 @@ from support.nsd import NsdServer
 from support.smtp_servers import ADDRESSES, SmtpWorld, probe_zones
 
 from bot.render.renderer import render
+from commands.checks.details import CheckDetailsService
 from commands.checks.dns import DnsResolver
 from commands.checks.dns.report import run_dns_checks
 from commands.checks.probes.run import ProbePorts, run_probe_checks_async
@@ -321,10 +322,12 @@ def test_the_smart_hosts_follow_the_rfi_mail_platform(
     assert f"judged against the {what} of Test Europe: the mail platform in the answers is " in text
     assert f"{judged}: host name from public configurations" in result.evidence[0]
     assert CONFIRM in result.evidence[0]
-    # And the report a person reads shows it.
+    # And the evidence a person reads behind the report's Details button shows it.
     plan = router.handle_text(ENGINEER, "check acme outbound")
     assert isinstance(plan, CheckPlan)
-    assert "public configurations" in render(world.service(database).run(plan, "U0ENG")).text
+    report = world.service(database).run(plan, "U0ENG")
+    details = CheckDetailsService(database).details(ENGINEER, list(report.run_ids))
+    assert "public configurations" in render(details).text
 
 
 def test_exchange_hybrid_is_judged_on_premises_and_told_of_the_other_pair(
