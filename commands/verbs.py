@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from commands.core.process import STEP_ALIASES
 from commands.core.roles import Role
-from commands.core.text import Text
-from commands.grammar import UsageError
+from commands.core.text import Code, Text
+from commands.grammar import UsageError, near_miss
 from commands.registry import EVERYONE, Call, Registry, Verb
 from commands.reminders.when import looks_like_time
 from commands.replies import Help, Refusal
@@ -153,7 +153,16 @@ def _help(call: Call) -> Reply:
         return Help(shown, single=False, for_customer=for_customer, door=door)
     verb = call.verbs.get(name.lower())
     if verb is None:
-        unknown = Text("I don't know the verb {verb}.", verb=name)
+        meant = near_miss(name, call.verbs)
+        unknown = (
+            Text(
+                "I don't know the verb {verb}. Did you mean {meant}?",
+                verb=name,
+                meant=Code(f"{door} help {meant}"),
+            )
+            if meant
+            else Text("I don't know the verb {verb}.", verb=name)
+        )
         return Refusal(unknown, usage=call.verbs["help"], door=door)
     return Help((verb,), single=True, for_customer=for_customer, door=door)
 
