@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from bot import logs
 from bot.settings import Settings, SettingsError, load_settings, require
+from store.db import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -68,6 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args, settings)
     except SettingsError as exc:
         print(f"connect-bot: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseUnavailable as exc:  # the first use of DATABASE_URL, by any command
+        print(f"connect-bot: DATABASE_URL: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
