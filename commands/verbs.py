@@ -61,7 +61,8 @@ def _reopen(call: Call) -> Reply:
 
 
 def _close(call: Call) -> Reply:
-    return call.services.onboardings.close(call.caller, _first(call))
+    confirmed = bool(call.command.flags.get("yes"))
+    return call.services.onboardings.close(call.caller, _first(call), confirmed=confirmed)
 
 
 def _set(call: Call) -> Reply:
@@ -235,11 +236,14 @@ VERBS = Registry(
         Verb(
             name="close",
             summary="End an onboarding; it is kept and shown as closed.",
-            usage="close <customer>",
-            examples=("close acme",),
+            usage="close <customer> [--yes]",
+            examples=("close acme", "close acme --yes"),
             max_args=1,
             handler=_close,
-            details="The key must be spelled out, so nobody closes an onboarding by accident.",
+            flags={"yes": False},
+            details="The key must be spelled out, and the bot asks first (a Close button; "
+            "--yes closes at once), so nobody closes an onboarding by accident. A closed "
+            "onboarding is kept: list --all lists it, status <customer> shows it.",
         ),
         Verb(
             name="rfi",

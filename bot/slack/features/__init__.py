@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.slack.features import commands, credentials, mentions, recipients, reminders, rfi
+from bot.slack.features import close, commands, credentials, mentions, recipients, reminders, rfi
 from bot.slack.runner import Runner
 from bot.slack.submissions import Submissions
 from bot.slack.view_seal import ViewSeal
@@ -27,6 +27,7 @@ def register_all(
     credentials.register(app, services.credentials, runner, forms)
     recipients.register(app, services.importer, runner)
     reminders.register(app, services.reminders, runner)
+    close.register(app, core.router, services, runner)
 
     @app.event("message")
     def on_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
