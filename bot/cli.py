@@ -18,6 +18,7 @@ from store.db import DatabaseUnavailable
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
+    from bot.shell import ShellReminders
     from bot.slack.dispatcher import Dispatcher
     from bot.wiring import Core
 
@@ -148,6 +149,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdin,
             sys.stdout,
             interactive=sys.stdin.isatty(),
+            due=_shell_reminders(settings, core),
         )
         return 0
     if args.verb == "db":
@@ -155,6 +157,25 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"database at head: {core.db.engine.url.render_as_string(hide_password=True)}")
         return 0
     raise AssertionError(args.verb)
+
+
+def _shell_reminders(settings: Settings, core: Core) -> ShellReminders | None:
+    """The shell delivers reminders itself only where it is the one door: a local SQLite file
+    and no Slack bot configured. A database a Slack bot may share keeps them for the bot,
+    which posts them in their channels, and so does CONNECT_REMINDER_DISPATCH=false."""
+    if not (settings.connect_reminder_dispatch and core.db.is_sqlite):
+        return None
+    if settings.slack_bot_token:
+        return None
+    from datetime import timedelta
+
+    from bot.shell import ShellReminders
+
+    return ShellReminders(
+        core.db,
+        poll_seconds=settings.connect_reminder_poll_seconds,
+        lease=timedelta(seconds=settings.connect_reminder_lease_seconds),
+    )
 
 
 def _socket_mode_url(client: WebClient, app_token: str) -> str:
