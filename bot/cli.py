@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING
 
 from bot import logs
 from bot.settings import Settings, SettingsError, load_settings, require
+from store.db import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
+    from bot.shell import ShellReminders
     from bot.slack.dispatcher import Dispatcher
     from bot.slack.watcher import Watcher
     from bot.wiring import Core
@@ -72,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args, settings)
     except SettingsError as exc:
         print(f"connect-bot: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseUnavailable as exc:  # the first use of DATABASE_URL, by any command
+        print(f"connect-bot: DATABASE_URL: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -150,6 +155,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdin,
             sys.stdout,
             interactive=sys.stdin.isatty(),
+            due=_shell_reminders(settings, core),
         )
         return 0
     if args.verb == "db":
@@ -163,6 +169,25 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     from bot import cli_report
 
     return cli_report.run(args, settings)
+
+
+def _shell_reminders(settings: Settings, core: Core) -> ShellReminders | None:
+    """The shell delivers reminders itself only where it is the one door: a local SQLite file
+    and no Slack bot configured. A database a Slack bot may share keeps them for the bot,
+    which posts them in their channels, and so does CONNECT_REMINDER_DISPATCH=false."""
+    if not (settings.connect_reminder_dispatch and core.db.is_sqlite):
+        return None
+    if settings.slack_bot_token:
+        return None
+    from datetime import timedelta
+
+    from bot.shell import ShellReminders
+
+    return ShellReminders(
+        core.db,
+        poll_seconds=settings.connect_reminder_poll_seconds,
+        lease=timedelta(seconds=settings.connect_reminder_lease_seconds),
+    )
 
 
 def _socket_mode_url(client: WebClient, app_token: str) -> str:

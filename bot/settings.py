@@ -9,6 +9,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from commands.secrets import parse_keys
+from store.db import check_url
 
 
 class SettingsError(Exception):
@@ -111,6 +112,11 @@ class Settings(BaseSettings):
         if not (text[0] in "CG" and text.isalnum() and text.isupper() and len(text) > 2):
             raise ValueError(f"{text!r} is not a Slack channel id such as C012AB3CD")
         return text
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return check_url(value.strip())
 
     @field_validator("connect_secret_key")
     @classmethod

@@ -3,9 +3,11 @@ say what is wrong."""
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from commands.core.text import Text
@@ -17,15 +19,45 @@ KEY_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])$")
 # Slack's clients turn straight quotes into curly ones; people still mean a quoted argument.
 _CURLY_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# A suggested command longer than this is cut down to the corrected word alone.
+MAX_SUGGESTION_CHARS = 120
 
 
 class UsageError(ValueError):
     """The command cannot be understood; `text` says why, `verb` picks the usage shown."""
 
-    def __init__(self, text: Text, verb: Verb | None = None) -> None:
+    def __init__(self, text: Text, verb: Verb | None = None, suggestion: str | None = None) -> None:
         super().__init__(text.template)
         self.text = text
         self.verb = verb
+        # What they probably meant, as typed after the door (`status acme`); the router adds
+        # the door, which only it knows.
+        self.suggestion = suggestion
+
+
+def near_miss(word: str, choices: Iterable[str]) -> str | None:
+    """The one choice `word` is most likely a typo of, or None when nothing is close."""
+    found = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _verb_fixed(text: str, typed: str, meant: str, verbs: Registry) -> str:
+    """The command with its verb corrected, and its flags too when they are near misses as
+    well, so one suggestion is enough."""
+    fixed = _retyped(text, typed, meant)
+    if fixed == meant:
+        return meant
+    try:
+        parse(fixed, verbs)
+    except UsageError as exc:
+        return exc.suggestion or fixed
+    return fixed
+
+
+def _retyped(text: str, typed: str, meant: str) -> str:
+    """The command as typed, with `typed` (its first occurrence) corrected to `meant`."""
+    fixed = text.replace(typed, meant, 1)
+    return fixed if len(fixed) <= MAX_SUGGESTION_CHARS else meant
 
 
 @dataclass(frozen=True)
@@ -66,7 +98,11 @@ def parse(raw: str, verbs: Registry) -> Command:
     verb_name, rest = words[0].lower(), words[1:]
     verb = verbs.get(verb_name)
     if verb is None:
-        raise UsageError(Text("I don't know the verb {verb}.", verb=words[0]))
+        meant = near_miss(verb_name, verbs)
+        raise UsageError(
+            Text("I don't know the verb {verb}.", verb=words[0]),
+            suggestion=_verb_fixed(text, parts[0], meant, verbs) if meant else None,
+        )
     args: list[str] = []
     flags: dict[str, str | bool] = {}
     i = 0
@@ -79,7 +115,13 @@ def parse(raw: str, verbs: Registry) -> Command:
         name, eq, value = word[2:].partition("=")
         name = name.lower()
         if name not in verb.flags:
-            raise UsageError(Text("{verb} has no flag {flag}.", verb=verb.name, flag=word), verb)
+            meant = near_miss(name, verb.flags)
+            typed = word.partition("=")[0]
+            raise UsageError(
+                Text("{verb} has no flag {flag}.", verb=verb.name, flag=word),
+                verb,
+                _retyped(text, typed, f"--{meant}") if meant else None,
+            )
         if name in flags:
             raise UsageError(Text("--{flag} is given twice.", flag=name), verb)
         if not verb.flags[name]:

@@ -63,7 +63,13 @@ class StepChanged:
 @dataclass(frozen=True)
 class Closed:
     onboarding: OnboardingView
-    public = True
+    # Not closed yet: asked to confirm (a button, or --yes), said to the person alone.
+    asked: bool = False
+    door: str = "/connect"  # how the reader types a command: "/connect" or "@connect"
+
+    @property
+    def public(self) -> bool:
+        return not self.asked
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class Listing:
     total: int  # matching onboardings, of which `items` are the first
     closed_hidden: int  # closed ones left out because --all was not given
     scoped: bool = False  # a customer contact's own onboardings only
+    door: str = "/connect"  # how the reader types a command: "/connect" or "@connect"
     public = False
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from commands.core.context import Caller, Door, Refused
 from commands.core.roles import verb_refusal
+from commands.core.text import Code, Text
 from commands.grammar import Command, UsageError, parse
 from commands.registry import Call, Registry
 from commands.replies import Refusal
@@ -28,7 +29,7 @@ class Router:
         try:
             return parse(text, self.verbs)
         except UsageError as exc:
-            return Refusal(exc.text, usage=exc.verb or self.verbs["help"], door=door)
+            return Refusal(explained(exc, door), usage=exc.verb or self.verbs["help"], door=door)
 
     def is_pure(self, command: Command) -> bool:
         return self.verbs[command.verb].pure
@@ -46,6 +47,16 @@ class Router:
         try:
             return verb.handler(Call(self.services, caller, command, self.verbs))
         except UsageError as exc:
-            return Refusal(exc.text, usage=exc.verb or verb, door=door)
+            return Refusal(explained(exc, door), usage=exc.verb or verb, door=door)
         except Refused as exc:
             return Refusal(exc.text)
+
+
+def explained(exc: UsageError, door: Door) -> Text:
+    """The usage error's message, with its suggestion spelled for the door the person uses (a
+    customer contact is told `@connect status`, an engineer `/connect status`)."""
+    if exc.suggestion is None:
+        return exc.text
+    return Text(
+        "{text} Did you mean {meant}?", text=exc.text, meant=Code(f"{door} {exc.suggestion}")
+    )

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from commands.core.process import STEP_ALIASES, Step
 from commands.core.roles import Role
-from commands.core.text import Text
-from commands.grammar import UsageError
+from commands.core.text import Code, Text
+from commands.grammar import UsageError, near_miss
 from commands.registry import EVERYONE, Call, Registry, Verb
 from commands.reminders.when import looks_like_time
 from commands.replies import Help, Refusal
@@ -67,7 +67,8 @@ def _reopen(call: Call) -> Reply:
 
 
 def _close(call: Call) -> Reply:
-    return call.services.onboardings.close(call.caller, _first(call))
+    confirmed = bool(call.command.flags.get("yes"))
+    return call.services.onboardings.close(call.caller, _first(call), confirmed=confirmed)
 
 
 def _set(call: Call) -> Reply:
@@ -170,7 +171,16 @@ def _help(call: Call) -> Reply:
         return Help(shown, single=False, for_customer=for_customer, door=door)
     verb = call.verbs.get(name.lower())
     if verb is None:
-        unknown = Text("I don't know the verb {verb}.", verb=name)
+        meant = near_miss(name, call.verbs)
+        unknown = (
+            Text(
+                "I don't know the verb {verb}. Did you mean {meant}?",
+                verb=name,
+                meant=Code(f"{door} help {meant}"),
+            )
+            if meant
+            else Text("I don't know the verb {verb}.", verb=name)
+        )
         return Refusal(unknown, usage=call.verbs["help"], door=door)
     return Help((verb,), single=True, for_customer=for_customer, door=door)
 
@@ -243,11 +253,14 @@ VERBS = Registry(
         Verb(
             name="close",
             summary="End an onboarding; it is kept and shown as closed.",
-            usage="close <customer>",
-            examples=("close acme",),
+            usage="close <customer> [--yes]",
+            examples=("close acme", "close acme --yes"),
             max_args=1,
             handler=_close,
-            details="The key must be spelled out, so nobody closes an onboarding by accident.",
+            flags={"yes": False},
+            details="The key must be spelled out, and the bot asks first (a Close button; "
+            "--yes closes at once), so nobody closes an onboarding by accident. A closed "
+            "onboarding is kept: list --all lists it, status <customer> shows it.",
         ),
         Verb(
             name="rfi",

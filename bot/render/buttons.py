@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import ButtonElement
 from commands.checks.service import CheckReport
 from commands.credentials import KIND_TITLES, CredentialForm
 from commands.recipients.importer import ImportReport
+from commands.replies import Closed
 from commands.rfi.service import RfiBegin, ThreadReply
 
 
@@ -34,6 +35,10 @@ class ImportAction(StrEnum):
 
 class CredentialsAction(StrEnum):
     FORM = "credentials_form"  # opens the login form (a mention has no trigger_id of its own)
+
+
+class CloseAction(StrEnum):
+    CONFIRM = "onboarding_close"  # the Close button under "close acme?"
 
 
 class ReminderAction(StrEnum):
@@ -67,6 +72,9 @@ def buttons_for(result: object) -> list[ButtonElement]:
     if isinstance(result, CredentialForm):
         label = f"🔐 Enter the {KIND_TITLES[result.kind]} login"
         return [_button(label, CredentialsAction.FORM, {"key": result.key, "kind": result.kind})]
+    if isinstance(result, Closed) and result.asked:
+        key = result.onboarding.key
+        return [_button(f"🔒 Close {key}", CloseAction.CONFIRM, {"key": key})]
     if isinstance(result, ImportReport) and result.state == "staged":
         batch = {"key": result.key, "batch": str(result.batch_id)}
         valid = [_button(f"Import the {result.valid:,} valid rows", ImportAction.VALID, batch)]

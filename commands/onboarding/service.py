@@ -144,7 +144,11 @@ class OnboardingService:
                 for p in rows
             )
             return Listing(
-                items=items, total=total, closed_hidden=hidden, scoped=not caller.is_engineer
+                items=items,
+                total=total,
+                closed_hidden=hidden,
+                scoped=not caller.is_engineer,
+                door=caller.shown_door.value,
             )
 
     def mark_done(self, caller: Caller, key: str | None, step_name: str) -> StepChanged:
@@ -153,15 +157,18 @@ class OnboardingService:
     def reopen(self, caller: Caller, key: str | None, step_name: str) -> StepChanged:
         return self._move(caller, key, step_name, StepState.IN_PROGRESS, verb="reopen")
 
-    def close(self, caller: Caller, key: str | None) -> Closed:
+    def close(self, caller: Caller, key: str | None, *, confirmed: bool = True) -> Closed:
+        """Close the onboarding; unless `confirmed`, only ask (the verb asks first: a button,
+        or --yes), after the same checks, so the question is never asked in vain."""
+        door = caller.shown_door.value
         if key is None:
             raise Refused(
                 Text(
                     "Spell out the customer to close, e.g. {example}.",
-                    example=Code("/connect close acme"),
+                    example=Code(f"{door} close acme"),
                 )
             )
-        with self.db.session(write=True) as session:
+        with self.db.session(write=confirmed) as session:
             onboarding = find_onboarding(session, caller, key, verb="close", for_update=True)
             if onboarding.closed_at is not None:
                 raise Refused(
@@ -172,11 +179,13 @@ class OnboardingService:
                         when=When(onboarding.closed_at),
                     )
                 )
+            if not confirmed:
+                return Closed(view_of(session, onboarding), asked=True, door=door)
             now = utcnow()
             onboardings.close_onboarding(session, onboarding, caller.user_id, now)
             rules.on_close(session, onboarding)
             audit.record(session, onboarding.id, caller.user_id, audit.OnboardingClosed(), at=now)
-            return Closed(view_of(session, onboarding))
+            return Closed(view_of(session, onboarding), door=door)
 
     def update(
         self,

@@ -1,10 +1,12 @@
 """Recipient spreadsheets: CSV, XLSX and XLS in the gateway's layout, read and checked row by row.
 
-The layout: a header cell `email` somewhere in A1 to M99, with `name` directly to its right;
-the rows below it are recipients. Every row is checked (address syntax with email-validator and
-no DNS, the domain among the RFI's) and problems carry their row number, so the person can fix
-the file. Nothing here remembers the rows already seen: duplicates are found by the store once
-the rows are staged (store/recipients.py), so memory does not grow with the file.
+The layout: a header row somewhere in rows 1 to 99 with an address cell and a name cell in
+columns A to M, in either order and under common names (`Email`, `E-mail Address`, `Mail`;
+`Name`, `Display Name`: commands/recipients/headers.py); the rows below it are recipients.
+Every row is checked (address syntax with email-validator and no DNS, the domain among the
+RFI's) and problems carry their row number, so the person can fix the file. Nothing here
+remembers the rows already seen: duplicates are found by the store once the rows are staged
+(store/recipients.py), so memory does not grow with the file.
 
 CSV is read here, as a stream. XLSX and XLS are read by calamine (Rust), in a child process with
 its own memory and CPU limits, because calamine on an untrusted file is not safe in the bot's
@@ -44,6 +46,8 @@ from email_validator.rfc_constants import (
     DOT_ATOM_TEXT,
     EMAIL_MAX_LENGTH,
 )
+
+from commands.recipients.headers import SHOWN, Columns, find_columns
 
 HEADER_ROWS = 99  # the header is looked for in rows 1 to 99 ...
 HEADER_COLUMNS = 13  # ... and columns A to M
@@ -120,7 +124,8 @@ class Checked:
     """What a file holds: the good rows stream out; this collects the rest."""
 
     header_row: int = 0
-    header_column: int = 0
+    header_column: int = 0  # the address header's (0 is column A)
+    name_column: int = 1
     rows: int = 0  # data rows read (empty rows not counted)
     valid: int = 0  # rows that passed the row checks (duplicates among them are the store's)
     errors: int = 0
@@ -192,34 +197,28 @@ def check(
     for number, cells in numbered:
         if number > HEADER_ROWS:
             break
-        column = _header_column(cells)
-        if column is not None:
-            checked.header_row, checked.header_column = number, column
-            return checked, _recipients(numbered, column, wanted, checked)
+        columns = find_columns(cells, HEADER_COLUMNS)
+        if columns is not None:
+            checked.header_row, checked.header_column = number, columns.address
+            checked.name_column = columns.name
+            return checked, _recipients(numbered, columns, wanted, checked)
     raise NotASpreadsheet(
-        "No header cell `email` (with `name` directly to its right) in A1 to M99: put the "
-        "addresses under an `email` column and the names under `name` beside it."
+        f"No header cells {SHOWN} in one row within A1 to M99: put them above the addresses "
+        "and the names, in any order."
     )
-
-
-def _header_column(cells: Sequence[str]) -> int | None:
-    for index, cell in enumerate(cells[:HEADER_COLUMNS]):
-        right = cells[index + 1] if index + 1 < len(cells) else ""
-        if cell.strip().lower() == "email" and right.strip().lower() == "name":
-            return index
-    return None
 
 
 def _recipients(
     numbered: Iterator[tuple[int, list[str]]],
-    column: int,
+    columns: Columns,
     domains: set[str],
     checked: Checked,
 ) -> Iterator[Recipient]:
     addresses = Addresses()
+    at, named = columns.address, columns.name
     for number, cells in numbered:
-        raw = cells[column].strip() if column < len(cells) else ""
-        name = cells[column + 1].strip() if column + 1 < len(cells) else ""
+        raw = cells[at].strip() if at < len(cells) else ""
+        name = cells[named].strip() if named < len(cells) else ""
         if not raw and not name:
             continue  # an empty row is not an error
         checked.rows += 1

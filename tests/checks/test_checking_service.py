@@ -151,7 +151,7 @@ def test_probes_move_steps_done_only_when_every_check_passes(
 def test_closed_onboardings_are_not_checked(database: Database, dns_world: DnsWorld) -> None:
     router, checks = setup(database, dns_world, "good.test")
     plan = router.handle_text(ENGINEER, "check acme")
-    router.handle_text(ENGINEER, "close acme")
+    router.handle_text(ENGINEER, "close acme --yes")
     with pytest.raises(Refused):
         checks.run(plan, "U0ENG")  # type: ignore[arg-type]
     with database.session() as session:

@@ -95,3 +95,23 @@ def test_invalid_keys_explain_the_rule(key: str, suggestion: str | None) -> None
         assert f"Did you mean {suggestion}?" in text
     else:
         assert "Did you mean" not in text
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [
+        ("stauts acme", "status acme"),
+        ("STAUTS", "status"),
+        ("open acme --serivce both", "open acme --service both"),
+        ("open acme --serivce=both", "open acme --service=both"),
+        ("lsit --al", "list --all"),  # the verb and its flag, in one suggestion
+        ("remnid acme in 3d call", "remind acme in 3d call"),
+        ("frobnicate acme", None),
+        ("open acme --colour red", None),
+        ("stauts " + "a" * 200, "status"),  # a long line: the verb alone
+    ],
+)
+def test_a_near_miss_carries_what_was_meant(text: str, suggestion: str | None) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(text, VERBS)
+    assert caught.value.suggestion == suggestion

@@ -218,7 +218,7 @@ def test_close_shows_closed_and_refuses_further_changes(
     key, channel = new_key("closing"), new_channel()
     open_onboarding(bot, slack, key, channel)
 
-    send_ok(bot, f"close {key}", channel_id=channel, user_id="U0CLOSER")
+    send_ok(bot, f"close {key} --yes", channel_id=channel, user_id="U0CLOSER")
     closed = wait_posts(slack, channel, 3)[-1].params
     assert f"({key})* was closed by <@U0CLOSER>" in section_text(closed)
     row = onboarding_row(db, key)

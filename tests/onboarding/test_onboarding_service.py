@@ -99,7 +99,7 @@ def test_list_shows_progress_over_applicable_steps(database: Database) -> None:
     router.handle_text(ELSEWHERE, "open beta --service both")
     router.handle_text(ENGINEER, "done rfi")
     router.handle_text(ENGINEER, "done recipients")
-    router.handle_text(ELSEWHERE, "close beta")
+    router.handle_text(ELSEWHERE, "close beta --yes")
     listing = router.handle_text(ENGINEER, "list")
     assert isinstance(listing, Listing)
     assert [(i.key, i.done, i.applicable) for i in listing.items] == [("acme", 2, 3)]
@@ -115,11 +115,11 @@ def test_list_shows_progress_over_applicable_steps(database: Database) -> None:
 def test_close_keeps_the_onboarding_and_frees_the_channel(database: Database) -> None:
     router = Router(Services.build(database))
     router.handle_text(ENGINEER, "open acme --service both")
-    closed = router.handle_text(ENGINEER, "close acme")
+    closed = router.handle_text(ENGINEER, "close acme --yes")
     assert isinstance(closed, Closed)
     assert closed.onboarding.closed_by == "U0ENG"
     assert "closed" in refusal_text(router.handle_text(ENGINEER, "done acme rfi"))
-    assert "already closed" in refusal_text(router.handle_text(ENGINEER, "close acme"))
+    assert "already closed" in refusal_text(router.handle_text(ENGINEER, "close acme --yes"))
     status = router.handle_text(ENGINEER, "status acme")
     assert isinstance(status, Status)
     assert status.onboarding.closed_at is not None

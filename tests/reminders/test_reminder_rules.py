@@ -337,7 +337,7 @@ def test_status_counts_open_reminders_and_close_cancels_them(database: Database)
     assert soonest == working_days_after(onboarding(database).opened_at, 1, 9)
     assert soonest is not None
     assert soonest.tzinfo is not None
-    router.handle_text(ENGINEER, "close acme")
+    router.handle_text(ENGINEER, "close acme --yes")
     assert {r.state for r in reminders(database)} == {"cancelled"}
 
 

@@ -162,7 +162,7 @@ def test_code_keeps_what_was_typed_and_cannot_be_left() -> None:
 
 
 def test_a_name_in_bold_adds_no_formatting_of_its_own(router: Router) -> None:
-    message = render(router.handle_text(ENGINEER, "close acme"))
+    message = render(router.handle_text(ENGINEER, "close acme --yes"))
     line = message.text.splitlines()[0]
     assert line.startswith(f"🔒 *{NAME_MRKDWN} (acme)* was closed by <@U0ENG> with ")
     assert spans(line)[0] == f"*{NAME_MRKDWN} (acme)*"  # the template's bold, whole

@@ -10,6 +10,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.slack.features import (
+    close,
     commands,
     credentials,
     details,
@@ -39,6 +40,7 @@ def register_all(
     reminders.register(app, services.reminders, runner)
     welcome.register(app, services, runner)
     details.register(app, CheckDetailsService(services.checks.db), runner)
+    close.register(app, core.router, services, runner)
 
     @app.event("message")
     def on_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
