@@ -33,8 +33,19 @@ EXPECTED_BOT_SCOPES = {
     "groups:history",
     "files:read",  # recipient spreadsheets uploaded into an RFI thread
     "users:read",  # roles (which organisation a person is in) and reminder time zones
+    "channels:read",  # a channel archived, the bot removed (its onboarding says so)
+    "groups:read",  # the same for private channels
 }
-EXPECTED_BOT_EVENTS = {"app_mention", "message.channels", "message.groups"}
+CHANNEL_EVENTS = {
+    "channel_archive",
+    "channel_unarchive",
+    "channel_left",
+    "group_archive",
+    "group_unarchive",
+    "group_left",
+    "member_left_channel",
+}
+EXPECTED_BOT_EVENTS = {"app_mention", "message.channels", "message.groups", *CHANNEL_EVENTS}
 # What in bot/ needs each scope and each event: a scope or an event nothing uses is one too many
 # (Slack shows every scope to whoever installs the app), and a listener without its event
 # subscription never hears anything.
@@ -46,11 +57,14 @@ SCOPE_USED_BY = {
     "groups:history": r'@app\.event\("message"\)',
     "files:read": r"\.files_info\(",
     "users:read": r"\.users_info\(",
+    "channels:read": r'@app\.event\("channel_archive"\)',
+    "groups:read": r'@app\.event\("group_archive"\)',
 }
 EVENT_HEARD_BY = {
     "app_mention": r'@app\.event\("app_mention"\)',
     "message.channels": r'@app\.event\("message"\)',
     "message.groups": r'@app\.event\("message"\)',
+    **{event: rf'@app\.event\("{event}"\)' for event in CHANNEL_EVENTS},
 }
 
 
