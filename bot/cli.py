@@ -102,7 +102,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         # Ask for the WebSocket URL here, so that a refused app token stops start-up with one
         # line (as build_app does for the bot token) instead of a traceback.
         handler.client.wss_uri = _socket_mode_url(app.client, app_token)
-        with _drained(core, _dispatcher(settings, core, app.client)):
+        from bot.slack.runner import closed_first
+
+        # Exits in reverse: the socket closes first, then the acked work drains.
+        with _drained(core, _dispatcher(settings, core, app.client)), closed_first(handler):
             handler.start()
         return 0
     if args.verb == "serve":
