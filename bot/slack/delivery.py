@@ -40,7 +40,7 @@ REFUSED = (
 FINAL_WAIT_MAX = 30.0
 
 
-class _UpdateLimit:
+class UpdateLimit:
     """chat.update's rate limit as Slack last told it (Tier 3 is per app and workspace, so one
     for the process): progress skips updates until it passes; a final update waits for it."""
 
@@ -63,7 +63,7 @@ class _UpdateLimit:
             time.sleep(min(wait, FINAL_WAIT_MAX))
 
 
-_UPDATES = _UpdateLimit()
+UPDATES = UpdateLimit()
 
 
 def _retry_after(headers: Mapping[str, object] | None) -> float:
@@ -148,7 +148,7 @@ class SlackSurface:
         if not final:
             self._progress(channel_id, ts, parts[0])
             return
-        _UPDATES.wait_for_slot()
+        UPDATES.wait_for_slot()
         text, blocks = parts[0]
         try:
             self.client.chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks)
@@ -164,7 +164,7 @@ class SlackSurface:
         self._post_rest(channel_id, parts[1:], self._threads.get(ts) or ts)
 
     def _progress(self, channel_id: str, ts: str, part: tuple[str, limits.Blocks]) -> None:
-        if _UPDATES.limited():
+        if UPDATES.limited():
             log.info("progress update skipped: chat.update is rate limited")
             return
         text, blocks = part
@@ -174,7 +174,7 @@ class SlackSurface:
             self._no_wait().chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks)
         except SlackApiError as exc:
             if exc.response.status_code == 429:
-                _UPDATES.limit(_retry_after(exc.response.headers))
+                UPDATES.limit(_retry_after(exc.response.headers))
             log.info("progress update skipped: %s", exc.response.get("error"))
 
     def _no_wait(self) -> WebClient:
