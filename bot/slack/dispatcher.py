@@ -28,6 +28,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.render import limits
 from bot.render.reminder_message import EVENT_TYPE, failed_message, metadata, reminder_message
 from bot.settings import Settings
 from store import reminders
@@ -294,7 +295,7 @@ class Dispatcher:
             response = self.client.chat_postMessage(
                 channel=row.channel_id,
                 thread_ts=row.thread_ts,
-                text=message.text,
+                text=limits.fallback(message.text),  # a short notification; blocks say it all
                 blocks=message.blocks_json(),
                 metadata=metadata(row),
                 unfurl_links=False,
