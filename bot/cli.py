@@ -103,6 +103,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         from bot.slack.app import build_app, register
+        from bot.slack.runner import closed_first
 
         slack = build_app(settings)
         core = build_core(settings, role_of=slack.identity.role)
@@ -113,7 +114,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         # Ask for the WebSocket URL here, so that a refused app token stops start-up with one
         # line (as build_app does for the bot token) instead of a traceback.
         handler.client.wss_uri = _socket_mode_url(app.client, app_token)
-        with _drained(core, *_background(settings, core, app.client)):
+        # Exits in reverse: the socket closes first, then the acked work drains.
+        with _drained(core, *_background(settings, core, app.client)), closed_first(handler):
             handler.start()
         return 0
     if args.verb == "serve":

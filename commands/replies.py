@@ -138,6 +138,7 @@ class ReminderView:
     confirms: str | None = None
     done_by: str | None = None
     done_at: datetime | None = None
+    failed_reason: str | None = None  # Slack's error, when it refused the reminder for good
 
     @property
     def manual(self) -> bool:

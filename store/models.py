@@ -83,6 +83,10 @@ class Onboarding(SQLModel, table=True):
     )
     # The address the gateway gave the account for journal reports (set by an engineer).
     journal_address: str | None = Field(default=None, max_length=254)
+    # Why the bot cannot work in its channel any more, as Slack told it ("archived": the channel
+    # was archived; "removed": the bot left or was removed); None while it can. Since when.
+    channel_state: str | None = Field(default=None, max_length=20)
+    channel_state_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
 
 class StepStatus(SQLModel, table=True):
@@ -270,6 +274,9 @@ class ReminderState(StrEnum):
     DONE = "done"
     SNOOZED = "snoozed"  # due again at a later time
     CANCELLED = "cancelled"
+    # Slack refused it for good (the channel archived or gone, the thread deleted, the message
+    # invalid): never tried again; `failed_reason` says why.
+    FAILED = "failed"
 
 
 # Open: not yet posted for its current due time; the dispatcher delivers these when due.
@@ -322,6 +329,9 @@ class Reminder(SQLModel, table=True):
     message_ts: str | None = Field(default=None, max_length=32)
     done_by: str | None = Field(default=None, max_length=32)
     done_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # Slack's error code when it refused the reminder for good (state failed), and when.
+    failed_reason: str | None = Field(default=None, max_length=60)
+    failed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
 
 class Member(SQLModel, table=True):

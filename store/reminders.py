@@ -350,10 +350,12 @@ def open_reminders(
 ) -> tuple[list[tuple[Reminder, str]], int]:
     """Open reminders of open onboardings, soonest first, with each onboarding's key; and how
     many there are in all. Open: pending or snoozed, or posted but still waiting for the Done
-    that confirms a manual item (its message may have scrolled out of sight)."""
+    that confirms a manual item (its message may have scrolled out of sight), or failed."""
     waiting = and_(col(Reminder.state) == ReminderState.SENT, col(Reminder.confirms).is_not(None))
+    # Failed ones stay listed (marked so) until someone cancels them: nobody else will act.
+    failed = col(Reminder.state) == ReminderState.FAILED
     where = [
-        or_(col(Reminder.state).in_(OPEN_REMINDER_STATES), waiting),
+        or_(col(Reminder.state).in_(OPEN_REMINDER_STATES), waiting, failed),
         col(Onboarding.closed_at).is_(None),
     ]
     if onboarding_id is not None:
@@ -389,3 +391,39 @@ def cancel_open(session: Session, onboarding_id: int) -> int:
         .returning(col(Reminder.id))
     )
     return len(session.execute(statement).all())
+
+
+# --- permanent failures ------------------------------------------------------------------------
+
+
+def mark_failed(
+    session: Session, reminder_id: int, *, worker: str, reason: str, at: datetime
+) -> str | None:
+    """Slack refused the claimed reminder for good: state failed, never due again. Returns its
+    onboarding's key when this call failed it (None: the claim was lost, or it was done or
+    cancelled meanwhile), so whoever tells people about it does so once."""
+    row = _locked(session, reminder_id)
+    if row is None or row.claimed_by != worker or row.state not in OPEN_REMINDER_STATES:
+        return None
+    row.state = ReminderState.FAILED
+    row.failed_reason = reason[:60]
+    row.failed_at = at
+    row.claimed_by = None
+    row.claim_expires_at = None
+    session.add(row)
+    session.flush()
+    onboarding = session.get(Onboarding, row.onboarding_id)
+    return onboarding.key if onboarding is not None else None
+
+
+def failed_count(session: Session, onboarding_id: int) -> int:
+    """How many of an onboarding's reminders Slack refused for good."""
+    query = (
+        select(func.count())
+        .select_from(Reminder)
+        .where(
+            col(Reminder.onboarding_id) == onboarding_id,
+            col(Reminder.state) == ReminderState.FAILED,
+        )
+    )
+    return int(session.exec(query).one())

@@ -161,3 +161,103 @@ def _blocks_problems(blocks: Sequence[Mapping[str, Any]], max_blocks: int) -> li
                 if len(label) > BUTTON_TEXT or len(element.get("value") or "") > BUTTON_VALUE:
                     problems.append(f"{where}: button label or value too long")
     return problems
+
+
+# --- one message's whole size: split into parts at block boundaries ---------------------------
+
+# All blocks' text together stays under this: Slack's cumulative limit is undocumented (about
+# 12,000 "with a buffer for block containers"); refusals are reported from about 11,300.
+MESSAGE_CHARS = 10_000
+# The notification text of a message with blocks: a short summary, not the whole report.
+FALLBACK_TEXT = 3_000
+_PART_NOTE_ROOM = 120  # characters kept free in each part for its "Part i of n" line
+_HEAD_TYPES = ("header", "context")
+_TAIL_TYPES = ("context", "actions")
+
+Blocks = list[dict[str, Any]]
+
+
+def text_chars(blocks: object) -> int:
+    """Characters of text in every text field of `blocks`, nested ones included: what Slack's
+    cumulative limit counts."""
+    if isinstance(blocks, list | tuple):
+        return sum(text_chars(item) for item in blocks)
+    if isinstance(blocks, Mapping):
+        return sum(
+            len(value) if key == "text" and isinstance(value, str) else text_chars(value)
+            for key, value in blocks.items()
+        )
+    return 0
+
+
+def fallback(text: str, *, has_blocks: bool = True) -> str:
+    """The `text` of a message: a short summary beside blocks, the content itself without."""
+    return cut_mrkdwn(text, FALLBACK_TEXT if has_blocks else MESSAGE_TEXT)
+
+
+def split_message(
+    text: str, blocks: Sequence[Mapping[str, Any]], *, limit: int = MESSAGE_CHARS
+) -> list[tuple[str, Blocks]]:
+    """A message as parts that each fit Slack's whole-message size, cut between blocks: the
+    first part keeps the message's head (header, context), its closing (footer, buttons) and as
+    much of its body as fits; the rest of the body follows in parts 2..n, each starting with
+    "Part i of n". One part (the message as it is) when it fits. Returns (text, blocks) pairs.
+    """
+    whole = [dict(block) for block in blocks]
+    if text_chars(whole) <= limit and len(whole) <= MESSAGE_BLOCKS:
+        return [(fallback(text, has_blocks=bool(whole)), whole)]
+    start = 0
+    while start < len(whole) and whole[start].get("type") in _HEAD_TYPES:
+        start += 1
+    end = len(whole)
+    while end > start and whole[end - 1].get("type") in _TAIL_TYPES:
+        end -= 1
+    head, body, tail = whole[:start], whole[start:end], whole[end:]
+    room = limit - _PART_NOTE_ROOM
+    first_room = room - text_chars(head) - text_chars(tail)
+    first_blocks = MESSAGE_BLOCKS - 1 - len(head) - len(tail)
+    if not body or first_room <= 0 or first_blocks <= 0:
+        head, body, tail = [], whole, []  # no body to spread: cut anywhere between blocks
+        first_room, first_blocks = room, MESSAGE_BLOCKS - 1
+    chunks = _chunks(body, first_room, first_blocks, room, MESSAGE_BLOCKS - 1)
+    total = len(chunks)
+    parts: list[tuple[str, Blocks]] = []
+    for number, chunk in enumerate(chunks, start=1):
+        if number == 1:
+            note = _part_note(f"Part 1 of {total}: the rest follows in this thread.")
+            parts.append((fallback(text), [*head, *chunk, note, *tail]))
+        else:
+            label = f"Part {number} of {total}"
+            parts.append((fallback(f"{label}\n{_texts(chunk)}"), [_part_note(label), *chunk]))
+    return parts
+
+
+def _chunks(
+    body: Blocks, first_room: int, first_blocks: int, room: int, max_blocks: int
+) -> list[Blocks]:
+    """`body` cut greedily between blocks: the first chunk within (first_room, first_blocks),
+    every other within (room, max_blocks). A block too big for any chunk goes alone."""
+    chunks: list[Blocks] = [[]]
+    used = 0
+    for block in body:
+        size = text_chars(block)
+        cap, count = (first_room, first_blocks) if len(chunks) == 1 else (room, max_blocks)
+        if chunks[-1] and (used + size > cap or len(chunks[-1]) >= count):
+            chunks.append([])
+            used = 0
+        chunks[-1].append(block)
+        used += size
+    return chunks
+
+
+def _part_note(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text, "verbatim": True}]}
+
+
+def _texts(blocks: Blocks) -> str:
+    """The mrkdwn of a part's sections, for its notification text."""
+    return "\n".join(
+        str((block.get("text") or {}).get("text", ""))
+        for block in blocks
+        if isinstance(block.get("text"), Mapping)
+    )

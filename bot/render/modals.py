@@ -47,7 +47,9 @@ def rfi_view(form: Form, seal: Sealer) -> View:
         f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)}): one value per line "
         "where a question takes several. Nothing is saved until every answer is valid."
     )
-    blocks: list[Any] = [SectionBlock(text=limits.cut_mrkdwn(intro, limits.SECTION_TEXT))]
+    blocks: list[Any] = [
+        SectionBlock(text=_verbatim(limits.cut_mrkdwn(intro, limits.SECTION_TEXT)))
+    ]
     # A modal holds 100 blocks: should the questionnaire ever outgrow it, the rest are asked in
     # the thread (the form saves what it shows; the thread asks what is still open).
     room = limits.MODAL_BLOCKS - len(blocks) - 1
@@ -80,11 +82,7 @@ def rfi_view(form: Form, seal: Sealer) -> View:
         more = len(form.fields) - len(fields)
         blocks.append(
             ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=f"… and {more} more questions: answer them in the RFI thread."
-                    )
-                ]
+                elements=[_verbatim(f"… and {more} more questions: answer them in the RFI thread.")]
             )
         )
     return View(
@@ -106,7 +104,12 @@ def _too_long(field: FormField) -> SectionBlock:
         f"{mrkdwn.code('change ' + field.question.id.replace('_', '-'))}."
     )
     text = limits.cut_mrkdwn(text, limits.SECTION_TEXT)
-    return SectionBlock(block_id=field.question.id, text=text)
+    return SectionBlock(block_id=field.question.id, text=_verbatim(text))
+
+
+def _verbatim(text: str) -> MarkdownTextObject:
+    # verbatim: a typed @here or #general (a customer's name) stays text (DESIGN.md).
+    return MarkdownTextObject(text=text, verbatim=True)
 
 
 def kept(meta: Mapping[str, object]) -> tuple[str, ...]:
@@ -156,10 +159,12 @@ def credentials_view(form: CredentialForm, seal: Sealer) -> View:
     )
     blocks: list[Any] = [
         SectionBlock(
-            text=limits.cut_mrkdwn(
-                f"*{mrkdwn.escape(KIND_TITLES[form.kind])}* for "
-                f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)})",
-                limits.SECTION_TEXT,
+            text=_verbatim(
+                limits.cut_mrkdwn(
+                    f"*{mrkdwn.escape(KIND_TITLES[form.kind])}* for "
+                    f"*{mrkdwn.escape(form.name)}* ({mrkdwn.escape(form.key)})",
+                    limits.SECTION_TEXT,
+                )
             )
         ),
         _text_input("host", "Host", form.host, hint="The mailbox server's name or address."),

@@ -81,3 +81,21 @@ def reminder_message(reminder: Reminder) -> Message:
     ]
     text = limits.cut_mrkdwn(f"⏰ Reminder: {body} (due {due})", limits.MESSAGE_TEXT, count=False)
     return Message(text=text, blocks=blocks, public=True)
+
+
+def failed_message(reminder: Reminder, key: str, why: str, error: str) -> Message:
+    """For the engineers' channel: a reminder Slack refused for good, said once."""
+    text = (
+        f"⚠️ Reminder #{reminder.id} of *{mrkdwn.escape(key)}* could not be delivered to "
+        f"{_channel(reminder.channel_id)}: {why} ({mrkdwn.code(error)}). It is marked "
+        f"failed and will not be tried again; {mrkdwn.code(f'/connect reminders {key}')} lists it."
+    )
+    section = limits.cut_mrkdwn(text, limits.SECTION_TEXT)
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=section, verbatim=True))]
+    return Message(text=limits.fallback(section), blocks=blocks, public=True)
+
+
+def _channel(channel_id: str) -> str:
+    # A channel link only for a well-formed id; anything else is shown as escaped text.
+    ok = channel_id[:1] in ("C", "G") and channel_id.isalnum() and channel_id.isupper()
+    return f"<#{channel_id}>" if ok else mrkdwn.escape(channel_id)

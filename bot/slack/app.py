@@ -11,11 +11,12 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot import logs
 from bot.settings import Settings, SettingsError
-from bot.slack.features import register_all
+from bot.slack.features import channel_events, register_all
 from bot.slack.identity import Home, Identity
 from bot.slack.runner import Runner
 from bot.slack.view_seal import ViewSeal
 from bot.wiring import Core
+from commands.channel_state import ChannelEvents
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,15 @@ def build_app(settings: Settings) -> SlackApp:
 
 def register(slack: SlackApp, core: Core, settings: Settings) -> App:
     """Every feature's listeners, with the services they need; returns the app."""
+    runner = Runner(core.work, slack.identity)
     register_all(
         slack.app,
         core,
-        Runner(core.work, slack.identity),
+        runner,
         # The app's own secret when there is one, else the bot token: stable across restarts
         # and replicas, and not the signing secret, so a leaked one cannot forge a form too.
         ViewSeal(settings.connect_secret_key or settings.slack_bot_token),
         settings.connect_engineers_channel,
     )
+    channel_events.register(slack.app, ChannelEvents(core.db), runner)
     return slack.app

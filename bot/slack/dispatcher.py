@@ -28,7 +28,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.render.reminder_message import EVENT_TYPE, metadata, reminder_message
+from bot.render import limits
+from bot.render.reminder_message import EVENT_TYPE, failed_message, metadata, reminder_message
 from bot.settings import Settings
 from store import reminders
 from store.db import Database
@@ -44,6 +45,17 @@ HISTORY_PAGE = 200
 ERROR_RETRY = timedelta(minutes=10)
 # After a timeout or a dropped connection (the post may have happened): sooner.
 UNCERTAIN_RETRY = timedelta(minutes=1)
+# Errors that trying again cannot change: the channel archived or gone, the thread deleted, the
+# message refused as made. The reminder is marked failed and the engineers are told once.
+PERMANENT = {
+    "is_archived": "the channel is archived",
+    "channel_not_found": "the channel is gone",
+    "thread_not_found": "its thread was deleted",
+    "message_not_found": "its thread was deleted",
+    "invalid_blocks": "Slack refused the message as invalid",
+    "invalid_blocks_format": "Slack refused the message as invalid",
+    "msg_blocks_too_long": "Slack refused the message as too long",
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,8 @@ class DispatchConfig:
     channel_interval: float = 1.0
     channel_threads: int = 8
     history_pages: int = 5
+    # Where a reminder Slack refused for good is reported (CONNECT_ENGINEERS_CHANNEL); None: logs.
+    engineers_channel: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DispatchConfig:
@@ -63,6 +77,7 @@ class DispatchConfig:
             batch=settings.connect_reminder_batch,
             channel_interval=settings.connect_reminder_channel_interval,
             channel_threads=settings.connect_reminder_channel_threads,
+            engineers_channel=settings.connect_engineers_channel,
         )
 
     @property
@@ -112,6 +127,7 @@ class Dispatcher:
         self.clock = clock
         self.posted = 0  # messages posted by this dispatcher
         self.recovered = 0  # earlier posts found by their metadata and recorded instead
+        self.failed = 0  # reminders Slack refused for good, marked failed
         self._cond = threading.Condition()
         self._queues: dict[str, deque[Reminder]] = {}
         self._inflight = 0
@@ -279,7 +295,7 @@ class Dispatcher:
             response = self.client.chat_postMessage(
                 channel=row.channel_id,
                 thread_ts=row.thread_ts,
-                text=message.text,
+                text=limits.fallback(message.text),  # a short notification; blocks say it all
                 blocks=message.blocks_json(),
                 metadata=metadata(row),
                 unfurl_links=False,
@@ -319,7 +335,38 @@ class Dispatcher:
             self._give_back(row, retry_at=self.clock() + retry, maybe_posted=False)
             return
         log.warning("reminder %d: Slack refused %s in %s: %s", row.id, what, row.channel_id, error)
+        if isinstance(error, str) and error in PERMANENT:
+            self._fail(row, error)
+            return
         self._give_back(row, retry_at=self.clock() + ERROR_RETRY, maybe_posted=False)
+
+    def _fail(self, row: Reminder, error: str) -> None:
+        """Never try it again; tell the engineers once (only the call that failed it does)."""
+        assert row.id is not None
+        with self.db.session(write=True) as session:
+            key = reminders.mark_failed(
+                session, row.id, worker=self.worker, reason=error, at=self.clock()
+            )
+        if key is None:
+            log.warning("reminder %d: claim lost before it was marked failed", row.id)
+            return
+        with self._cond:
+            self.failed += 1
+        log.warning("reminder %d of %s failed for good: %s", row.id, key, error)
+        channel = self.config.engineers_channel
+        if channel is None:
+            return
+        message = failed_message(row, key, PERMANENT[error], error)
+        try:
+            self.client.chat_postMessage(
+                channel=channel,
+                text=message.text,
+                blocks=message.blocks_json(),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            log.warning("could not tell the engineers of reminder %d: %s", row.id, exc)
 
     def _find_posted(self, row: Reminder) -> str | None:
         """The ts of this occurrence's message if an earlier claim posted it, else None."""

@@ -5,10 +5,13 @@ place for every door (command, mention, button, form, thread reply)."""
 from __future__ import annotations
 
 import logging
+import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
+from contextlib import contextmanager, suppress
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from slack_bolt import Respond
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
@@ -19,6 +22,9 @@ from bot.slack.delivery import ack_payload
 from bot.slack.identity import Identity
 from commands.core.context import Caller, Door, Refused
 from commands.replies import Refusal
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 log = logging.getLogger(__name__)
 
@@ -99,3 +105,32 @@ def _note(respond: Answer | None, text: str) -> None:
     elif respond is not None:
         section = SectionBlock(text=MarkdownTextObject(text=text, verbatim=True))
         respond(Message(text=text, blocks=[section], public=False, refusal=True))
+
+
+@contextmanager
+def closed_first(handler: SocketModeHandler) -> Iterator[None]:
+    """Around a Socket Mode handler's `start()`, inside the drain: on the way out (SIGTERM,
+    Ctrl-C) the WebSocket is closed before the acked work drains, so Slack sends no envelope
+    that a stopping process could only refuse; an envelope not yet acked goes to another
+    connection when Slack retries it."""
+    try:
+        yield
+    finally:
+        log.info("stopping: closing the Socket Mode connection")
+        try:
+            _close_now(handler)
+        except Exception:  # the drain must still run
+            log.exception("closing the Socket Mode connection failed")
+
+
+def _close_now(handler: SocketModeHandler) -> None:
+    client = handler.client
+    client.auto_reconnect_enabled = False  # the monitor must not open a new one
+    # slack_sdk's close() waits for its reader's 3 s receive timeout before it closes the
+    # socket; shutting the socket down first ends the stream at once (no more envelopes).
+    session = client.current_session
+    sock = getattr(session, "sock", None) if session is not None else None
+    if sock is not None:
+        with suppress(OSError):  # already gone
+            sock.shutdown(socket.SHUT_RDWR)
+    handler.close()

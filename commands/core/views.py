@@ -11,6 +11,7 @@ from commands.core.process import Service, Step, StepState
 from commands.rfi import answers as rfi_answers
 from store import checks as check_store
 from store import onboardings
+from store import reminders as reminder_store
 from store.models import Onboarding
 
 
@@ -60,6 +61,8 @@ class OnboardingView:
         return sum(n for _, n in self.recipients)
 
     reminders: tuple[int, datetime | None] = (0, None)  # open reminders, and the next due
+    reminders_failed: int = 0  # reminders Slack refused for good (the channel archived, ...)
+    channel_state: str | None = None  # "archived", "removed": the bot cannot post there
 
     def last_check(self, step: Step) -> LastCheck | None:
         return next((c for c in self.last_checks if c.step is step), None)
@@ -111,4 +114,6 @@ def view_of(session: Session, onboarding: Onboarding) -> OnboardingView:
         recipients=extras.recipients,
         recipients_at=extras.recipients_at,
         reminders=(extras.reminders_open, extras.reminders_next),
+        reminders_failed=reminder_store.failed_count(session, onboarding.id),
+        channel_state=onboarding.channel_state,
     )

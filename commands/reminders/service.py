@@ -295,6 +295,7 @@ def _view(row: Reminder, key: str) -> ReminderView:
         confirms=row.confirms,
         done_by=row.done_by,
         done_at=row.done_at,
+        failed_reason=row.failed_reason,
     )
 
 

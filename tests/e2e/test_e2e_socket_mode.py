@@ -338,6 +338,33 @@ def test_sigterm_finishes_the_acked_work_then_exits_0(tmp_path: Path) -> None:
         assert "Traceback" not in log, log
 
 
+def test_sigterm_closes_the_socket_before_draining(tmp_path: Path) -> None:
+    """No envelope may arrive while the acked work drains (it could only be refused): the
+    WebSocket closes first, then the work finishes, then the process exits."""
+    with SlackStandIn() as slack, SocketModeServer() as server:
+        slack.socket_url = server.url
+        bot = start_socket_bot(slack, tmp_path)
+        try:
+            connection = wait_connected(bot, server)
+            slack.delay("chat.postMessage", 1.0)  # three posts: the drain takes seconds
+            envelope_id = server.send_slash_command("open drain --service both", channel_id="C0DR")
+            assert server.wait_for_ack(envelope_id, timeout=WAIT) == {"envelope_id": envelope_id}
+            bot.process.send_signal(signal.SIGTERM)
+            code = bot.process.wait(timeout=WAIT)
+        finally:
+            bot.stop()
+        log = bot.log_text()
+        assert code == 0, log
+        posts = slack.calls("chat.postMessage")
+        assert [p.params["channel"] for p in posts] == ["C0DR"] * 3, log  # the work finished
+        server.wait_until(lambda: connection.closed, WAIT, "the connection to close")
+        assert connection.closed_at is not None
+        # Closed while the work was still posting: before the last post was answered.
+        assert connection.closed_at < posts[-1].at, log
+        assert "restarting" not in str(server.messages()), server.messages()
+        assert "Traceback" not in log, log
+
+
 def test_a_refused_app_token_stops_start_up_with_one_line(tmp_path: Path) -> None:
     # The token has the right form, so settings accept it; Slack refuses it (revoked, say).
     with SlackStandIn() as slack, SocketModeServer() as server:

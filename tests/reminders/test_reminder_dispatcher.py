@@ -208,8 +208,8 @@ def test_when_429s_outlast_the_retries_the_claim_is_given_back_and_posted_later(
 def test_a_slack_error_gives_the_claim_back_for_later_without_posting(
     database: Database, client: WebClient, slack: SlackStandIn, onboarding_id: int
 ) -> None:
-    row = add(database, onboarding_id, channel_id="CGONE")
-    slack.fail_next(POST, error="channel_not_found", channel="CGONE")
+    row = add(database, onboarding_id, channel_id="COUT")
+    slack.fail_next(POST, error="not_in_channel", channel="COUT")
     before = now()
     dispatcher(database, client).run_until_idle()
     stored = fetch(database, row.id)

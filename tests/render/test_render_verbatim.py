@@ -49,3 +49,52 @@ def test_sections_and_context_lines_are_verbatim() -> None:
         assert {"section", "context"} <= kinds
         objects = mrkdwn_objects(message)
         assert all(o["verbatim"] is True for o in objects), objects
+
+
+def _view_mrkdwn(view: dict) -> list[dict]:
+    found: list[dict] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(view)
+    return found
+
+
+def test_modal_sections_that_carry_user_text_are_verbatim() -> None:
+    # The customer's name is typed by a person: a typed @here or #general stays text in the
+    # modals too (issue 13: mentions in user text).
+    from bot.render import modals as forms
+    from commands.credentials import KINDS, CredentialForm
+    from commands.rfi.questions import QUESTIONS
+    from commands.rfi.service import Form, FormField
+
+    def sealed(form: str, data: dict[str, object]) -> str:
+        return "sealed"
+
+    fields = tuple(FormField(QUESTIONS[n % len(QUESTIONS)], "@here") for n in range(120))
+    rfi = forms.rfi_view(Form("acme", "@here #general", fields), sealed).to_dict()
+    credentials = forms.credentials_view(
+        CredentialForm(
+            key="acme",
+            name="@here #general",
+            kind=next(iter(KINDS)),
+            host="pop.acme.example",
+            port=995,
+            security="tls",
+            username="@here",
+            has_secret=False,
+        ),
+        sealed,
+    ).to_dict()
+    for view in (rfi, credentials):
+        objects = _view_mrkdwn(view)
+        assert objects
+        assert all(o.get("verbatim") is True for o in objects), objects

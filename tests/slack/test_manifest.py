@@ -34,14 +34,24 @@ EXPECTED_BOT_SCOPES = {
     "files:read",  # recipient spreadsheets uploaded into an RFI thread
     "files:write",  # the onboarding report, shared as a file in its channel
     "users:read",  # roles (which organisation a person is in) and reminder time zones
-    "channels:read",  # member_joined_channel in public channels: the welcome
-    "groups:read",  # member_joined_channel in private (Slack Connect) channels
+    "channels:read",  # member_joined_channel (the welcome); a channel archived, the bot removed
+    "groups:read",  # the same for private channels
+}
+CHANNEL_EVENTS = {
+    "channel_archive",
+    "channel_unarchive",
+    "channel_left",
+    "group_archive",
+    "group_unarchive",
+    "group_left",
+    "member_left_channel",
 }
 EXPECTED_BOT_EVENTS = {
     "app_mention",
     "message.channels",
     "message.groups",
     "member_joined_channel",
+    *CHANNEL_EVENTS,
 }
 # What in bot/ needs each scope and each event: a scope or an event nothing uses is one too many
 # (Slack shows every scope to whoever installs the app), and a listener without its event
@@ -55,14 +65,15 @@ SCOPE_USED_BY = {
     "files:read": r"\.files_info\(",
     "files:write": r"\.files_upload_v2\(",
     "users:read": r"\.users_info\(",
-    "channels:read": r'@app\.event\("member_joined_channel"\)',
-    "groups:read": r'@app\.event\("member_joined_channel"\)',
+    "channels:read": r'@app\.event\("channel_archive"\)',
+    "groups:read": r'@app\.event\("group_archive"\)',
 }
 EVENT_HEARD_BY = {
     "app_mention": r'@app\.event\("app_mention"\)',
     "message.channels": r'@app\.event\("message"\)',
     "message.groups": r'@app\.event\("message"\)',
     "member_joined_channel": r'@app\.event\("member_joined_channel"\)',
+    **{event: rf'@app\.event\("{event}"\)' for event in CHANNEL_EVENTS},
 }
 
 

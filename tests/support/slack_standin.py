@@ -2,7 +2,9 @@
 
 It answers the few Web API methods the bot uses the way Slack does (HTTP 200, JSON, ``ok``),
 records every call so tests can assert on what the bot sent, and can be told to fail, rate
-limit or slow down specific methods. Standard library only, so it runs anywhere the tests do.
+limit or slow down specific methods. It is as strict as Slack where the bot could go wrong:
+too much block text, invalid Block Kit (checked with slack_sdk's models), chat.update beyond
+its tier, posts to an archived channel. Standard library and slack_sdk only.
 
 Usage::
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import socket
 import threading
 import time
@@ -29,6 +32,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
 
 __all__ = ["Call", "SlackStandIn", "SlashCommandNotOffered"]
 
@@ -43,6 +49,14 @@ BOT_ID = "B0BOT"
 # every posted message gets a unique, ordered ts (tests use them as thread keys).
 _TS_BASE_SECONDS = 1_700_000_000
 _TS_STEP_MICROS = 100
+
+# Slack refuses a message whose blocks hold more text than about this, all blocks together
+# (undocumented; reports put the refusals from about 11,300 characters).
+BLOCK_TEXT_LIMIT = 11_000
+MESSAGE_BLOCKS = 50
+# chat.update is a Tier 3 method: about 50 calls a minute per workspace.
+UPDATE_TIER_PER_MINUTE = 50
+_CHAT_WITH_BLOCKS = ("chat.postMessage", "chat.update", "chat.postEphemeral")
 
 RESPONSE_URL_METHOD = "response_url"
 FILE_DOWNLOAD_METHOD = "files.download"  # a GET of a private file URL, recorded like a call
@@ -127,6 +141,14 @@ class SlackStandIn:
         self.enterprise_id: str | None = None
         # Where apps.connections.open sends Socket Mode clients; None: the method is unknown.
         self.socket_url: str | None = None
+        # As strict as Slack: block text beyond this is msg_blocks_too_long; chat.update calls
+        # beyond `update_tier` in `update_window` seconds get a 429 (None: no tier); archived
+        # channels refuse posts with is_archived.
+        self.block_text_limit = BLOCK_TEXT_LIMIT
+        self.update_tier: int | None = UPDATE_TIER_PER_MINUTE
+        self.update_window = 60.0
+        self._update_times: list[float] = []
+        self._archived: set[str] = set()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -213,6 +235,8 @@ class SlackStandIn:
             self._files.clear()
             self._cut_after.clear()
             self._messages.clear()
+            self._archived.clear()
+            self._update_times.clear()
 
     def wait_for(self, predicate: Predicate, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Wait until at least ``count`` calls match; return all matching calls.
@@ -273,6 +297,21 @@ class SlackStandIn:
                 self._delays[method] = seconds
             else:
                 self._delays.pop(method, None)
+
+    def set_update_tier(self, per_window: int | None, window: float = 60.0) -> None:
+        """At most `per_window` chat.update calls per `window` seconds, then 429 with the
+        Retry-After that lets the next one through (None: no limit)."""
+        with self._cond:
+            self.update_tier, self.update_window = per_window, window
+            self._update_times.clear()
+
+    def archive(self, channel: str, archived: bool = True) -> None:
+        """Archive (or unarchive) a channel: posts and updates there get is_archived."""
+        with self._cond:
+            if archived:
+                self._archived.add(channel)
+            else:
+                self._archived.discard(channel)
 
     def add_file(
         self, file_id: str, name: str, content: bytes, *, cut_after: int | None = None, **info: Any
@@ -404,7 +443,35 @@ class SlackStandIn:
         builder = _METHODS.get(method)
         if builder is None:
             return 200, {}, {"ok": False, "error": "unknown_method"}
+        refused = self._strict(call)
+        if refused is not None:
+            return refused
         return 200, {}, builder(self, params)
+
+    def _strict(self, call: Call) -> tuple[int, dict[str, str], dict[str, Any]] | None:
+        """What Slack refuses that the methods below would accept (caller holds the lock)."""
+        method, params = call.method, call.params
+        if method == "chat.update" and self.update_tier is not None:
+            now = time.monotonic()
+            self._update_times = [t for t in self._update_times if t > now - self.update_window]
+            if len(self._update_times) >= self.update_tier:
+                wait = self._update_times[0] + self.update_window - now
+                retry = {"Retry-After": str(max(1, math.ceil(wait)))}
+                return 429, retry, {"ok": False, "error": "ratelimited"}
+            self._update_times.append(now)
+        if method in _CHAT_WITH_BLOCKS and params.get("channel") in self._archived:
+            return 200, {}, {"ok": False, "error": "is_archived"}
+        blocks = params.get("blocks")
+        view = params.get("view")
+        if isinstance(view, str):
+            view = _maybe_json(view)
+        if isinstance(view, dict):
+            blocks = view.get("blocks")
+        if blocks is not None and not blocks_valid(blocks, max_blocks=100 if view else 50):
+            return 200, {}, {"ok": False, "error": "invalid_blocks"}
+        if method in _CHAT_WITH_BLOCKS and block_text_length(blocks) > self.block_text_limit:
+            return 200, {}, {"ok": False, "error": "msg_blocks_too_long"}
+        return None
 
     # -- Web API methods (caller holds the lock) -------------------------------------------
 
@@ -581,6 +648,40 @@ _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = 
     "users.info": SlackStandIn._users_info,
     "views.open": SlackStandIn._views_open,
 }
+
+
+def block_text_length(blocks: object) -> int:
+    """Characters of text in every text field of `blocks`, nested ones included: what Slack's
+    cumulative limit counts."""
+    if isinstance(blocks, list):
+        return sum(block_text_length(item) for item in blocks)
+    if isinstance(blocks, dict):
+        total = 0
+        for key, value in blocks.items():
+            if key == "text" and isinstance(value, str):
+                total += len(value)
+            else:
+                total += block_text_length(value)
+        return total
+    return 0
+
+
+def blocks_valid(blocks: object, *, max_blocks: int = MESSAGE_BLOCKS) -> bool:
+    """Whether Slack would take `blocks`: a list of at most `max_blocks` blocks that slack_sdk's
+    models parse as a known type and validate (text lengths, element counts, ...)."""
+    if not isinstance(blocks, list) or len(blocks) > max_blocks:
+        return False
+    for raw in blocks:
+        if not isinstance(raw, dict):
+            return False
+        block = Block.parse(raw)
+        if block is None:
+            return False
+        try:
+            block.validate_json()
+        except SlackObjectFormationError:
+            return False
+    return True
 
 
 def _maybe_json(value: str) -> Any:

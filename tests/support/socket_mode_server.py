@@ -76,6 +76,7 @@ class Connection:
     opened_at: float = field(default_factory=time.monotonic)
     greeted: bool = False  # the hello message went out: envelopes may follow
     closed: bool = False
+    closed_at: float | None = None  # time.monotonic() when it closed, by either side
     close_code: int | None = None  # what the client sent in its close frame, if it sent one
     pings: int = 0  # pings the client sent (slack_sdk pings right after the handshake)
     pongs: list[bytes] = field(default_factory=list)  # answers to our pings
@@ -319,6 +320,8 @@ class SocketModeServer:
             if not self._stopping.is_set() and not connection.closed:
                 self._record_error(f"connection {number}: {exc!r}")
         finally:
+            if connection.closed_at is None:
+                connection.closed_at = time.monotonic()
             connection.closed = True
             sock.close()
             with self._cond:
@@ -474,6 +477,7 @@ class SocketModeServer:
             if connection.closed:
                 return
             connection.closed = True
+            connection.closed_at = time.monotonic()
             self._cond.notify_all()
         try:
             connection.send_frame(OP_CLOSE, struct.pack("!H", code) + reason.encode()[:120])
