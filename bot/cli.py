@@ -95,8 +95,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _report(args, settings)
     # Imported here so that `--help` and setting errors answer without loading Slack or SQL.
     from bot.wiring import build_core
-    from commands.core.context import Caller
-    from commands.core.roles import Role
 
     if args.verb == "run":
         require(settings, "SLACK_APP_TOKEN", "SLACK_BOT_TOKEN")
@@ -139,32 +137,39 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.verb == "worker":
         return _worker(settings)
     if args.verb == "shell":
-        from bot.shell import run_shell
-
-        # Whoever runs the shell has the machine, and so the database: an engineer.
-        caller = Caller(
-            user_id=args.user, channel_id=args.channel, team_id=args.team, role=Role.ENGINEER
-        )
-        engineers = set(settings.connect_engineers) | {args.user}
-        core = build_core(
-            settings,
-            role_of=lambda user_id: Role.ENGINEER if user_id in engineers else Role.CUSTOMER,
-        )
-        run_shell(
-            core.router,
-            core.services,
-            caller,
-            sys.stdin,
-            sys.stdout,
-            interactive=sys.stdin.isatty(),
-            due=_shell_reminders(settings, core),
-        )
-        return 0
+        return _shell(args, settings)
     if args.verb == "db":
         core = build_core(settings)  # build_core applies the migrations
         print(f"database at head: {core.db.engine.url.render_as_string(hide_password=True)}")
         return 0
     raise AssertionError(args.verb)
+
+
+def _shell(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.shell import run_shell
+    from bot.wiring import build_core
+    from commands.core.context import Caller
+    from commands.core.roles import Role
+
+    # Whoever runs the shell has the machine, and so the database: an engineer.
+    caller = Caller(
+        user_id=args.user, channel_id=args.channel, team_id=args.team, role=Role.ENGINEER
+    )
+    engineers = set(settings.connect_engineers) | {args.user}
+    core = build_core(
+        settings,
+        role_of=lambda user_id: Role.ENGINEER if user_id in engineers else Role.CUSTOMER,
+    )
+    run_shell(
+        core.router,
+        core.services,
+        caller,
+        sys.stdin,
+        sys.stdout,
+        interactive=sys.stdin.isatty(),
+        due=_shell_reminders(settings, core),
+    )
+    return 0
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:

@@ -43,6 +43,7 @@ from commands.credentials import KINDS, CredentialForm, CredentialsSaved
 from commands.grammar import Command, UsageError, parse
 from commands.history import History, HistoryLine
 from commands.members import Members, MemberView
+from commands.onboarding.welcome import Welcome
 from commands.recipients.importer import FileCounts, ImportReport, Problem
 from commands.recipients.sync import Synced, SyncFailed
 from commands.rfi import validators as v
@@ -336,6 +337,10 @@ RESULTS: dict[type, st.SearchStrategy[Any]] = {
         by=user_ids,
     ),
     replies.CustomerOpened: st.builds(replies.CustomerOpened, onboarding=onboardings()),
+    replies.Notice: st.builds(replies.Notice, text=texts()),
+    Welcome: st.builds(
+        Welcome, onboarding=onboardings(), for_customer=st.booleans(), to_channel=st.booleans()
+    ),
     CheckPlan: st.builds(
         CheckPlan,
         onboarding=onboardings(),
