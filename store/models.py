@@ -83,6 +83,11 @@ class Onboarding(SQLModel, table=True):
     )
     # The address the gateway gave the account for journal reports (set by an engineer).
     journal_address: str | None = Field(default=None, max_length=254)
+    # The onboarding's card: the message posted at open and updated in place as it moves
+    # (bot/slack/features/card.py); its link, from chat.getPermalink, for status replies.
+    card_channel_id: str | None = Field(default=None, max_length=32)
+    card_ts: str | None = Field(default=None, max_length=32)
+    card_url: str | None = Field(default=None, max_length=500)
 
 
 class StepStatus(SQLModel, table=True):
