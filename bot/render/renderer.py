@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.render import buttons as actions
-from bot.render import limits, mrkdwn
+from bot.render import limits, mrkdwn, progress
 from commands import replies
 from commands.checks.service import CheckPlan, CheckReport, DnsRecords
 from commands.core.process import STEP_ACTIONS, StepState
@@ -33,6 +33,7 @@ from commands.core.views import OnboardingView
 from commands.credentials import KIND_TITLES, CredentialForm, CredentialsSaved
 from commands.history import History
 from commands.members import Members
+from commands.onboarding.card import Card
 from commands.recipients.importer import ImportReport
 from commands.recipients.sync import Synced, SyncFailed
 from commands.rfi import questions
@@ -130,7 +131,9 @@ _env.globals.update(
     kind_titles=KIND_TITLES,
 )
 
+_env.globals.update(progress_bar=progress.bar, card_link=progress.link)
 _env.globals["m"] = _env.get_template("_macros.j2").module
+_env.globals["p"] = _env.get_template("_progress.j2").module  # shared by the card and status
 _env.globals["rfi"] = _env.get_template("_rfi.j2").module
 _env.globals["checks"] = _env.get_template("_checks.j2").module
 
@@ -179,6 +182,7 @@ Renderable = (
     | Members
     | History
     | replies.CustomerOpened
+    | Card
 )
 
 # Roles, members and the audit trail (issue 8).
@@ -187,6 +191,7 @@ _TEMPLATES.update(
         Members: "members.j2",
         History: "history.j2",
         replies.CustomerOpened: "customer_opened.j2",
+        Card: "card.j2",
     }
 )
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")
