@@ -33,6 +33,7 @@ EXPECTED_BOT_SCOPES = {
     "groups:history",
     "files:read",  # recipient spreadsheets uploaded into an RFI thread
     "users:read",  # roles (which organisation a person is in) and reminder time zones
+    "pins:write",  # the onboarding's card is pinned in its channel
 }
 EXPECTED_BOT_EVENTS = {"app_mention", "message.channels", "message.groups"}
 # What in bot/ needs each scope and each event: a scope or an event nothing uses is one too many
@@ -46,6 +47,7 @@ SCOPE_USED_BY = {
     "groups:history": r'@app\.event\("message"\)',
     "files:read": r"\.files_info\(",
     "users:read": r"\.users_info\(",
+    "pins:write": r"\.pins_add\(",
 }
 EVENT_HEARD_BY = {
     "app_mention": r'@app\.event\("app_mention"\)',
