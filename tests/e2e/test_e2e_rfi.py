@@ -403,7 +403,7 @@ def test_rfi_show_and_status_progress(bot: BotProcess, slack: SlackStandIn) -> N
             c.method == "chat.postMessage"
             and c.params.get("channel") == thread.channel
             and "Firewall lockdown" in c.params.get("text", "")
-            and "Onboarding opened" not in c.params.get("text", "")
+            and "Onboarding: " not in c.params.get("text", "")
         ),
         1,
         WAIT,

@@ -174,7 +174,7 @@ def test_a_customer_opens_their_own_onboarding_and_the_engineers_are_told(
 
     # The plan and the RFI are the channel's, whichever door opened the onboarding.
     plan, rfi = wait_posts(slack, channel, 2)[:2]
-    assert "Onboarding opened" in plan.params["text"]
+    assert "Onboarding: " in plan.params["text"]
     assert rfi.params["text"].startswith("Request for information:")
     (notice,) = slack.wait_for(
         lambda c: (
