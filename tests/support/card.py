@@ -113,3 +113,30 @@ def in_card_thread(card: Call) -> Any:
         )
 
     return match
+
+
+def modal_for(slack: SlackStandIn, trigger: str, timeout: float = WAIT) -> dict[str, Any]:
+    """The modal a click with `trigger` ends up showing: a button opens a "loading" modal at
+    once (views.open) and fills it with views.update; a slash command opens its form directly."""
+    (opened,) = slack.wait_for(
+        lambda c: c.method == "views.open" and c.params.get("trigger_id") == trigger, 1, timeout
+    )
+    view = _view(opened.params["view"])
+    if view.get("callback_id"):
+        return view  # the form itself
+    view_id = opened.response["view"]["id"]
+    (filled,) = slack.wait_for(
+        lambda c: c.method == "views.update" and c.params.get("view_id") == view_id, 1, timeout
+    )
+    return _view(filled.params["view"])
+
+
+def modal_text(view: dict[str, Any]) -> str:
+    """Every mrkdwn or plain text of a modal's blocks, joined."""
+    return "\n".join(
+        str(block["text"]["text"]) for block in view.get("blocks", []) if "text" in block
+    )
+
+
+def _view(view: Any) -> dict[str, Any]:
+    return json.loads(view) if isinstance(view, str) else dict(view)
