@@ -59,6 +59,7 @@ class ReminderAction(StrEnum):
 
 
 MAX_VALUE_CHARS = 2_000  # Slack's limit for a button's value
+OPTION_VALUE_CHARS = 150  # and for a select option's
 
 
 def buttons_for(result: object) -> list[InteractiveElement]:
@@ -101,10 +102,9 @@ def card_controls(card: Card) -> list[InteractiveElement]:
     controls: list[InteractiveElement] = []
     if card.check_steps:
         options = [
-            Option(text=step.title, value=_value({"key": key, "verb": "check", "args": step.value}))
-            for step in card.check_steps
+            Option(text=step.title, value=_option(key, step.value)) for step in card.check_steps
         ]
-        every = _value({"key": key, "verb": "check", "args": "all"})
+        every = _option(key, "all")
         controls.append(
             StaticSelectElement(
                 action_id=CardAction.CHECK.value,
@@ -132,8 +132,13 @@ def _run(key: str, verb: str, args: str = "") -> dict[str, str]:
     return {"key": key, "verb": verb, "args": args}
 
 
-def _value(value: dict[str, str]) -> str:
-    return json.dumps(value, separators=(",", ":"))
+def _option(key: str, step: str) -> str:
+    """A *Run checks* option's value. Slack takes 150 characters: a key (40 at most) fits; were
+    one longer, the card's channel still names its onboarding, so the key is left out."""
+    value = json.dumps({"key": key, "verb": "check", "args": step}, separators=(",", ":"))
+    if len(value) > OPTION_VALUE_CHARS:
+        value = json.dumps({"verb": "check", "args": step}, separators=(",", ":"))
+    return value
 
 
 def _button(label: str, action_id: str, value: dict[str, str]) -> ButtonElement:

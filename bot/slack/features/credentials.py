@@ -1,7 +1,8 @@
 """The credentials form: opened by `/connect credentials` (features/commands, with the
 command's trigger_id) or by the button under `@connect credentials` (a mention has no
-trigger_id, so its answer carries a button whose click brings one); its submission: every field
-checked, the password sealed and stored, or field errors and nothing stored."""
+trigger_id, so its answer carries a button whose click brings one) and by the card's *Enter
+credentials*; a button opens a loading modal first (bot/slack/modal_first.py). Its submission:
+every field checked, the password sealed and stored, or field errors and nothing stored."""
 
 from __future__ import annotations
 

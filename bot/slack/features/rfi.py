@@ -1,5 +1,7 @@
 """The RFI in Slack: replies in its thread (and their edits and deletions), the choice and
-Next buttons, and the form: its button opens it, its submission saves every answer or none."""
+Next buttons, and the form: its button (on the RFI message and on the card) opens a loading
+modal at once and fills it (bot/slack/modal_first.py); its submission saves every answer or
+none."""
 
 from __future__ import annotations
 
