@@ -78,6 +78,11 @@ class Surface(Protocol):
         """Open a private form for the person who asked (a Slack modal), bound to them."""
         ...
 
+    def keep_card(self, channel_id: str, ts: str) -> str | None:
+        """The onboarding's card was posted: pin it where that is allowed, and return its
+        link (None when there is none); never raises for a pin or a link it could not have."""
+        ...
+
 
 CHECKS_FAILED = Text("The checks stopped on an error on our side; nothing was recorded. Try again.")
 INVITE = Text(
@@ -130,17 +135,25 @@ def _run_command(
     if isinstance(result, OnboardingReport):
         share_report(surface, caller, result, thread_ts)
         return result
-    message = render(result)
+    card = (
+        services.onboardings.cards.by_key(result.onboarding.key)
+        if isinstance(result, Opened)
+        else None
+    )
+    message = render(card or result)
     if not (message.public and caller.channel_id):
         surface.tell(message)
         return result
     try:
-        surface.post(caller.channel_id, message, None if isinstance(result, Opened) else thread_ts)
+        ts = surface.post(caller.channel_id, message, None if card else thread_ts)
     except CannotPost:
         surface.tell(message, public=True)
         surface.tell(render(Refusal(INVITE)))
         return result
     if isinstance(result, Opened):
+        # The opening message is the onboarding's card from now on: kept up to date in place.
+        link = surface.keep_card(caller.channel_id, ts)
+        services.onboardings.cards.place(result.onboarding.key, caller.channel_id, ts, link)
         begin = services.rfi.begin(caller, result.onboarding.key)
         start_rfi(services.rfi, surface, caller, begin)
     return result

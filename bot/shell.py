@@ -88,6 +88,9 @@ class ShellSurface:
             "or a script; run /connect credentials in Slack)\n\n"
         )
 
+    def keep_card(self, channel_id: str, ts: str) -> str | None:
+        return None  # the shell has no pins and no links
+
     def tell(self, message: Message, *, public: bool = False) -> None:
         text = to_plain(message.text)
         self._print(text if public else f"(only you can see this)\n{text}", "")

@@ -48,6 +48,8 @@ class Opened:
 @dataclass(frozen=True)
 class Status:
     onboarding: OnboardingView
+    next: Text | None = None  # the next action, named as the reader can take it
+    card_url: str | None = None  # the onboarding's card (its permalink), when it has one
     public = True
 
 

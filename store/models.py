@@ -87,6 +87,11 @@ class Onboarding(SQLModel, table=True):
     # was archived; "removed": the bot left or was removed); None while it can. Since when.
     channel_state: str | None = Field(default=None, max_length=20)
     channel_state_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # The onboarding's card: the message posted at open and updated in place as it moves
+    # (bot/slack/features/card.py); its link, from chat.getPermalink, for status replies.
+    card_channel_id: str | None = Field(default=None, max_length=32)
+    card_ts: str | None = Field(default=None, max_length=32)
+    card_url: str | None = Field(default=None, max_length=500)
 
 
 class StepStatus(SQLModel, table=True):

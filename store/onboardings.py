@@ -177,3 +177,18 @@ def status_extras(session: Session, onboarding_id: int) -> StatusExtras:
             recipients.append((source, int(count)))
             newest = at if newest is None or (at is not None and at > newest) else newest
     return StatusExtras(tuple(sorted(recipients)), newest, open_count, soonest)
+
+
+def get_by_id(session: Session, onboarding_id: int) -> Onboarding | None:
+    return session.get(Onboarding, onboarding_id)
+
+
+def set_card(
+    session: Session, onboarding: Onboarding, channel_id: str, ts: str, url: str | None
+) -> None:
+    """Remember where the onboarding's card was posted (and its link, when Slack gave one)."""
+    onboarding.card_channel_id = channel_id
+    onboarding.card_ts = ts
+    onboarding.card_url = url
+    session.add(onboarding)
+    session.flush()

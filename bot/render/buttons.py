@@ -13,10 +13,18 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from slack_sdk.models.blocks import ButtonElement
+from slack_sdk.models.blocks import (
+    ButtonElement,
+    InteractiveElement,
+    Option,
+    PlainTextObject,
+    StaticSelectElement,
+)
 
 from commands.checks.service import CheckReport
 from commands.credentials import KIND_TITLES, CredentialForm
+from commands.onboarding import next_action as labels
+from commands.onboarding.card import Card
 from commands.recipients.importer import ImportReport
 from commands.replies import Closed
 from commands.rfi.service import RfiBegin, ThreadReply
@@ -34,7 +42,16 @@ class ImportAction(StrEnum):
 
 
 class CredentialsAction(StrEnum):
-    FORM = "credentials_form"  # opens the login form (a mention has no trigger_id of its own)
+    # Opens the login form (a mention has no trigger_id of its own); on the card it is followed
+    # by ":<kind>", as action ids within one message must differ.
+    FORM = "credentials_form"
+
+
+class CardAction(StrEnum):
+    """The card's own controls; each carries a verb and its arguments, run as if typed."""
+
+    CHECK = "card_check"  # the *Run checks* select: one option per step
+    RUN = "card_run"  # followed by ":<verb>": *DNS records*, *Reminders*
 
 
 class CloseAction(StrEnum):
@@ -52,9 +69,12 @@ class CheckAction(StrEnum):
 
 
 MAX_VALUE_CHARS = 2_000  # Slack's limit for a button's value
+OPTION_VALUE_CHARS = 150  # and for a select option's
 
 
-def buttons_for(result: object) -> list[ButtonElement]:
+def buttons_for(result: object) -> list[InteractiveElement]:
+    if isinstance(result, Card):
+        return card_controls(result)
     if isinstance(result, RfiBegin):
         return [_button("📝 Fill in as a form", RfiAction.FORM, {"key": result.onboarding.key})]
     if isinstance(result, ThreadReply) and result.ask is not None:
@@ -83,6 +103,58 @@ def buttons_for(result: object) -> list[ButtonElement]:
         runs = {"runs": ",".join(str(i) for i in result.run_ids)}
         return [_button("🔎 Details", CheckAction.DETAILS, runs)]
     return []
+
+
+KIND_BUTTONS = {"pop": "POP mailbox", "ldap": "directory"}
+
+
+def card_controls(card: Card) -> list[InteractiveElement]:
+    """*Run checks* (a step select), *DNS records*, *Answer the RFI as a form*, *Enter
+    credentials* (a login a step still needs), *Reminders*. A closed card keeps none."""
+    o = card.onboarding
+    if o.closed_at is not None:
+        return []
+    key = o.key
+    controls: list[InteractiveElement] = []
+    if card.check_steps:
+        options = [
+            Option(text=step.title, value=_option(key, step.value)) for step in card.check_steps
+        ]
+        every = _option(key, "all")
+        controls.append(
+            StaticSelectElement(
+                action_id=CardAction.CHECK.value,
+                placeholder=PlainTextObject(text=f"{labels.RUN_CHECKS}…"),
+                options=[*options, Option(text="Every step", value=every)],
+            )
+        )
+    controls.append(_button(labels.DNS_RECORDS, f"{CardAction.RUN}:dns", _run(key, "dns")))
+    controls.append(_button(labels.RFI_FORM, RfiAction.FORM, {"key": key}))
+    controls.extend(
+        _button(
+            f"{labels.CREDENTIALS}: {KIND_BUTTONS[kind]}",
+            f"{CredentialsAction.FORM}:{kind}",
+            {"key": key, "kind": kind},
+        )
+        for kind in card.logins
+    )
+    controls.append(
+        _button(labels.REMINDERS, f"{CardAction.RUN}:reminders", _run(key, "reminders"))
+    )
+    return controls
+
+
+def _run(key: str, verb: str, args: str = "") -> dict[str, str]:
+    return {"key": key, "verb": verb, "args": args}
+
+
+def _option(key: str, step: str) -> str:
+    """A *Run checks* option's value. Slack takes 150 characters: a key (40 at most) fits; were
+    one longer, the card's channel still names its onboarding, so the key is left out."""
+    value = json.dumps({"key": key, "verb": "check", "args": step}, separators=(",", ":"))
+    if len(value) > OPTION_VALUE_CHARS:
+        value = json.dumps({"verb": "check", "args": step}, separators=(",", ":"))
+    return value
 
 
 def _button(label: str, action_id: str, value: dict[str, str]) -> ButtonElement:

@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.render import buttons as actions
-from bot.render import check_report, limits, mrkdwn
+from bot.render import check_report, limits, mrkdwn, progress
 from commands import replies
 from commands.checks.details import CheckDetails
 from commands.checks.service import CheckPlan, CheckReport, DnsRecords
@@ -33,6 +33,7 @@ from commands.core.views import OnboardingView
 from commands.credentials import KIND_TITLES, CredentialForm, CredentialsSaved
 from commands.history import History
 from commands.members import Members
+from commands.onboarding.card import Card
 from commands.onboarding.welcome import Welcome
 from commands.recipients.importer import ImportReport
 from commands.recipients.sync import Synced, SyncFailed
@@ -142,7 +143,9 @@ _env.globals.update(
     kind_titles=KIND_TITLES,
 )
 
+_env.globals.update(progress_bar=progress.bar, card_link=progress.link)
 _env.globals["m"] = _env.get_template("_macros.j2").module
+_env.globals["p"] = _env.get_template("_progress.j2").module  # shared by the card and status
 _env.globals["rfi"] = _env.get_template("_rfi.j2").module
 _env.globals["checks"] = _env.get_template("_checks.j2").module
 
@@ -197,6 +200,7 @@ Renderable = (
     | Welcome
     | WatchShown
     | WatchNotice
+    | Card
 )
 
 # Roles, members and the audit trail (issue 8).
@@ -206,6 +210,7 @@ _TEMPLATES.update(
         History: "history.j2",
         replies.CustomerOpened: "customer_opened.j2",
         Welcome: "welcome.j2",
+        Card: "card.j2",
     }
 )
 # The DNS watch (issue 15, section 3).

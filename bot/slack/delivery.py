@@ -262,6 +262,21 @@ class SlackSurface:
         )
         return str(response["ts"])
 
+    def keep_card(self, channel_id: str, ts: str) -> str | None:
+        """Pin the card (pins:write; a channel that refuses pins keeps it unpinned) and return
+        its permalink for status replies."""
+        try:
+            self.client.pins_add(channel=channel_id, timestamp=ts)
+        except SlackApiError as exc:
+            log.info("could not pin the card in %s: %s", channel_id, exc.response.get("error"))
+        try:
+            found = self.client.chat_getPermalink(channel=channel_id, message_ts=ts)
+        except SlackApiError as exc:
+            log.info("no permalink for the card in %s: %s", channel_id, exc.response.get("error"))
+            return None
+        link = found.get("permalink")
+        return str(link) if link else None
+
     def tell(self, message: Message, *, public: bool = False) -> None:
         if self.respond is None:  # events and buttons without a response_url
             log.warning("no response_url to answer through; an answer was dropped")

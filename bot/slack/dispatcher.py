@@ -31,6 +31,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.render import limits
 from bot.render.reminder_message import EVENT_TYPE, failed_message, metadata, reminder_message
 from bot.settings import Settings
+from commands.core import changes
 from store import reminders
 from store.db import Database
 from store.models import Reminder, utcnow
@@ -414,6 +415,8 @@ class Dispatcher:
             kept = reminders.mark_sent(
                 session, row.id, worker=self.worker, message_ts=message_ts, at=self.clock()
             )
+            if kept:  # a sent reminder is no longer pending: the card shows the next one
+                changes.changed(session, row.onboarding_id)
         if not kept:
             log.warning("reminder %d: claim lost before the post was recorded", row.id)
 

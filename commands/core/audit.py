@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Self, Union, get_args, get_origin, get_type_hi
 from sqlmodel import Session
 
 from commands.core import process
+from commands.core.changes import changed as note_change
 from commands.core.text import Code, Text, UserRef, When
 from store import audit as store
 from store.models import AuditEvent
@@ -540,7 +541,9 @@ def record(
     event: Event,
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Write one event in the caller's transaction. `actor` is a user id or "connect-bot"."""
+    """Write one event in the caller's transaction. `actor` is a user id or "connect-bot".
+    Every recorded change is also a change for the hook (commands.core.changes)."""
+    note_change(session, onboarding_id)
     return store.record(
         session,
         onboarding_id=onboarding_id,

@@ -24,6 +24,8 @@ from commands.core.steps import change_step, step_state
 from commands.core.text import Code, Text, UserRef, When
 from commands.core.views import view_of
 from commands.grammar import UsageError, check_key
+from commands.onboarding.card import Cards, stored_logins
+from commands.onboarding.next_action import next_action
 from commands.regions import REGIONS
 from commands.reminders import rules
 from commands.reminders.rules import DEFAULT_DELAYS, ReminderDelays
@@ -48,6 +50,7 @@ class OnboardingService:
         self.db = db
         self.regions = regions
         self.delays = delays
+        self.cards = Cards(db)
 
     # --- verbs -----------------------------------------------------------------------------
 
@@ -116,7 +119,13 @@ class OnboardingService:
     def status(self, caller: Caller, key: str | None) -> Status:
         with self.db.session() as session:
             onboarding = find_onboarding(session, caller, key, verb="status")
-            return Status(view_of(session, onboarding))
+            view = view_of(session, onboarding)
+            stored = stored_logins(session, onboarding)
+            return Status(
+                view,
+                next=next_action(view, stored=stored, door=caller.shown_door),
+                card_url=onboarding.card_url,
+            )
 
     def list(self, caller: Caller, *, include_closed: bool) -> Listing:
         with self.db.session() as session:

@@ -33,7 +33,7 @@ def test_shell_runs_a_script_from_standard_input(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "Onboarding opened: Acme <!channel> Ltd (acme)" in out  # plain text, as typed
+    assert "Onboarding: Acme <!channel> Ltd (acme)" in out  # plain text, as typed
     assert "&lt;" not in out  # no Slack escaping leaks into the terminal
     assert "opened by @U0JANE" in out
     assert "✅ Outbound · done" in out

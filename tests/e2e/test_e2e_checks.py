@@ -195,7 +195,7 @@ def test_an_old_provider_left_behind_fails_and_is_remembered(
         lambda c: (
             c in top_level(slack, channel)
             and "Firewall lockdown" in c.params["text"]
-            and "Onboarding opened" not in c.params["text"]
+            and "Onboarding: " not in c.params["text"]
         ),
         1,
         WAIT,
@@ -259,7 +259,7 @@ def test_the_shipped_profile_is_used_when_none_is_set(tmp_path: Path, slack: Sla
         slack.wait_for(
             lambda c: (
                 c.params.get("channel") == "C0SHIPPED"
-                and "Onboarding opened" in c.params.get("text", "")
+                and "Onboarding: " in c.params.get("text", "")
             ),
             1,
             WAIT,

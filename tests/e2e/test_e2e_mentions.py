@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from support.bot_process import BotProcess
+from support.card import modal_for, modal_text
 from support.credentials_form import submit_view
 from support.dns_fixtures import TEST_PROFILE_YAML, DnsWorld
 from support.mentions import (
@@ -357,11 +358,7 @@ def test_a_guest_enters_a_login_through_the_button_their_mention_brings(
     assert json.loads(button["value"]) == {"key": key, "kind": "pop"}
     trigger = "trig-" + uuid.uuid4().hex[:8]
     click_ephemeral(bot, slack, offer, button, user=user, team=team, trigger_id=trigger)
-    (opened_view,) = wait(
-        slack, lambda c: c.method == "views.open" and c.params.get("trigger_id") == trigger
-    )
-    view = opened_view.params["view"]
-    view = json.loads(view) if isinstance(view, str) else view
+    view = modal_for(slack, trigger)  # a loading modal at once, then the form in it
     fields = {
         "host": "127.0.0.61",
         "security": "pop3s",
@@ -392,10 +389,13 @@ def test_a_forged_form_button_opens_nothing_for_another_customer(
 
     name = click_ephemeral(bot, slack, offer, forged, user=user, team=team, trigger_id=trigger)
 
-    (refusal,) = wait(slack, lambda c: c.method == "response_url" and c.name == name)
-    assert refusal.params["response_type"] == "ephemeral"
-    assert victim not in refusal.params["text"]
-    assert not [c for c in slack.calls("views.open") if c.params.get("trigger_id") == trigger]
+    # The modal opened at once (before anything was looked up) says no, and shows no form.
+    refused = modal_for(slack, trigger)
+    assert "callback_id" not in refused
+    assert "I can't do that here" in modal_text(refused)
+    assert victim not in modal_text(refused)
+    idle(bot)
+    assert not [c for c in slack.calls("response_url") if c.name == name]
 
 
 # --- invites and Slack's markup ----------------------------------------------------------------

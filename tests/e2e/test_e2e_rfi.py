@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from support.bot_process import BotProcess
+from support.card import modal_for
 from support.rfi_thread import (
     BOT_USER,
     FULL,
@@ -320,8 +321,7 @@ def test_the_form_prefills_validates_per_field_and_saves_all_or_nothing(
     (form_button,) = buttons(thread.root)
     assert click(bot, thread, thread.root, form_button)[0] == 200
     (opened,) = slack.wait_for("views.open", 1, WAIT)[-1:]
-    view = opened.params["view"]
-    view = json.loads(view) if isinstance(view, str) else view
+    view = modal_for(slack, opened.params["trigger_id"], WAIT)  # loading, then the form
     fields = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
     assert list(fields) == [
         "contacts",
@@ -403,7 +403,7 @@ def test_rfi_show_and_status_progress(bot: BotProcess, slack: SlackStandIn) -> N
             c.method == "chat.postMessage"
             and c.params.get("channel") == thread.channel
             and "Firewall lockdown" in c.params.get("text", "")
-            and "Onboarding opened" not in c.params.get("text", "")
+            and "Onboarding: " not in c.params.get("text", "")
         ),
         1,
         WAIT,

@@ -103,7 +103,7 @@ def test_status_answers_while_zip_bombs_wait_and_each_is_refused(
             c.method == "chat.postMessage"
             and c.params.get("channel") == thread.channel
             and "Firewall lockdown" in c.params.get("text", "")
-            and "Onboarding opened" not in c.params.get("text", "")
+            and "Onboarding: " not in c.params.get("text", "")
         ),
         1,
         WAIT,

@@ -43,6 +43,7 @@ from commands.credentials import KINDS, CredentialForm, CredentialsSaved
 from commands.grammar import Command, UsageError, parse
 from commands.history import History, HistoryLine
 from commands.members import Members, MemberView
+from commands.onboarding.card import Card
 from commands.onboarding.welcome import Welcome
 from commands.recipients.importer import FileCounts, ImportReport, Problem
 from commands.recipients.sync import Synced, SyncFailed
@@ -73,11 +74,13 @@ DATES = (
     datetime(2026, 11, 28, 10, 42, tzinfo=UTC),
     datetime(2027, 3, 1, 9, 0, tzinfo=UTC),
 )
+PERMALINK = "https://t.slack.com/archives/C1/p1700000000000100"  # as chat.getPermalink gives it
 _OURS = re.compile(
     "|".join(
         [
             "<@(?:" + "|".join(USER_IDS) + ")>",
             f"<#{CHANNEL}>",
+            re.escape(f"<{PERMALINK}|the card>"),  # the card's link in a status
             r"<!date\^(?:"
             + "|".join(str(int(d.timestamp())) for d in DATES)
             + r")\^\{[a-z_]+\}(?: \{time\})?\|[^<>|]*>",
@@ -294,7 +297,22 @@ directory_recipients = st.builds(
 # One strategy per result type the renderer has a template for.
 RESULTS: dict[type, st.SearchStrategy[Any]] = {
     replies.Opened: st.builds(replies.Opened, onboarding=onboardings()),
-    replies.Status: st.builds(replies.Status, onboarding=onboardings()),
+    replies.Status: st.builds(
+        replies.Status,
+        onboarding=onboardings(),
+        next=st.none() | texts(),
+        # A permalink as Slack gives it, or anything else (shown as a label, never a link).
+        card_url=st.none()
+        | st.just("https://t.slack.com/archives/C1/p1700000000000100")
+        | long_text,
+    ),
+    Card: st.builds(
+        Card,
+        onboarding=onboardings(),
+        next=texts(),
+        check_steps=st.lists(st.sampled_from(list(Step)), max_size=6, unique=True).map(tuple),
+        logins=st.lists(st.sampled_from(["pop", "ldap"]), max_size=2, unique=True).map(tuple),
+    ),
     replies.StepChanged: st.builds(
         replies.StepChanged,
         onboarding=onboardings(),

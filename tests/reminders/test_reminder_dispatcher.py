@@ -19,6 +19,7 @@ from support.slack_standin import Call, SlackStandIn
 from bot.render.buttons import ReminderAction
 from bot.render.reminder_message import EVENT_TYPE, metadata
 from bot.slack.dispatcher import DispatchConfig, Dispatcher
+from commands.core import changes
 from store import reminders
 from store.db import Database
 from store.models import Onboarding, Reminder
@@ -327,3 +328,17 @@ def test_a_claim_too_close_to_its_expiry_is_given_back_untried(
     assert reminder_ids(slack.calls(POST)) == {row.id: 1}
     assert slack.calls("conversations.history") == []
     loop.stop()
+
+
+def test_a_sent_reminder_is_a_change_of_its_onboarding(
+    database: Database, client: WebClient, onboarding_id: int
+) -> None:
+    """The card counts pending reminders: the change hook hears each one sent."""
+    add(database, onboarding_id)
+    heard: list[int] = []
+    unsubscribe = changes.subscribe(heard.append)
+    try:
+        dispatcher(database, client).run_until_idle()
+    finally:
+        unsubscribe()
+    assert heard == [onboarding_id]

@@ -238,7 +238,7 @@ def test_the_same_signed_bytes_twice_run_once(bot: BotProcess, slack: SlackStand
     opened = [
         c
         for c in slack.calls("chat.postMessage")
-        if c.params.get("channel") == channel and "Onboarding opened" in c.params.get("text", "")
+        if c.params.get("channel") == channel and "Onboarding: " in c.params.get("text", "")
     ]
     assert len(opened) == 1
     assert "ignored a request already received" in bot.log_text()

@@ -34,6 +34,7 @@ EXPECTED_BOT_SCOPES = {
     "files:read",  # recipient spreadsheets uploaded into an RFI thread
     "files:write",  # the onboarding report, shared as a file in its channel
     "users:read",  # roles (which organisation a person is in) and reminder time zones
+    "pins:write",  # the onboarding's card is pinned in its channel
     "channels:read",  # member_joined_channel (the welcome); a channel archived, the bot removed
     "groups:read",  # the same for private channels
 }
@@ -67,6 +68,7 @@ SCOPE_USED_BY = {
     "users:read": r"\.users_info\(",
     "channels:read": r'@app\.event\("channel_archive"\)',
     "groups:read": r'@app\.event\("group_archive"\)',
+    "pins:write": r"\.pins_add\(",
 }
 EVENT_HEARD_BY = {
     "app_mention": r'@app\.event\("app_mention"\)',

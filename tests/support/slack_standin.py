@@ -26,6 +26,7 @@ import math
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -582,7 +583,55 @@ class SlackStandIn:
             view = json.loads(view)
         if not params.get("trigger_id") or not isinstance(view, dict):
             return {"ok": False, "error": "invalid_arguments"}
-        return {"ok": True, "view": {**view, "id": f"V{self._next_ts().replace('.', '')}"}}
+        if self._trigger_expired(str(params["trigger_id"])):
+            return {"ok": False, "error": "expired_trigger_id"}
+        view_id = f"V{self._next_ts().replace('.', '')}"
+        self._views_opened().add(view_id)
+        return {"ok": True, "view": {**view, "id": view_id}}
+
+    # -- trigger ids, views.update, pins and permalinks (the onboarding card, issue 13) -----
+    # A trigger_id lives 3 seconds: one made by `issue_trigger` is refused with
+    # expired_trigger_id once older than that (ids a test makes up itself never expire).
+
+    TRIGGER_LIFETIME = 3.0
+
+    def issue_trigger(self, *, age: float = 0.0) -> str:
+        """A trigger_id as Slack puts in a click, issued `age` seconds ago."""
+        trigger = f"{next(self._ts_counter)}.{int(time.time())}.{uuid.uuid4().hex[:12]}"
+        with self._cond:
+            self.__dict__.setdefault("_triggers", {})[trigger] = time.monotonic() - age
+        return trigger
+
+    def _trigger_expired(self, trigger: str) -> bool:
+        issued = self.__dict__.get("_triggers", {}).get(trigger)
+        return issued is not None and time.monotonic() - issued > self.TRIGGER_LIFETIME
+
+    def _views_opened(self) -> set[str]:
+        views: set[str] = self.__dict__.setdefault("_open_views", set())
+        return views
+
+    def _views_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = params.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        view_id = str(params.get("view_id") or "")
+        if not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        if view_id not in self._views_opened():
+            return {"ok": False, "error": "not_found"}
+        return {"ok": True, "view": {**view, "id": view_id}}
+
+    def _pins_add(self, params: dict[str, Any]) -> dict[str, Any]:
+        found = any(
+            m["channel"] == params.get("channel") and m["ts"] == params.get("timestamp")
+            for m in self._messages
+        )
+        return {"ok": True} if found else {"ok": False, "error": "message_not_found"}
+
+    def _chat_get_permalink(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(params.get("channel", "")), str(params.get("message_ts", ""))
+        link = f"{TEAM_URL}archives/{channel}/p{ts.replace('.', '')}"
+        return {"ok": True, "channel": channel, "permalink": link}
 
     def _apps_connections_open(self, call: Call) -> dict[str, Any]:
         # Only app-level tokens open Socket Mode connections; Slack refuses bot and user tokens.
@@ -647,6 +696,9 @@ _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = 
     "conversations.replies": SlackStandIn._conversations_replies,
     "users.info": SlackStandIn._users_info,
     "views.open": SlackStandIn._views_open,
+    "views.update": SlackStandIn._views_update,
+    "pins.add": SlackStandIn._pins_add,
+    "chat.getPermalink": SlackStandIn._chat_get_permalink,
 }
 
 

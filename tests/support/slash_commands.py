@@ -110,7 +110,7 @@ def open_onboarding(
         lambda c: c.method == "chat.postMessage" and c.params.get("thread_ts") == rfi.response["ts"]
     )
     assert plan.answered == "ok"
-    assert "Onboarding opened" in plan.params["text"], plan
+    assert "Onboarding: " in plan.params["text"], plan
     assert rfi.params["text"].startswith("Request for information:"), rfi
     return plan
 

@@ -10,6 +10,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.slack.features import (
+    card,
     close,
     commands,
     credentials,
@@ -20,6 +21,7 @@ from bot.slack.features import (
     rfi,
     welcome,
 )
+from bot.slack.modal_first import ModalOpener
 from bot.slack.runner import Runner
 from bot.slack.submissions import Submissions
 from bot.slack.view_seal import ViewSeal
@@ -32,10 +34,12 @@ def register_all(
 ) -> None:
     services = core.services
     forms = Submissions(seal, runner)
+    opener = ModalOpener(runner)  # modals from buttons open before any slow work
     commands.register(app, core.router, services, runner, seal, engineers_channel)
     mentions.register(app, core.router, services, runner, engineers_channel)
-    rfi.register(app, services.rfi, runner, forms)
-    credentials.register(app, services.credentials, runner, forms)
+    rfi.register(app, services.rfi, runner, forms, opener)
+    credentials.register(app, services.credentials, runner, forms, opener)
+    card.register(app, core.router, services, runner, engineers_channel)
     recipients.register(app, services.importer, runner)
     reminders.register(app, services.reminders, runner)
     welcome.register(app, services, runner)

@@ -1,45 +1,50 @@
 """The credentials form: opened by `/connect credentials` (features/commands, with the
 command's trigger_id) or by the button under `@connect credentials` (a mention has no
-trigger_id, so its answer carries a button whose click brings one); its submission: every field
-checked, the password sealed and stored, or field errors and nothing stored."""
+trigger_id, so its answer carries a button whose click brings one) and by the card's *Enter
+credentials*; a button opens a loading modal first (bot/slack/modal_first.py). Its submission:
+every field checked, the password sealed and stored, or field errors and nothing stored."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.models.views import View
 
 from bot import logs
 from bot.render import modals
 from bot.render.buttons import CredentialsAction, value_of
 from bot.render.renderer import render
 from bot.slack.delivery import SlackSurface
-from bot.slack.payloads import team_of
+from bot.slack.modal_first import ModalOpener
 from bot.slack.runner import Runner
 from bot.slack.submissions import Submissions
 from commands.core.context import Caller
 from commands.credentials import CredentialErrors, CredentialService
 
+FORM_TITLE = "Login details"
 
-def register(app: App, credentials: CredentialService, runner: Runner, forms: Submissions) -> None:
-    @app.action(CredentialsAction.FORM.value)
+
+def register(
+    app: App,
+    credentials: CredentialService,
+    runner: Runner,
+    forms: Submissions,
+    opener: ModalOpener,
+) -> None:
+    @app.action(re.compile(f"^{CredentialsAction.FORM}(:(pop|ldap))?$"))
     def on_form_button(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         value = value_of(body["actions"][0])
-        container = body.get("container") or {}
-        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-        user, trigger = body["user"]["id"], body["trigger_id"]
 
-        def open_form() -> None:
-            # The pool starts this at once: views.open must come within 3 s of the click. The
-            # button's value is only a wish: the clicker is checked as if they had typed it.
-            caller = runner.with_role(Caller(user, channel, team_of(body)))
+        def make(caller: Caller) -> View:
+            # The button's value is only a wish: the clicker is checked as if they had typed it.
             form = credentials.form(caller, value.get("key") or None, value.get("kind") or None)
-            view = modals.credentials_view(form, forms.sealer(user, channel))
-            client.views_open(trigger_id=trigger, view=view)
+            return modals.credentials_view(form, forms.sealer(caller.user_id, caller.channel_id))
 
-        runner.later("credentials form button", respond, open_form)
+        opener.open("credentials form button", body, client, respond, FORM_TITLE, make)
 
     @app.view(modals.CREDENTIALS_CALLBACK)
     def on_credentials(

@@ -1,5 +1,7 @@
 """The RFI in Slack: replies in its thread (and their edits and deletions), the choice and
-Next buttons, and the form: its button opens it, its submission saves every answer or none."""
+Next buttons, and the form: its button (on the RFI message and on the card) opens a loading
+modal at once and fills it (bot/slack/modal_first.py); its submission saves every answer or
+none."""
 
 from __future__ import annotations
 
@@ -8,18 +10,18 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.models.views import View
 
 from bot import logs
 from bot.flows import deliver_reply, thread_message
 from bot.render import modals
 from bot.render.buttons import RfiAction, value_of
-from bot.render.renderer import render
 from bot.slack.delivery import SlackSurface
-from bot.slack.payloads import clicked, edited_reply, team_of, thread_reply
+from bot.slack.modal_first import ModalOpener
+from bot.slack.payloads import clicked, edited_reply, thread_reply
 from bot.slack.runner import Runner
 from bot.slack.submissions import Submissions
-from commands.core.context import Caller, Refused
-from commands.replies import Refusal
+from commands.core.context import Caller
 from commands.rfi.service import FormErrors, RfiService
 
 
@@ -56,28 +58,24 @@ def on_message(
     return False
 
 
-def register(app: App, rfi: RfiService, runner: Runner, forms: Submissions) -> None:
+RFI_TITLE = "Request for information"
+
+
+def register(
+    app: App, rfi: RfiService, runner: Runner, forms: Submissions, opener: ModalOpener
+) -> None:
     @app.action(RfiAction.FORM.value)
-    def on_form_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def on_form_button(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         key = value_of(body["actions"][0]).get("key", "")
-        channel, user, trigger = body["channel"]["id"], body["user"]["id"], body["trigger_id"]
 
-        def open_form() -> None:
-            # The pool starts this at once: views.open must come within 3 s of the click.
-            caller = runner.with_role(
-                Caller(user_id=user, channel_id=channel, team_id=team_of(body))
+        def make(caller: Caller) -> View:
+            # The button's key is only a wish: the clicker is checked as if they had typed it.
+            return modals.rfi_view(
+                rfi.form(caller, key), forms.sealer(caller.user_id, caller.channel_id)
             )
-            try:
-                form = rfi.form(caller, key)
-            except Refused as exc:
-                refusal = render(Refusal(exc.text))
-                client.chat_postEphemeral(channel=channel, user=user, text=refusal.text)
-                return
-            view = modals.rfi_view(form, forms.sealer(user, channel))
-            client.views_open(trigger_id=trigger, view=view)
 
-        runner.later("RFI form button", None, open_form)
+        opener.open("RFI form button", body, client, respond, RFI_TITLE, make)
 
     @app.view(modals.RFI_FORM_CALLBACK)
     def on_form_submit(
