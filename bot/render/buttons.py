@@ -110,7 +110,8 @@ KIND_BUTTONS = {"pop": "POP mailbox", "ldap": "directory"}
 
 def card_controls(card: Card) -> list[InteractiveElement]:
     """*Run checks* (a step select), *DNS records*, *Answer the RFI as a form*, *Enter
-    credentials* (a login a step still needs), *Reminders*. A closed card keeps none."""
+    credentials* (a login a step still needs), *Reminders*, *Report* (the change board's file).
+    A closed card keeps none."""
     o = card.onboarding
     if o.closed_at is not None:
         return []
@@ -141,6 +142,7 @@ def card_controls(card: Card) -> list[InteractiveElement]:
     controls.append(
         _button(labels.REMINDERS, f"{CardAction.RUN}:reminders", _run(key, "reminders"))
     )
+    controls.append(_button(labels.REPORT, f"{CardAction.RUN}:report", _run(key, "report")))
     return controls
 
 

@@ -21,6 +21,7 @@ DNS_RECORDS = "DNS records"
 RFI_FORM = "Answer the RFI as a form"
 CREDENTIALS = "Enter credentials"
 REMINDERS = "Reminders"
+REPORT = "Report"
 
 # The login a step needs before its checks can judge it (commands/credentials.py KINDS).
 STEP_CREDENTIALS: dict[Step, str] = {Step.RECIPIENTS: "ldap", Step.JOURNALING: "pop"}

@@ -110,6 +110,7 @@ def test_open_posts_the_card_pins_it_and_status_shows_the_bar_next_and_link(
         "credentials_form:ldap",
         "credentials_form:pop",
         "card_run:reminders",
+        "card_run:report",
     ]
     labels = [e.get("text", e.get("placeholder"))["text"] for e in buttons_of(card)]
     assert labels[:3] == ["Run checks…", "DNS records", "Answer the RFI as a form"]
@@ -158,9 +159,10 @@ def test_a_burst_of_step_changes_redraws_the_card_at_most_twice(
     key, channel, card, _ = opened(bot, slack)
     before = len(updates(slack, card))
 
-    for command in (f"done {key} rfi", f"done {key} outbound", f"reopen {key} outbound"):
-        send_ok(bot, command, channel_id=channel)
-    final = wait_update(slack, card, "▰▱▱▱▱▱ 1/6", "*Outbound* · in progress")
+    # Three changes that do not depend on each other: the pool may run them in any order.
+    for step in ("rfi", "outbound", "recipients"):
+        send_ok(bot, f"done {key} {step}", channel_id=channel)
+    final = wait_update(slack, card, "▰▰▰▱▱▱ 3/6", "*Outbound* · done")
 
     idle(bot)
     redraws = updates(slack, card)[before:]
@@ -232,6 +234,14 @@ def test_each_card_control_runs_its_verb_for_the_clicker(
     (listing,) = wait_responses(slack, name)  # theirs alone: through the click's response_url
     assert "call the ISP" in listing.params["text"]
     assert listing.params.get("response_type") != "in_channel"
+
+    click(bot, slack, card, control(card, "card_run:report"), user=user, team=team)
+    wait(
+        slack,
+        lambda c: (
+            c.method == "files.completeUploadExternal" and c.params.get("channel_id") == channel
+        ),
+    )  # the report, shared in the onboarding's channel
 
 
 def test_a_guest_cannot_do_an_engineers_verb_through_a_forged_card_button(

@@ -75,7 +75,7 @@ def test_the_controls_carry_the_verb_and_a_closed_card_has_none(tmp_path: object
     ids = [e["action_id"] for e in actions["elements"]]
     assert len(ids) == len(set(ids))  # Slack refuses a message whose action ids repeat
 
-    router.handle_text(ENGINEER, "close acme")
+    router.handle_text(ENGINEER, "close acme --yes")
     closed = cards.by_key("acme")
     assert closed is not None
     blocks = render(closed).blocks_json()
