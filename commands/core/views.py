@@ -7,11 +7,12 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from commands.core.golive import GoLiveStanding, standing_of
 from commands.core.process import Service, Step, StepState
 from store import checks as check_store
 from store import onboardings
 from store import rfi as rfi_store
-from store.models import Onboarding
+from store.models import Onboarding, utcnow
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class OnboardingView:
         return sum(n for _, n in self.recipients)
 
     reminders: tuple[int, datetime | None] = (0, None)  # open reminders, and the next due
+    # The go-live date and where the steps stand against its plan (None: no date set).
+    go_live: GoLiveStanding | None = None
 
     def last_check(self, step: Step) -> LastCheck | None:
         return next((c for c in self.last_checks if c.step is step), None)
@@ -111,4 +114,10 @@ def view_of(session: Session, onboarding: Onboarding) -> OnboardingView:
         recipients=extras.recipients,
         recipients_at=extras.recipients_at,
         reminders=(extras.reminders_open, extras.reminders_next),
+        go_live=standing_of(
+            onboarding.go_live,
+            Service(onboarding.service),
+            {s.step: s.state for s in steps},
+            utcnow().date(),
+        ),
     )
