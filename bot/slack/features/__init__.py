@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.slack.features import (
     commands,
     credentials,
+    home,
     mentions,
     recipients,
     reminders,
@@ -36,6 +37,7 @@ def register_all(
     recipients.register(app, services.importer, runner)
     reminders.register(app, services.reminders, runner)
     welcome.register(app, services, runner)
+    home.register(app, core.router, services, runner, core.work)
 
     @app.event("message")
     def on_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
