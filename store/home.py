@@ -79,17 +79,25 @@ def overview(
         return []
     # The same filter as a subquery: no list of ids as parameters, whatever their number.
     ids = select(Onboarding.id).where(*where)
-    steps = select(StepStatus).where(col(StepStatus.onboarding_id).in_(ids))
-    for step in session.exec(steps):
-        rows[step.onboarding_id].steps[step.step] = (step.state, step.changed_at)
+    # Columns rather than ORM objects: six step rows an onboarding add up.
+    steps = select(
+        StepStatus.onboarding_id, StepStatus.step, StepStatus.state, StepStatus.changed_at
+    ).where(col(StepStatus.onboarding_id).in_(ids))
+    for onboarding_id, step, state, changed_at in session.exec(steps):
+        rows[onboarding_id].steps[step] = (state, changed_at)
     _latest_checks(session, rows, ids)
     _reminders(session, rows, ids, now)
-    threads = select(RfiThread).where(col(RfiThread.onboarding_id).in_(ids))
-    for thread in session.exec(threads):
-        row = rows[thread.onboarding_id]
-        row.rfi_question = thread.current_question
-        row.rfi_last_activity_at = thread.last_activity_at
-        row.rfi_completed_at = thread.completed_at
+    threads = select(
+        RfiThread.onboarding_id,
+        RfiThread.current_question,
+        RfiThread.last_activity_at,
+        RfiThread.completed_at,
+    ).where(col(RfiThread.onboarding_id).in_(ids))
+    for onboarding_id, question, last_activity_at, completed_at in session.exec(threads):
+        row = rows[onboarding_id]
+        row.rfi_question = question
+        row.rfi_last_activity_at = last_activity_at
+        row.rfi_completed_at = completed_at
     return list(rows.values())
 
 
