@@ -78,6 +78,7 @@ def _set(call: Call) -> Reply:
         region=_flag(call, "region"),
         name=_flag(call, "name"),
         journal_address=_flag(call, "journal-address"),
+        go_live=_flag(call, "go-live"),
     )
 
 
@@ -328,19 +329,23 @@ VERBS = Registry(
         ),
         Verb(
             name="set",
-            summary="Change an onboarding's region, name or journal address.",
+            summary="Change an onboarding's region, name, journal address or go-live date.",
             usage='set [customer] [--region REGION] [--name "Company name"] '
-            "[--journal-address ADDRESS]",
+            "[--journal-address ADDRESS] [--go-live YYYY-MM-DD|none]",
             examples=(
                 "set acme --region eu",
                 'set acme --name "Acme Ltd"',
                 "set acme --journal-address journal-acme@example.com",
+                "set acme --go-live 2027-01-15",
             ),
             max_args=1,
             handler=_set,
-            flags={"region": True, "name": True, "journal-address": True},
+            flags={"region": True, "name": True, "journal-address": True, "go-live": True},
             details="The journal address is the one the gateway gave the account; the "
-            "journaling check compares it with the gateway's format.",
+            "journaling check compares it with the gateway's format. The go-live date is the "
+            "day mail should flow through the gateway: the bot plans each step's latest start "
+            "back from it, reminds on those days, and status shows whether it is on track; "
+            "--go-live none removes it.",
         ),
         Verb(
             name="remind",

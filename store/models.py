@@ -4,13 +4,14 @@ mean. Reminder states are the store's own (its claims and sends move them in SQL
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Column,
+    Date,
     DateTime,
     Dialect,
     Index,
@@ -92,6 +93,9 @@ class Onboarding(SQLModel, table=True):
     card_channel_id: str | None = Field(default=None, max_length=32)
     card_ts: str | None = Field(default=None, max_length=32)
     card_url: str | None = Field(default=None, max_length=500)
+    # The day the customer wants mail flowing through the gateway (a calendar day, no zone):
+    # the go-live plan counts back from it.
+    go_live: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
 
 class StepStatus(SQLModel, table=True):
@@ -377,3 +381,18 @@ class Watch(SQLModel, table=True):
     outbox: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     pending: int = 0  # len(outbox): the claim query reads it
     next_seq: int = 0  # numbers the notices (their Slack metadata names watch and number)
+
+
+class HomeViewer(SQLModel, table=True):
+    """Someone who opened the app's Home tab, with the filters they chose: kept in the database
+    so that every process republishes their view when an onboarding changes, and so that the
+    bound on publishes (one per person per few seconds) holds across processes."""
+
+    __tablename__ = "home_viewer"
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    scope: str = Field(default="mine", max_length=10)  # "mine" | "all"
+    closed: bool = False  # recently closed onboardings instead of open ones
+    page: int = 0
+    opened_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    published_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))

@@ -7,12 +7,13 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from commands.core.golive import GoLiveStanding, standing_of
 from commands.core.process import Service, Step, StepState
 from commands.rfi import answers as rfi_answers
 from store import checks as check_store
 from store import onboardings
 from store import reminders as reminder_store
-from store.models import Onboarding
+from store.models import Onboarding, utcnow
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class OnboardingView:
     reminders: tuple[int, datetime | None] = (0, None)  # open reminders, and the next due
     reminders_failed: int = 0  # reminders Slack refused for good (the channel archived, ...)
     channel_state: str | None = None  # "archived", "removed": the bot cannot post there
+    # The go-live date and where the steps stand against its plan (None: no date set).
+    go_live: GoLiveStanding | None = None
 
     def last_check(self, step: Step) -> LastCheck | None:
         return next((c for c in self.last_checks if c.step is step), None)
@@ -116,4 +119,10 @@ def view_of(session: Session, onboarding: Onboarding) -> OnboardingView:
         reminders=(extras.reminders_open, extras.reminders_next),
         reminders_failed=reminder_store.failed_count(session, onboarding.id),
         channel_state=onboarding.channel_state,
+        go_live=standing_of(
+            onboarding.go_live,
+            Service(onboarding.service),
+            {s.step: s.state for s in steps},
+            utcnow().date(),
+        ),
     )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session
 
-from commands.core import audit
+from commands.core import audit, golive
 from commands.core.access import find_onboarding, own_onboardings
 from commands.core.context import Caller, Refused
 from commands.core.process import (
@@ -204,8 +205,9 @@ class OnboardingService:
         region: str | None,
         name: str | None,
         journal_address: str | None = None,
+        go_live: str | None = None,
     ) -> Updated:
-        if region is None and name is None and journal_address is None:
+        if region is None and name is None and journal_address is None and go_live is None:
             raise Refused(
                 Text(
                     "Say what to change: {example}.", example=Code("/connect set acme --region eu")
@@ -214,6 +216,9 @@ class OnboardingService:
         new_region = _parse_region(region, self.regions)
         new_name = _parse_name(name, "") if name is not None else None
         new_journal = _parse_address(journal_address) if journal_address is not None else None
+        now = utcnow()
+        # Checked before the look-up, so a bad date changes nothing; None clears the date.
+        new_go_live = golive.parse_go_live(go_live, now.date()) if go_live is not None else None
         with self.db.session(write=True) as session:
             onboarding = find_onboarding(session, caller, key, verb="set", for_update=True)
             if onboarding.closed_at is not None:
@@ -230,6 +235,11 @@ class OnboardingService:
                     audit.FieldChange("journal address", onboarding.journal_address, new_journal)
                 )
                 onboarding.journal_address = new_journal
+            if go_live is not None and new_go_live != onboarding.go_live:
+                changes.append(
+                    audit.FieldChange("go-live date", _iso(onboarding.go_live), _iso(new_go_live))
+                )
+                onboarding.go_live = new_go_live
             if not changes:
                 raise Refused(
                     Text("Nothing to change: {key} has that already.", key=onboarding.key)
@@ -238,6 +248,14 @@ class OnboardingService:
             audit.record(
                 session, onboarding.id, caller.user_id, audit.OnboardingChanged(tuple(changes))
             )
+            if any(change.field == "go-live date" for change in changes):
+                rules.on_go_live(
+                    session,
+                    onboarding,
+                    _step_states(session, onboarding),
+                    now=now,
+                    delays=self.delays,
+                )
             changed = tuple(change.field for change in changes)
             return Updated(view_of(session, onboarding), changed, caller.user_id)
 
@@ -275,6 +293,18 @@ class OnboardingService:
             except TransitionError as exc:
                 raise Refused(Text("{reason}", reason=str(exc))) from None
             return StepChanged(view_of(session, onboarding), step, current, caller.user_id)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _step_states(session: Session, onboarding: Onboarding) -> dict[Step, StepState]:
+    assert onboarding.id is not None
+    return {
+        Step(row.step): StepState(row.state)
+        for row in onboardings.step_rows(session, onboarding.id)
+    }
 
 
 def _shared_channel(channel_id: str | None) -> bool:

@@ -14,11 +14,14 @@ run, an RFI question asked), so the reminder exists exactly when the change does
 - Inbound done: cancel the previous provider's contract before the firewall lockdown.
 - An RFI question open in its thread: a nudge after `rfi_nudge_working_days` without activity,
   re-armed on every activity and cancelled when the RFI is complete.
+- A go-live date set: for each step not started, on the latest day it must start to keep the
+  date (commands/core/golive.py). Setting another date re-plans them; a step started drops its
+  own; closing cancels them with the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
@@ -26,6 +29,7 @@ from functools import partial
 from sqlmodel import Session
 
 from commands.checks.result import CheckResult, CheckStatus
+from commands.core import golive
 from commands.core.process import Service, Step, StepState
 from commands.core.steps import StepHook
 from store import reminders as store
@@ -40,6 +44,7 @@ OUTBOUND_PERIOD = "outbound.period_complete"
 OLD_MX_CONFIRM = "inbound.old_mx_confirm"
 CANCEL_PROVIDER = "inbound.cancel_provider"
 RFI_NUDGE = "rfi.nudge"
+GO_LIVE = "golive"  # kinds "golive.<step>": one per step, so a started step drops only its own
 
 # What a Done on each kind confirms: the manual item the checks cannot see for themselves.
 CONFIRMS: dict[str, str] = {
@@ -167,6 +172,8 @@ def on_step_changed(
     now: datetime,
     delays: ReminderDelays,
 ) -> None:
+    if after in (StepState.IN_PROGRESS, StepState.DONE) and onboarding.id is not None:
+        store.cancel_kind(session, onboarding.id, go_live_kind(step))  # it has started
     if after is not StepState.DONE or before is StepState.DONE:
         return
     if step is Step.OUTBOUND:
@@ -276,6 +283,51 @@ def on_rfi_question(
         channel_id=channel_id,
         thread_ts=thread_ts,
     )
+
+
+def go_live_kind(step: Step) -> str:
+    return f"{GO_LIVE}.{step.value}"
+
+
+def go_live_plan(onboarding: Onboarding) -> golive.GoLivePlan | None:
+    """The onboarding's go-live plan, the one status and Home show (None: no date set)."""
+    if onboarding.go_live is None:
+        return None
+    return golive.plan(onboarding.go_live, Service(onboarding.service))
+
+
+def on_go_live(
+    session: Session,
+    onboarding: Onboarding,
+    states: Mapping[Step, StepState],
+    *,
+    now: datetime,
+    delays: ReminderDelays,
+) -> None:
+    """The go-live date was set, moved or cleared: the previous plan's reminders go, and each
+    step not started gets one at `working_hour_utc` on the latest day it must start. A day
+    already past gets none (status shows the step as behind). Keys carry the plan's date and
+    when it was made, so planning the same date again after a move arms afresh."""
+    if onboarding.id is None:
+        return
+    for step in Step:
+        store.cancel_kind(session, onboarding.id, go_live_kind(step))
+    planned = go_live_plan(onboarding)
+    if planned is None:
+        return
+    stamp = str(int(now.timestamp() * 1_000_000))
+    for m in planned.milestones:
+        due = datetime.combine(m.start_by, time(delays.working_hour_utc), tzinfo=UTC)
+        if states.get(m.step) is not StepState.NOT_STARTED or due.date() < now.date():
+            continue
+        kind = go_live_kind(m.step)
+        text = (
+            f"Go-live plan: {m.step.title} must start today to keep the go-live date of "
+            f"{golive.day_label(planned.go_live)} (mail through the gateway), and be done by "
+            f"{golive.day_label(m.done_by)}."
+        )
+        key = _key(kind, onboarding, planned.go_live.isoformat(), stamp)
+        _add(session, onboarding, kind, text, max(due, now), key=key)
 
 
 def _join(items: Sequence[str]) -> str:

@@ -53,6 +53,7 @@ EXPECTED_BOT_EVENTS = {
     "message.groups",
     "member_joined_channel",
     *CHANNEL_EVENTS,
+    "app_home_opened",  # the Home tab's overview (no scope of its own)
 }
 # What in bot/ needs each scope and each event: a scope or an event nothing uses is one too many
 # (Slack shows every scope to whoever installs the app), and a listener without its event
@@ -76,6 +77,7 @@ EVENT_HEARD_BY = {
     "message.groups": r'@app\.event\("message"\)',
     "member_joined_channel": r'@app\.event\("member_joined_channel"\)',
     **{event: rf'@app\.event\("{event}"\)' for event in CHANNEL_EVENTS},
+    "app_home_opened": r'@app\.event\("app_home_opened"\)',
 }
 
 
@@ -279,11 +281,13 @@ def test_socket_mode_and_message_events(manifest: dict[str, Any]) -> None:
 def test_app_home_and_bot_user(manifest: dict[str, Any]) -> None:
     features = manifest["features"]
     assert features["app_home"] == {
-        "home_tab_enabled": False,
+        "home_tab_enabled": True,
         "messages_tab_enabled": True,
         "messages_tab_read_only_enabled": True,
     }
     assert features["bot_user"] == {"display_name": "connect", "always_online": True}
+    # The Home tab is published by the bot (views.publish), and heard opened.
+    assert re.search(r"\.views_publish\(", _bot_source())
     info = manifest["display_information"]
     assert info["name"] == "Connect"
     # The schema spells this constraint "regex", which JSON Schema ignores; check it here.

@@ -943,3 +943,35 @@ def uploaded(standin: SlackStandIn, file_id: str) -> Upload:
 
 _METHODS["files.getUploadURLExternal"] = _get_upload_url_external
 _METHODS["files.completeUploadExternal"] = _complete_upload_external
+
+
+# --- views.publish (the App Home tab) ------------------------------------------------------------
+
+HOME_VIEW_BLOCKS = 100  # Slack refuses a Home view of more blocks
+
+
+def _views_publish(standin: SlackStandIn, params: dict[str, Any]) -> dict[str, Any]:
+    """Slack's checks that matter here: a user, a view of type "home", at most 100 blocks,
+    a section's text at most 3,000 characters, no duplicate block or action ids."""
+    view = params.get("view")
+    if isinstance(view, str):
+        view = json.loads(view)
+    if not params.get("user_id") or not isinstance(view, dict) or view.get("type") != "home":
+        return {"ok": False, "error": "invalid_arguments"}
+    blocks = view.get("blocks") or []
+    if len(blocks) > HOME_VIEW_BLOCKS:
+        return {"ok": False, "error": "invalid_blocks"}
+    block_ids: list[str] = [b["block_id"] for b in blocks if "block_id" in b]
+    for block in blocks:
+        text = (block.get("text") or {}).get("text", "")
+        if len(text) > 3_000:
+            return {"ok": False, "error": "invalid_blocks"}
+        action_ids = [e.get("action_id") for e in block.get("elements", []) if e.get("action_id")]
+        if len(action_ids) != len(set(action_ids)):
+            return {"ok": False, "error": "invalid_blocks"}
+    if len(block_ids) != len(set(block_ids)):
+        return {"ok": False, "error": "duplicate_block_id"}
+    return {"ok": True, "view": {**view, "id": f"V{standin._next_ts().replace('.', '')}"}}
+
+
+_METHODS["views.publish"] = _views_publish

@@ -15,6 +15,7 @@ from bot.slack.features import (
     commands,
     credentials,
     details,
+    home,
     mentions,
     recipients,
     reminders,
@@ -45,6 +46,7 @@ def register_all(
     welcome.register(app, services, runner)
     details.register(app, CheckDetailsService(services.checks.db), runner)
     close.register(app, core.router, services, runner)
+    home.register(app, core.router, services, runner, core.work)
 
     @app.event("message")
     def on_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
