@@ -132,6 +132,11 @@ def test_set_go_live_records_the_date_and_arms_the_plan(database: Database) -> N
     assert golive.day_label(day) in text
     assert "60 days left" in text
     assert "on track" in text
+    # And so does the onboarding's card.
+    card = Services.build(database).onboardings.cards.by_key("acme")
+    assert card is not None
+    shown = render(card).text
+    assert f"Go-live* {golive.day_label(day)} · 60 days left · on track" in shown
 
 
 def test_moving_the_date_re_plans_and_none_clears(database: Database) -> None:
