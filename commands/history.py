@@ -14,7 +14,7 @@ from commands.checks.probes.verdicts import PREVIOUS_PROVIDER
 from commands.core import audit
 from commands.core.access import find_onboarding
 from commands.core.context import Caller, Refused
-from commands.core.text import Code, Text
+from commands.core.text import Command, Text
 from commands.core.views import OnboardingView, view_of
 from commands.rfi.questions import QUESTIONS
 from store import audit as audit_store
@@ -69,7 +69,7 @@ class HistoryService:
                         "{key} has {pages} page(s) of history; {example} shows the first.",
                         key=onboarding.key,
                         pages=found.pages,
-                        example=Code(f"/connect history {onboarding.key}"),
+                        example=Command(f"history {onboarding.key}"),
                     )
                 )
             lines = tuple(
@@ -86,7 +86,7 @@ def _page_number(page: str | None) -> int:
             Text(
                 "{page} is not a page number; pages count from 1: {example}.",
                 page=page[:20],
-                example=Code("/connect history acme --page 2"),
+                example=Command("history acme --page 2"),
             )
         )
     return int(page)

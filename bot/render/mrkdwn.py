@@ -14,8 +14,10 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 
 # How the reader of what is being rendered reaches the bot: "/connect" (an engineer's slash
 # command) or "@connect" (a mention: the only door a customer contact of another organisation
-# has). Set for one rendering by `door()`; commands are shown with it.
-_DOOR: ContextVar[str] = ContextVar("door", default="/connect")
+# has, and one every member of the channel has). Set for one rendering by `door()`: the answer
+# to a slash command says /connect; whatever else the channel reads (reminders, the watch's
+# notices, an import's report, the RFI thread) says @connect, which everyone there can use.
+_DOOR: ContextVar[str] = ContextVar("door", default="@connect")
 
 
 @contextmanager

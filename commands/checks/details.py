@@ -15,7 +15,7 @@ from commands.checks.result import CheckResult
 from commands.core.access import authorise
 from commands.core.context import Caller, Refused
 from commands.core.roles import NOT_YOURS
-from commands.core.text import Code, Text
+from commands.core.text import Command, Text
 from commands.core.views import OnboardingView, view_of
 from commands.reminders.confirmations import from_stored
 from store import checks as check_store
@@ -64,7 +64,7 @@ class CheckDetailsService:
                 raise Refused(
                     Text(
                         "That run kept no results; {check} runs the checks again.",
-                        check=Code(f"/connect check {onboarding.key}"),
+                        check=Command(f"check {onboarding.key}"),
                     )
                 )
             first = runs[0]

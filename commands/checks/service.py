@@ -36,7 +36,7 @@ from commands.core.context import Caller, Refused
 from commands.core.process import STEP_ALIASES, Service, Step, StepState, applies
 from commands.core.roles import Role
 from commands.core.steps import change_step, step_state
-from commands.core.text import Code, Text
+from commands.core.text import Command, Text
 from commands.core.views import OnboardingView, view_of
 from commands.credentials import CredentialService
 from commands.profiles import GatewayProfile, GatewayRegion
@@ -389,7 +389,7 @@ class CheckService:
                     "region's gateway hosts: {set} (regions: {known}).",
                     key=onboarding.key,
                     known=known,
-                    set=Code(f"/connect set {onboarding.key} --region eu"),
+                    set=Command(f"set {onboarding.key} --region eu"),
                 )
             )
         if onboarding.region not in self.profile.regions:
@@ -538,7 +538,7 @@ def _steps(service: Service, name: str | None) -> tuple[Step, ...]:
                 "{step} has no checks: it is done when its questions are answered. {check} "
                 "covers {steps}.",
                 step=step.title,
-                check=Code("/connect check"),
+                check=Command("check"),
                 steps=", ".join(s.value for s in CHECKED_STEPS),
             )
         )

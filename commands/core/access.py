@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from commands.core.context import Caller, Refused
 from commands.core.roles import NOT_YOURS
-from commands.core.text import Code, Text
+from commands.core.text import Command, Text
 from commands.grammar import check_key
 from store import members, onboardings
 from store.models import Onboarding
@@ -43,7 +43,7 @@ def find_onboarding(
             raise Refused(
                 Text(
                     "This channel has no onboarding, so say which customer: {example}.",
-                    example=Code(f"/connect {verb} acme"),
+                    example=Command(f"{verb} acme"),
                 )
             )
         return bound
@@ -54,7 +54,7 @@ def find_onboarding(
         hint = (
             Text(" Did you mean {keys}?", keys=" or ".join(close))
             if close
-            else Text(" {list} shows every onboarding.", list=Code("/connect list"))
+            else Text(" {list} shows every onboarding.", list=Command("list"))
         )
         raise Refused(Text("There is no onboarding {key}.{hint}", key=key, hint=hint))
     return onboarding
@@ -83,7 +83,7 @@ def _customers_onboarding(
                 Text(
                     "This channel has no onboarding yet. Ask your Connect engineer, or open one "
                     "here with {example}.",
-                    example=Code("/connect open yourcompany --service both"),
+                    example=Command("open yourcompany --service both"),
                 )
             )
         raise Refused(NOT_YOURS)

@@ -22,7 +22,7 @@ from commands.core.process import (
 )
 from commands.core.roles import TAKEN
 from commands.core.steps import change_step, step_state
-from commands.core.text import Code, Text, UserRef, When
+from commands.core.text import Code, Command, Text, UserRef, When
 from commands.core.views import view_of
 from commands.grammar import UsageError, check_key
 from commands.onboarding.card import Cards, stored_logins
@@ -68,7 +68,7 @@ class OnboardingService:
             raise Refused(
                 Text(
                     "Say which customer to open, e.g. {example}.",
-                    example=Code("/connect open acme --service both"),
+                    example=Command("open acme --service both"),
                 )
             )
         check_key(key)
@@ -209,9 +209,7 @@ class OnboardingService:
     ) -> Updated:
         if region is None and name is None and journal_address is None and go_live is None:
             raise Refused(
-                Text(
-                    "Say what to change: {example}.", example=Code("/connect set acme --region eu")
-                )
+                Text("Say what to change: {example}.", example=Command("set acme --region eu"))
             )
         new_region = _parse_region(region, self.regions)
         new_name = _parse_name(name, "") if name is not None else None
@@ -343,7 +341,7 @@ def _refuse_taken(session: Session, caller: Caller, key: str) -> None:
         raise Refused(
             Text(
                 "This channel already has its onboarding: {status} shows it.",
-                status=Code("/connect status"),
+                status=Command("status"),
             )
         )
     if bound is not None:

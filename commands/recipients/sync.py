@@ -19,7 +19,7 @@ from commands.checks.result import CheckResult, CheckStatus
 from commands.core import audit
 from commands.core.access import find_onboarding
 from commands.core.context import Caller, Refused
-from commands.core.text import Code, Text
+from commands.core.text import Command, Text
 from commands.core.views import OnboardingView, view_of
 from commands.credentials import CredentialService, LoginDetails
 from commands.rfi.service import rfi_domains
@@ -112,7 +112,7 @@ class RecipientSync:
                 Text(
                     NO_LDAP,
                     key=onboarding.key,
-                    credentials=Code(f"/connect credentials {onboarding.key} ldap"),
+                    credentials=Command(f"credentials {onboarding.key} ldap"),
                 )
             )
         settings = directory_settings(

@@ -17,7 +17,7 @@ from commands.core import audit
 from commands.core.access import authorise, find_onboarding
 from commands.core.context import Caller, Refused
 from commands.core.process import Step, StepState
-from commands.core.text import Code, Text
+from commands.core.text import Command, Text
 from commands.reminders import confirmations
 from commands.reminders.rules import DEFAULT_DELAYS, ReminderDelays
 from commands.reminders.when import BadTime, parse_due
@@ -38,7 +38,7 @@ from store.models import Onboarding, Reminder, ReminderState, utcnow
 MAX_TEXT_CHARS = 1_000
 LIST_LIMIT = 30
 SNOOZES: dict[str, timedelta] = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
-EXAMPLE = "/connect remind acme in 3d call the ISP"
+EXAMPLE = "remind acme in 3d call the ISP"
 
 
 class ReminderService:
@@ -55,7 +55,7 @@ class ReminderService:
         now = now or utcnow()
         words = spec.split()
         if not words:
-            raise Refused(Text("Say when, then what: {example}.", example=Code(EXAMPLE)))
+            raise Refused(Text("Say when, then what: {example}.", example=Command(EXAMPLE)))
         try:
             due = parse_due(words, now=now, tz=caller.tz)
         except BadTime as exc:
@@ -64,7 +64,10 @@ class ReminderService:
         text = parts[due.words].strip() if len(parts) > due.words else ""
         if not text:
             raise Refused(
-                Text("Say what to be reminded of after the time: {example}.", example=Code(EXAMPLE))
+                Text(
+                    "Say what to be reminded of after the time: {example}.",
+                    example=Command(EXAMPLE),
+                )
             )
         if len(text) > MAX_TEXT_CHARS:
             raise Refused(
@@ -228,7 +231,7 @@ class ReminderService:
             Text(
                 "There is no reminder #{id}; {list} shows them with their ids.",
                 id=str(reminder_id),
-                list=Code("/connect reminders"),
+                list=Command("reminders"),
             )
         )
         if row is None or onboarding is None:
@@ -305,8 +308,8 @@ def _parse_id(text: str | None, verb: str) -> int:
         raise Refused(
             Text(
                 "Say which reminder by its number: {example}; {list} shows them.",
-                example=Code(f"/connect remind {verb} 12"),
-                list=Code("/connect reminders"),
+                example=Command(f"remind {verb} 12"),
+                list=Command("reminders"),
             )
         )
     return int(cleaned)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from commands.core.text import Code, Text
+from commands.core.text import Command, Text
 
 DEFAULT_TIME = time(9, 0)
 MAX_AHEAD = timedelta(days=366)
@@ -190,6 +190,6 @@ def _bad(template: str, **values: str) -> BadTime:
         Text(
             template + " For example: {example}.",
             **values,
-            example=Code("/connect remind acme tomorrow 09:00 call the ISP"),
+            example=Command("remind acme tomorrow 09:00 call the ISP"),
         )
     )

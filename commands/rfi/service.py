@@ -18,7 +18,7 @@ from commands.core.access import find_onboarding
 from commands.core.context import Caller, Refused
 from commands.core.process import Service, Step, StepState
 from commands.core.steps import change_step, step_state
-from commands.core.text import Code, Text
+from commands.core.text import Code, Command, Text
 from commands.core.views import OnboardingView, view_of
 from commands.reminders import rules
 from commands.reminders.rules import DEFAULT_DELAYS, ReminderDelays
@@ -683,7 +683,7 @@ class RfiService:
                 Text(
                     "The RFI for {key} has not started; {rfi} starts it.",
                     key=onboarding.key,
-                    rfi=Code(f"/connect rfi {onboarding.key}"),
+                    rfi=Command(f"rfi {onboarding.key}"),
                 )
             )
         return thread
@@ -724,7 +724,7 @@ def rfi_domains(session: Session, onboarding: Onboarding) -> tuple[str, ...]:
             Text(
                 "{key} has no domains yet: answer the RFI's domains question first ({rfi}).",
                 key=onboarding.key,
-                rfi=Code(f"/connect rfi {onboarding.key}"),
+                rfi=Command(f"rfi {onboarding.key}"),
             )
         )
     return domains

@@ -23,7 +23,7 @@ def refusal(text: str, tz: str | None = "Europe/London", now: datetime = NOW) ->
     rendered = caught.value.text.template.format_map(
         {k: getattr(v, "text", v) for k, v in caught.value.text.values.items()}
     )
-    assert "/connect remind acme tomorrow 09:00" in rendered  # every refusal has an example
+    assert "remind acme tomorrow 09:00" in rendered  # every refusal has an example
     return rendered
 
 

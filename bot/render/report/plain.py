@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from commands.core.text import Code, Text, UserRef, Value, When
+from commands.core.text import ChannelRef, Code, Command, Text, UserRef, Value, When
 
 
 def utc(at: datetime | None) -> str:
@@ -27,8 +27,12 @@ def plain(item: Value | None) -> str:
             return uid
         case When(at=at):
             return utc(at)
+        case ChannelRef(channel_id=cid):
+            return cid
         case Code(text=literal):
             return literal
+        case Command(text=verb):
+            return f"/connect {verb}".rstrip()  # the report is for the team's records
         case Text():
             return item.template.format_map({k: plain(v) for k, v in item.values.items()})
     raise TypeError(f"cannot show {type(item).__name__} as text")
