@@ -19,9 +19,11 @@ def submit_view(
     *,
     ticked: dict[str, list[str]] | None = None,
     user: str = "U0ENG",
+    team: str = "T0TEST",
 ) -> tuple[int, bytes]:
     """Submit the credentials modal as Slack does: typed text, chosen options, ticked boxes.
-    `user` is who submits: the person the form was opened for (bot.send's default user)."""
+    `user` is who submits: the person the form was opened for (bot.send's default user), of
+    `team` (their own: another organisation's for a Slack Connect guest)."""
     state: dict[str, Any] = {
         block: (
             {VALUE: {"type": "static_select", "selected_option": {"value": value}}}
@@ -36,7 +38,7 @@ def submit_view(
         }
     payload = {
         "type": "view_submission",
-        "user": {"id": user, "team_id": "T0TEST"},
+        "user": {"id": user, "team_id": team},
         "team": {"id": "T0TEST"},
         "api_app_id": "A0CONNECT",
         "view": {**view, "id": "V0CRED", "state": {"values": state}},
