@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -25,12 +26,16 @@ from store.db import Database
 log = logging.getLogger(__name__)
 
 WORKERS = 2  # imports at once, as many as the import threads that wait for them
+IMPORT_NICENESS = 10
 
 _importer: RecipientImporter | None = None  # in a child: its own, on its own engine
 
 
 def _start(database_url: str, workdir: str | None, seconds: float) -> None:
     global _importer
+    # Below the bot's own priority: on a busy machine the kernel runs the threads that ack
+    # Slack first, and the import takes what is left (its time budget still bounds it).
+    os.nice(IMPORT_NICENESS)
     directory = Path(workdir) if workdir else None
     _importer = RecipientImporter(Database(database_url), workdir=directory, seconds=seconds)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from support.recipients import ENGINEER, grid, open_onboarding, stored, write
 
-from bot.import_processes import ImportProcesses
+from bot.import_processes import IMPORT_NICENESS, ImportProcesses
 from bot.render.mrkdwn import text, to_plain
 from commands.core.context import Caller, Refused
 from commands.core.roles import Role
@@ -38,6 +38,22 @@ def test_a_child_imports_into_the_same_database(
         processes.shutdown()
     assert (report.state, report.imported) == ("imported", 2)
     assert [address for address, _, _ in stored(database)] == sorted(a for a, _ in ROWS)
+
+
+def test_the_child_runs_below_the_bots_priority(
+    processes: ImportProcesses, database: Database, tmp_path: Path
+) -> None:
+    """On a busy machine the kernel serves the threads that ack Slack before an import."""
+    open_onboarding(database)
+    path = write(tmp_path / "people.csv", grid(ROWS))
+    try:
+        processes.run(ENGINEER, "acme", [(path, "people.csv")])
+        (child,) = multiprocessing.active_children()
+        assert child.pid is not None
+        niceness = os.getpriority(os.PRIO_PROCESS, child.pid)
+    finally:
+        processes.shutdown()
+    assert niceness == min(19, os.getpriority(os.PRIO_PROCESS, 0) + IMPORT_NICENESS)
 
 
 def test_a_refusal_in_the_child_comes_back_as_the_persons_refusal(
