@@ -400,7 +400,7 @@ def test_history_is_newest_first_and_paged(database: Database) -> None:
     assert "marked Journaling in progress (was done) with `reopen`" in to_plain(
         render_text(first.lines[0].text)
     )
-    message = render(first)
+    message = render(first, door="/connect")  # as an engineer's slash command reads it
     assert "/connect history globex --page 2" in message.text
     assert "page 1 of 2" in message.text
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import func, select
 
+from bot.render.mrkdwn import door, to_plain
 from bot.render.mrkdwn import text as render_text
-from bot.render.mrkdwn import to_plain
 from commands.core.context import Caller
 from commands.core.process import Service, Step, StepState
 from commands.core.roles import Role
@@ -30,8 +30,10 @@ def counts(db: Database) -> tuple[int, int, int]:
 
 
 def refusal_text(result: object) -> str:
+    """What the engineer reads: the answer to their slash command spells commands /connect."""
     assert isinstance(result, Refusal), result
-    return to_plain(render_text(result.text))
+    with door("/connect"):
+        return to_plain(render_text(result.text))
 
 
 def test_open_stores_the_onboarding_its_steps_and_an_audit_event(database: Database) -> None:

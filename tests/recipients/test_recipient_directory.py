@@ -289,5 +289,5 @@ def test_sync_refuses_without_a_login_and_changes_nothing(world: World, tmp_path
     world.open()
     refused = world.router.handle_text(ENGINEER, "sync acme")
     assert isinstance(refused, Refusal)
-    assert "/connect credentials acme ldap" in render(refused).text
+    assert "/connect credentials acme ldap" in render(refused, door="/connect").text
     assert world.addresses() == set()
