@@ -22,7 +22,7 @@ from bot.render.renderer import Message, Renderable, render
 from bot.render.report import render_report
 from bot.slack.files import Upload, UploadProblem
 from commands.checks.service import CheckPlan, CheckService
-from commands.core.context import Caller, Refused
+from commands.core.context import Caller, Door, Refused
 from commands.core.text import ChannelRef, Code, Text
 from commands.credentials import CredentialForm
 from commands.grammar import Command
@@ -140,7 +140,8 @@ def _run_command(
         if isinstance(result, Opened)
         else None
     )
-    message = render(card or result)
+    # The card is the whole channel's, customer contacts included: its commands say @connect.
+    message = render(card, door=Door.MENTION.value) if card else render(result)
     if not (message.public and caller.channel_id):
         surface.tell(message)
         return result
