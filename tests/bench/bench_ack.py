@@ -135,6 +135,20 @@ class Heavy:
                 pending_check = False
 
 
+def settled(bot: BotProcess, quiet: float = 0.5, limit: float = 60.0) -> None:
+    """Wait (at most `limit` s) until the bot's log has not grown for `quiet` s: the work the
+    last mix left on the pool is finished, so it does not slow the next mix down."""
+    deadline = time.monotonic() + limit
+    size, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = len(bot.log_text())
+        if now != size:
+            size, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.1)
+
+
 _SEND: Callable[[], int] | None = None  # the mix a client process sends (set before forking)
 
 
@@ -177,7 +191,7 @@ def measure(
                 results = list(pool.map(timed, range(requests)))
         statuses = {s for s, _ in results}
         times = [t for _, t in results]
-        time.sleep(1.0)  # let the pool finish its work before the log is read
+        settled(bot)  # the pool's work for this mix is done before the next mix starts
         acks = [
             r["ack_ms"]
             for r in map(json.loads, bot.log_text().splitlines()[before:])
