@@ -26,7 +26,7 @@ from support.card import (
     updates,
     wait_update,
 )
-from support.dns_fixtures import TEST_PROFILE_YAML, DnsWorld
+from support.dns_fixtures import DnsWorld, bot_env_for
 from support.mentions import AT, buttons_of, guest, idle, mention, thread_reply, wait
 from support.slack_standin import Call, SlackStandIn, SlashCommandNotOffered
 from support.slash_commands import (
@@ -44,15 +44,11 @@ CONTACTS = "Jane Smith, jane@good.test, primary\nRaj Patel, raj@good.test, techn
 
 @pytest.fixture(scope="module")
 def bot_env(dns_world: DnsWorld, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    profile = tmp_path_factory.mktemp("profile") / "profile.yml"
-    profile.write_text(TEST_PROFILE_YAML)
-    return {
-        "CONNECT_ALLOW_PRIVATE_TARGETS": "true",  # every host in these tests is on loopback
-        "CONNECT_GATEWAY_PROFILE": str(profile),
-        "CONNECT_DNS_NAMESERVERS": dns_world.nsd.nameserver,
-        "CONNECT_DNS_DIRECT_PORT": str(dns_world.nsd.port),
-        "CONNECT_SECRET_KEY": Fernet.generate_key().decode(),
-    }
+    return bot_env_for(
+        dns_world,
+        tmp_path_factory.mktemp("profile"),
+        CONNECT_SECRET_KEY=Fernet.generate_key().decode(),
+    )
 
 
 def opened(bot: BotProcess, slack: SlackStandIn) -> tuple[str, str, Call, str]:

@@ -10,7 +10,6 @@ another organisation may press in their own channel and nobody may press for som
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
@@ -18,9 +17,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from support.bot_process import BotProcess
-from support.dns_fixtures import TEST_PROFILE_YAML, DnsWorld
+from support.checks_e2e import onboarding_with_domains, run_check
+from support.dns_fixtures import DnsWorld, bot_env_for
 from support.mentions import buttons_of, guest, idle
-from support.signing import JSON, button_click, event_body, interaction_body, post
+from support.signing import button_click, interaction_body, post
 from support.slack_standin import Call, SlackStandIn
 
 from bot.render import mrkdwn
@@ -47,81 +47,7 @@ TEN = (
 
 @pytest.fixture(scope="module")
 def bot_env(dns_world: DnsWorld, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    profile = tmp_path_factory.mktemp("profile") / "profile.yml"
-    profile.write_text(TEST_PROFILE_YAML)
-    return {
-        "CONNECT_ALLOW_PRIVATE_TARGETS": "true",
-        "CONNECT_GATEWAY_PROFILE": str(profile),
-        "CONNECT_DNS_NAMESERVERS": dns_world.nsd.nameserver,
-        "CONNECT_DNS_DIRECT_PORT": str(dns_world.nsd.port),
-    }
-
-
-def top_level(slack: SlackStandIn, channel: str) -> list[Call]:
-    return [
-        c
-        for c in slack.calls("chat.postMessage")
-        if c.params.get("channel") == channel and not c.params.get("thread_ts")
-    ]
-
-
-def onboarding_with_domains(
-    bot: BotProcess, slack: SlackStandIn, domains: tuple[str, ...]
-) -> tuple[str, str]:
-    """Open an onboarding and answer its RFI up to the domains question, in the thread."""
-    key, channel = f"rep-{uuid.uuid4().hex[:8]}", "C" + uuid.uuid4().hex[:10].upper()
-    assert bot.send(f"open {key} --service both --region eu", channel_id=channel).status == 200
-    root = slack.wait_for(
-        lambda c: (
-            c.method == "chat.postMessage"
-            and c.params.get("channel") == channel
-            and c.params.get("text", "").startswith("Request for information:")
-        ),
-        1,
-        WAIT,
-    )[0]
-    thread_ts = root.response["ts"]
-    replies = 1
-    for text in (
-        "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical",
-        "next",
-        "127.0.0.40",
-        "next",
-        ", ".join(domains),
-        "next",
-    ):
-        slack.wait_for(lambda c: c.params.get("thread_ts") == thread_ts, replies, WAIT)
-        ts = f"{int(time.time())}.{uuid.uuid4().int % 10**6:06d}"
-        event = {
-            "type": "message",
-            "channel": channel,
-            "user": "U0CUST",
-            "text": text,
-            "ts": ts,
-            "thread_ts": thread_ts,
-        }
-        assert post(bot.events_url, bot.secret, event_body(event), content_type=JSON)[0] == 200
-        replies += 1
-    slack.wait_for(lambda c: c.params.get("thread_ts") == thread_ts, replies, WAIT)
-    return key, channel
-
-
-def run_check(bot: BotProcess, slack: SlackStandIn, key: str, channel: str) -> Call:
-    """`/connect check` (every step): the chat.update that replaced the progress message."""
-    before = len(top_level(slack, channel))
-    reply = bot.send(f"check {key}", channel_id=channel, user_id="U0ENG")
-    assert (reply.status, reply.body) == (200, b"")
-    progress = slack.wait_for(lambda c: c in top_level(slack, channel), before + 1, WAIT)[-1]
-    ts = progress.response["ts"]
-    return slack.wait_for(
-        lambda c: (
-            c.method == "chat.update"
-            and c.params.get("ts") == ts
-            and "⏳" not in c.params.get("text", "")
-        ),
-        1,
-        WAIT,
-    )[-1]
+    return bot_env_for(dns_world, tmp_path_factory.mktemp("profile"))
 
 
 def blocks_of(call: Call) -> list[dict[str, Any]]:
@@ -162,8 +88,8 @@ def runs_of(db: Engine, key: str) -> list[CheckRun]:
 
 
 def test_a_three_domain_report_starts_with_its_grid(bot: BotProcess, slack: SlackStandIn) -> None:
-    key, channel = onboarding_with_domains(bot, slack, THREE)
-    final = run_check(bot, slack, key, channel)
+    key, channel = onboarding_with_domains(bot, slack, prefix="rep", domains=THREE)
+    _, final = run_check(bot, slack, key, channel)
     grid = grid_of(final)
     rows = [line for line in grid.strip("`").splitlines() if line.strip()]
     # A header row naming the checks, then one row per domain in the RFI's order.
@@ -186,8 +112,8 @@ def test_a_three_domain_report_starts_with_its_grid(bot: BotProcess, slack: Slac
 def test_a_ten_domain_report_fits_in_forty_lines_and_hides_no_problem(
     bot: BotProcess, slack: SlackStandIn, db: Engine
 ) -> None:
-    key, channel = onboarding_with_domains(bot, slack, TEN)
-    final = run_check(bot, slack, key, channel)
+    key, channel = onboarding_with_domains(bot, slack, prefix="rep", domains=TEN)
+    _, final = run_check(bot, slack, key, channel)
     text = "\n".join(block_texts(final))  # the whole message (its fallback text is short)
     assert lines_in_channel(final) < 40, "\n".join(block_texts(final))
     grid = grid_of(final)
@@ -230,8 +156,8 @@ def press(
 def test_a_customer_of_another_org_opens_the_details_in_a_thread(
     bot: BotProcess, slack: SlackStandIn, db: Engine
 ) -> None:
-    key, channel = onboarding_with_domains(bot, slack, THREE)
-    final = run_check(bot, slack, key, channel)
+    key, channel = onboarding_with_domains(bot, slack, prefix="rep", domains=THREE)
+    _, final = run_check(bot, slack, key, channel)
     user, team = guest(slack, "acme")  # users.info: team T0ACME, a stranger: a customer
     press(bot, slack, final, user=user, team=team, channel=channel)
     ts = final.params["ts"]
@@ -256,9 +182,9 @@ def test_a_customer_of_another_org_opens_the_details_in_a_thread(
 
 
 def test_details_for_someone_elses_report_are_refused(bot: BotProcess, slack: SlackStandIn) -> None:
-    victim_key, victim_channel = onboarding_with_domains(bot, slack, THREE)
-    report = run_check(bot, slack, victim_key, victim_channel)
-    _, own_channel = onboarding_with_domains(bot, slack, ("good.test",))
+    victim_key, victim_channel = onboarding_with_domains(bot, slack, prefix="rep", domains=THREE)
+    _, report = run_check(bot, slack, victim_key, victim_channel)
+    _, own_channel = onboarding_with_domains(bot, slack, prefix="rep", domains=("good.test",))
     user, team = guest(slack, "evil")
     # The victim's button, replayed in the attacker's own channel (their onboarding's).
     name = press(bot, slack, report, user=user, team=team, channel=own_channel)
@@ -274,7 +200,7 @@ def test_details_for_someone_elses_report_are_refused(bot: BotProcess, slack: Sl
 
 
 def test_the_history_reads_as_sentences(bot: BotProcess, slack: SlackStandIn) -> None:
-    key, channel = onboarding_with_domains(bot, slack, ("good.test",))
+    key, channel = onboarding_with_domains(bot, slack, prefix="rep", domains=("good.test",))
     run_check(bot, slack, key, channel)
     reply = bot.send(f"history {key}", channel_id=channel, user_id="U0ENG")
     (answer,) = slack.wait_for(

@@ -5,7 +5,6 @@ profile is the test profile. The domains come from the RFI, answered in its thre
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 
@@ -13,8 +12,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from support.bot_process import BotProcess, start_bot_process
-from support.dns_fixtures import TEST_PROFILE_YAML, DnsWorld
-from support.signing import JSON, event_body, post
+from support.checks_e2e import onboarding_with_domains, run_check, top_level
+from support.dns_fixtures import DnsWorld, bot_env_for
 from support.slack_standin import Call, SlackStandIn
 
 from store.models import CheckRun, Onboarding, StepStatus
@@ -24,88 +23,7 @@ WAIT = 15.0
 
 @pytest.fixture(scope="module")
 def bot_env(dns_world: DnsWorld, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    profile = tmp_path_factory.mktemp("profile") / "profile.yml"
-    profile.write_text(TEST_PROFILE_YAML)
-    return {
-        "CONNECT_ALLOW_PRIVATE_TARGETS": "true",
-        "CONNECT_GATEWAY_PROFILE": str(profile),
-        "CONNECT_DNS_NAMESERVERS": dns_world.nsd.nameserver,
-        "CONNECT_DNS_DIRECT_PORT": str(dns_world.nsd.port),
-    }
-
-
-def top_level(slack: SlackStandIn, channel: str) -> list[Call]:
-    return [
-        c
-        for c in slack.calls("chat.postMessage")
-        if c.params.get("channel") == channel and not c.params.get("thread_ts")
-    ]
-
-
-def onboarding_with_domains(
-    bot: BotProcess, slack: SlackStandIn, domains: str, *, region: str = "eu"
-) -> tuple[str, str]:
-    """Open an onboarding and answer its RFI up to the domains question, in the thread."""
-    key, channel = f"chk-{uuid.uuid4().hex[:8]}", "C" + uuid.uuid4().hex[:10].upper()
-    flags = f"--region {region}" if region else ""
-    assert bot.send(f"open {key} --service both {flags}", channel_id=channel).status == 200
-    root = slack.wait_for(
-        lambda c: (
-            c.method == "chat.postMessage"
-            and c.params.get("channel") == channel
-            and c.params.get("text", "").startswith("Request for information:")
-        ),
-        1,
-        WAIT,
-    )[0]
-    thread_ts = root.response["ts"]
-    replies = 1
-    for text in (
-        "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical",
-        "next",
-        "127.0.0.40",
-        "next",
-        domains,
-        "next",
-    ):
-        slack.wait_for(lambda c: c.params.get("thread_ts") == thread_ts, replies, WAIT)
-        ts = f"{int(time.time())}.{uuid.uuid4().int % 10**6:06d}"
-        event = {
-            "type": "message",
-            "channel": channel,
-            "user": "U0CUST",
-            "text": text,
-            "ts": ts,
-            "thread_ts": thread_ts,
-        }
-        assert post(bot.events_url, bot.secret, event_body(event), content_type=JSON)[0] == 200
-        replies += 1
-    slack.wait_for(lambda c: c.params.get("thread_ts") == thread_ts, replies, WAIT)
-    return key, channel
-
-
-def run_check(
-    bot: BotProcess, slack: SlackStandIn, key: str, channel: str, what: str = ""
-) -> tuple[Call, Call]:
-    """`/connect check`: the progress message, and the chat.update that replaced it."""
-    before = len(top_level(slack, channel))
-    reply = bot.send(f"check {key} {what}".strip(), channel_id=channel, user_id="U0ENG")
-    assert (reply.status, reply.body) == (200, b"")  # acked at once; the DNS work comes after
-    progress = [
-        c for c in slack.wait_for(lambda c: c in top_level(slack, channel), before + 1, WAIT)
-    ][-1]
-    assert "⏳ Checking" in progress.params["text"]
-    ts = progress.response["ts"]
-    final = slack.wait_for(
-        lambda c: (
-            c.method == "chat.update"
-            and c.params.get("ts") == ts
-            and "⏳" not in c.params.get("text", "")
-        ),
-        1,
-        WAIT,
-    )[-1]
-    return progress, final
+    return bot_env_for(dns_world, tmp_path_factory.mktemp("profile"))
 
 
 def shown(call: Call) -> str:

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from support.bot_process import BotProcess
 from support.card import card_post, click, control, in_card_thread, modal_for, option
 from support.credentials_form import submit_view
-from support.dns_fixtures import TEST_PROFILE_YAML, DnsWorld
+from support.dns_fixtures import DnsWorld, bot_env_for
 from support.mentions import AT, guest, idle, mention, thread_reply, wait
 from support.signing import interaction_body, post
 from support.slack_standin import Call, SlackStandIn, SlashCommandNotOffered
@@ -33,15 +33,11 @@ CONTACTS = "Jane Smith, jane@good.test, primary\nRaj Patel, raj@good.test, techn
 
 @pytest.fixture(scope="module")
 def bot_env(dns_world: DnsWorld, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    profile = tmp_path_factory.mktemp("profile") / "profile.yml"
-    profile.write_text(TEST_PROFILE_YAML)
-    return {
-        "CONNECT_ALLOW_PRIVATE_TARGETS": "true",  # every host in this test is on loopback
-        "CONNECT_GATEWAY_PROFILE": str(profile),
-        "CONNECT_DNS_NAMESERVERS": dns_world.nsd.nameserver,
-        "CONNECT_DNS_DIRECT_PORT": str(dns_world.nsd.port),
-        "CONNECT_SECRET_KEY": Fernet.generate_key().decode(),
-    }
+    return bot_env_for(
+        dns_world,
+        tmp_path_factory.mktemp("profile"),
+        CONNECT_SECRET_KEY=Fernet.generate_key().decode(),
+    )
 
 
 def latest_card(slack: SlackStandIn, card: Call) -> Call:

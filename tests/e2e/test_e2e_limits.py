@@ -23,7 +23,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from support.bot_process import BotProcess
-from support.dns_fixtures import TEST_PROFILE_YAML, DnsWorld
+from support.checks_e2e import onboarding_with_domains, run_check
+from support.dns_fixtures import DnsWorld, bot_env_for
 from support.signing import JSON, button_click, event_body, interaction_body, post
 from support.slack_standin import Call, SlackStandIn, block_text_length
 
@@ -37,16 +38,12 @@ PART = re.compile(r"^Part (\d+) of (\d+)")
 
 @pytest.fixture(scope="module")
 def bot_env(dns_world: DnsWorld, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    profile = tmp_path_factory.mktemp("profile") / "profile.yml"
-    profile.write_text(TEST_PROFILE_YAML)
-    return {
-        "CONNECT_ALLOW_PRIVATE_TARGETS": "true",
-        "CONNECT_GATEWAY_PROFILE": str(profile),
-        "CONNECT_DNS_NAMESERVERS": dns_world.nsd.nameserver,
-        "CONNECT_DNS_DIRECT_PORT": str(dns_world.nsd.port),
-        "CONNECT_REMINDER_POLL_SECONDS": "0.2",
-        "CONNECT_ENGINEERS_CHANNEL": ENGINEERS,
-    }
+    return bot_env_for(
+        dns_world,
+        tmp_path_factory.mktemp("profile"),
+        CONNECT_REMINDER_POLL_SECONDS="0.2",
+        CONNECT_ENGINEERS_CHANNEL=ENGINEERS,
+    )
 
 
 def new_channel() -> str:
@@ -59,64 +56,6 @@ def in_channel(slack: SlackStandIn, channel: str, method: str | None = None) -> 
 
 def send_event(bot: BotProcess, event: dict[str, Any]) -> None:
     assert post(bot.events_url, bot.secret, event_body(event), content_type=JSON)[0] == 200
-
-
-def onboarding_with_domains(bot: BotProcess, slack: SlackStandIn, domains: str) -> tuple[str, str]:
-    """Open an onboarding and answer its RFI up to the domains question, in the thread."""
-    key, channel = f"lim-{uuid.uuid4().hex[:8]}", new_channel()
-    assert bot.send(f"open {key} --service both --region eu", channel_id=channel).status == 200
-    root = slack.wait_for(
-        lambda c: (
-            c.method == "chat.postMessage"
-            and c.params.get("channel") == channel
-            and c.params.get("text", "").startswith("Request for information:")
-        ),
-        1,
-        WAIT,
-    )[0]
-    thread_ts = root.response["ts"]
-    replies = 1
-    contacts = "Jane, jane@acme.example, primary\nRaj, raj@acme.example, technical"
-    for text in (contacts, "next", "127.0.0.40", "next", domains, "next"):
-        slack.wait_for(lambda c: c.params.get("thread_ts") == thread_ts, replies, WAIT)
-        ts = f"{int(time.time())}.{uuid.uuid4().int % 10**6:06d}"
-        send_event(
-            bot,
-            {
-                "type": "message",
-                "channel": channel,
-                "user": "U0CUST",
-                "text": text,
-                "ts": ts,
-                "thread_ts": thread_ts,
-            },
-        )
-        replies += 1
-    slack.wait_for(lambda c: c.params.get("thread_ts") == thread_ts, replies, WAIT)
-    return key, channel
-
-
-def run_check(bot: BotProcess, slack: SlackStandIn, key: str, channel: str) -> tuple[Call, Call]:
-    """`/connect check <key>`: the progress message and the final update that replaced it."""
-    before = len(in_channel(slack, channel, "chat.postMessage"))
-    assert bot.send(f"check {key}", channel_id=channel, user_id="U0ENG").status == 200
-    progress = slack.wait_for(
-        lambda c: c.method == "chat.postMessage" and c.params.get("channel") == channel,
-        before + 1,
-        WAIT,
-    )[-1]
-    assert "⏳ Checking" in progress.params["text"]
-    ts = progress.response["ts"]
-    final = slack.wait_for(
-        lambda c: (
-            c.method == "chat.update"
-            and c.params.get("ts") == ts
-            and "⏳" not in c.params.get("text", "")
-        ),
-        1,
-        120.0,
-    )[-1]
-    return progress, final
 
 
 def mrkdwn_objects(blocks: Any) -> list[dict[str, Any]]:
@@ -148,8 +87,8 @@ def test_a_40_domain_report_with_every_check_failing_arrives_whole_in_parts(
     bot: BotProcess, slack: SlackStandIn
 ) -> None:
     names = domains(40)
-    key, channel = onboarding_with_domains(bot, slack, "\n".join(names))
-    progress, final = run_check(bot, slack, key, channel)
+    key, channel = onboarding_with_domains(bot, slack, prefix="lim", domains="\n".join(names))
+    progress, final = run_check(bot, slack, key, channel, timeout=120.0)
     ts = progress.response["ts"]
     # The report in the channel is one message under the limit that names every domain.
     assert final.answered == "ok", final
@@ -216,8 +155,10 @@ def click_details(bot: BotProcess, slack: SlackStandIn, report: Call, channel: s
 
 
 def test_a_200_domain_check_makes_at_most_40_updates(bot: BotProcess, slack: SlackStandIn) -> None:
-    key, channel = onboarding_with_domains(bot, slack, "\n".join(domains(200, width=3)))
-    progress, _final = run_check(bot, slack, key, channel)
+    key, channel = onboarding_with_domains(
+        bot, slack, prefix="lim", domains="\n".join(domains(200, width=3))
+    )
+    progress, _final = run_check(bot, slack, key, channel, timeout=120.0)
     ts = progress.response["ts"]
     updates = [c for c in slack.calls("chat.update") if c.params.get("ts") == ts]
     assert 1 <= len(updates) <= 40

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from support.bot_process import BotProcess
 from support.card import modal_for, modal_text
 from support.credentials_form import submit_view
-from support.dns_fixtures import TEST_PROFILE_YAML, DnsWorld
+from support.dns_fixtures import DnsWorld, bot_env_for
 from support.mentions import (
     AT,
     Mentioned,
@@ -54,15 +54,11 @@ CONTACTS = "Jane Smith, jane@good.test, primary\nRaj Patel, raj@good.test, techn
 
 @pytest.fixture(scope="module")
 def bot_env(dns_world: DnsWorld, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    profile = tmp_path_factory.mktemp("profile") / "profile.yml"
-    profile.write_text(TEST_PROFILE_YAML)
-    return {
-        "CONNECT_ALLOW_PRIVATE_TARGETS": "true",  # every host in these tests is on loopback
-        "CONNECT_GATEWAY_PROFILE": str(profile),
-        "CONNECT_DNS_NAMESERVERS": dns_world.nsd.nameserver,
-        "CONNECT_DNS_DIRECT_PORT": str(dns_world.nsd.port),
-        "CONNECT_SECRET_KEY": Fernet.generate_key().decode(),
-    }
+    return bot_env_for(
+        dns_world,
+        tmp_path_factory.mktemp("profile"),
+        CONNECT_SECRET_KEY=Fernet.generate_key().decode(),
+    )
 
 
 def opened(bot: BotProcess, slack: SlackStandIn, *, region: str = "eu") -> tuple[str, str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import yaml
@@ -140,6 +141,20 @@ class DnsWorld:
         return DnsResolver(
             [self.nsd.nameserver], timeout=timeout, lifetime=lifetime, direct_port=self.nsd.port
         )
+
+
+def bot_env_for(world: DnsWorld, directory: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `connect-bot serve` that checks against `world`: the test profile
+    (written into `directory`), its NSD, and probes of loopback allowed; `extra` adds settings."""
+    profile = directory / "profile.yml"
+    profile.write_text(TEST_PROFILE_YAML)
+    return {
+        "CONNECT_ALLOW_PRIVATE_TARGETS": "true",  # every host in these tests is on loopback
+        "CONNECT_GATEWAY_PROFILE": str(profile),
+        "CONNECT_DNS_NAMESERVERS": world.nsd.nameserver,
+        "CONNECT_DNS_DIRECT_PORT": str(world.nsd.port),
+        **extra,
+    }
 
 
 def free_port_on(*addresses: str) -> int:
