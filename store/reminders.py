@@ -14,10 +14,11 @@ from sqlalchemy import and_, bindparam, case, func, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.util import identity_key
-from sqlalchemy.sql.expression import ColumnElement, ScalarSelect, TextClause
+from sqlalchemy.sql.expression import ColumnElement, TextClause
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from store import claims
 from store.db import Database
 from store.models import (
     DUE_STATES_SQL,
@@ -176,47 +177,20 @@ def claim_due(
     limit: int,
     lease: timedelta,
 ) -> list[Reminder]:
-    """Atomically take up to `limit` due reminders for `worker` until now + lease, oldest first.
-
-    SQLite: one conditional UPDATE ... RETURNING inside BEGIN IMMEDIATE (one writer at a time).
-    PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, then the UPDATE of those rows, in one
-    transaction, so concurrent workers pass over each other's rows instead of waiting or
-    double-claiming.
-    """
+    """Atomically take up to `limit` due reminders for `worker` until now + lease, oldest first
+    (store/claims.py)."""
     if isinstance(db_or_session, Database):
         with db_or_session.session(write=True) as session:
             return claim_due(session, worker=worker, now=now, limit=limit, lease=lease)
-    session = db_or_session
-    ids = due_ids_query(now, limit)
-    if session.get_bind().dialect.name == "postgresql":
-        # Lock the rows first, in a statement of their own: as a subquery of the UPDATE, the
-        # planner may re-run the SELECT, and SKIP LOCKED then hands it further rows past LIMIT.
-        locked = ids.with_for_update(skip_locked=True)
-        picked: list[int | None] | ScalarSelect[int | None] = list(
-            session.execute(locked).scalars()
-        )
-        if not picked:
-            return []
-    else:
-        picked = ids.scalar_subquery()
-    statement = (
-        update(Reminder)
-        .where(col(Reminder.id).in_(picked))
-        .where(*due_filter(now))  # re-checked: a row may have changed since the SELECT read it
-        .values(
-            claimed_by=worker,
-            claim_expires_at=now + lease,
-            # The time of the first claim since the last send: where a search for a message an
-            # earlier, dead claim may have posted begins.
-            claimed_at=_first_claim_time(now),
-            attempts=col(Reminder.attempts) + 1,
-        )
-        .returning(Reminder)
-        .execution_options(synchronize_session=False)
-    )
-    rows = list(session.scalars(statement))
-    rows.sort(key=lambda row: (row.due_at, row.id or 0))
-    return rows
+    values = {
+        "claimed_by": worker,
+        "claim_expires_at": now + lease,
+        # The time of the first claim since the last send: where a search for a message an
+        # earlier, dead claim may have posted begins.
+        "claimed_at": _first_claim_time(now),
+        "attempts": col(Reminder.attempts) + 1,
+    }
+    return claims.claim(db_or_session, Reminder, due_ids_query(now, limit), due_filter(now), values)
 
 
 def _first_claim_time(now: datetime) -> object:

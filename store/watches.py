@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql.expression import ColumnElement, ScalarSelect
+from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import Session, col, select
 
+from store import claims
 from store.db import Database
 from store.models import Onboarding, StepStatus, Watch
 
@@ -126,35 +127,14 @@ def claim_due(
     limit: int,
     lease: timedelta,
 ) -> list[Watch]:
-    """Atomically take up to `limit` due watches for `worker` until now + lease, oldest first.
-
-    SQLite: one conditional UPDATE ... RETURNING under BEGIN IMMEDIATE. PostgreSQL: SELECT ...
-    FOR UPDATE SKIP LOCKED, then the UPDATE, in one transaction (as store.reminders does).
-    """
+    """Atomically take up to `limit` due watches for `worker` until now + lease, oldest first
+    (store/claims.py, as reminders are)."""
     if isinstance(db_or_session, Database):
         with db_or_session.session(write=True) as session:
             return claim_due(session, worker=worker, now=now, limit=limit, lease=lease)
-    session = db_or_session
     ids = select(col(Watch.id)).where(*_due_filter(now)).order_by(col(Watch.due_at)).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        picked: list[int | None] | ScalarSelect[int | None] = list(
-            session.execute(ids.with_for_update(skip_locked=True)).scalars()
-        )
-        if not picked:
-            return []
-    else:
-        picked = ids.scalar_subquery()
-    statement = (
-        update(Watch)
-        .where(col(Watch.id).in_(picked))
-        .where(*_due_filter(now))  # re-checked: a row may have changed since the SELECT read it
-        .values(claimed_by=worker, claim_expires_at=now + lease)
-        .returning(Watch)
-        .execution_options(synchronize_session=False)
-    )
-    rows = list(session.scalars(statement))
-    rows.sort(key=lambda row: (row.due_at, row.id or 0))
-    return rows
+    values = {"claimed_by": worker, "claim_expires_at": now + lease}
+    return claims.claim(db_or_session, Watch, ids, _due_filter(now), values)
 
 
 def _held(session: Session, watch_id: int, worker: str) -> Watch | None:
